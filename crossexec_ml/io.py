@@ -136,7 +136,19 @@ class ValidationReport:
                 f"  as-of dates: {dates.nunique()} "
                 f"({dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d})"
             )
-        if self.absent_optional:
+        if self.kind == "cases":
+            contract = cases_contract()
+            history = contract.by_role("treatment", "outcome")
+            absent_features = [c for c in self.absent_optional if c not in history]
+            if absent_features:
+                lines.append("  optional columns absent: " + ", ".join(absent_features))
+            if "resolved_180d" in self.absent_optional or "cross_mode" in self.absent_optional:
+                lines.append(
+                    "  no treatment/outcome columns: cases to score (not usable for training)"
+                )
+            else:
+                lines.append("  treatment and outcome columns present: usable for training")
+        elif self.absent_optional:
             lines.append("  optional columns absent: " + ", ".join(self.absent_optional))
         lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.ok:
