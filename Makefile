@@ -13,7 +13,7 @@ DEMO := reports/demo
 # (NOTEBOOK_NOTES.md: multi-threaded fits were 3-4x slower with another busy process).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install demo test test-all lint lab sample clean
+.PHONY: help install demo test test-all lint lab sample clean benchmark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,10 +29,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with all extras (idempotent)
 
-demo: install ## the main job on the shipped sample: validate the sample files and summarise them
+demo: install ## the main job on the sample: validate, train + back-test, score into reports/demo/
 	$(CROSSEXEC) validate $(SAMPLE)/history.csv
 	$(CROSSEXEC) validate $(SAMPLE)/current.csv
 	$(CROSSEXEC) validate --kind handlers $(SAMPLE)/handlers.csv
+	$(CROSSEXEC) train --cases $(SAMPLE)/history.csv --out $(DEMO)/model
+	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.xlsx
+	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.parquet
+	$(CROSSEXEC) evaluate --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --json $(DEMO)/evaluation.json
 
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"; rc=$$?; \
@@ -51,6 +55,9 @@ lab: install ## JupyterLab on the notebooks
 
 sample: install ## regenerate data/sample/ with the generator's defaults
 	$(CROSSEXEC) generate --out $(SAMPLE)
+
+benchmark: install ## model-quality benchmark on generated data (minutes; prints a table)
+	$(PY) benchmarks/model_quality.py
 
 clean: ## remove generated outputs (keeps .venv)
 	rm -rf reports models var

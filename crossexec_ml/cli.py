@@ -13,6 +13,7 @@ from pathlib import Path
 
 from crossexec_ml import __version__
 from crossexec_ml.io import InputError, ValidationError, validate_file
+from crossexec_ml.model import ModelFileError, TrainingDataError
 
 __all__ = ["main"]
 
@@ -39,6 +40,65 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     paths = write_synthetic(data, args.out)
     for p in paths:
         print(f"wrote {p}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from crossexec_ml.pipeline import train
+
+    card = train(args.cases, args.out, seed=args.seed, progress=not args.quiet)
+    pooled = card["metrics"]["pooled"]
+    print(f"model {card['model_id']} written to {args.out}")
+    print(
+        f"  trained on {card['training_data']['rows']} rows, "
+        f"{card['training_data']['as_of_min']} .. {card['training_data']['as_of_max']}"
+    )
+    print("  temporal back-test (pooled test windows):")
+    for key in ("auc", "pr_auc", "brier", "ece", "precision_at_k", "recall_at_k"):
+        print(f"    {key:<16}{pooled[key]:.3f}")
+    pilot = card["metrics"].get("pilot")
+    if pilot:
+        print(f"    pilot uplift@k  {pilot['uplift_at_k']:.3f}  (n={pilot['n_pilot']})")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from crossexec_ml.pipeline import score
+
+    scored = score(args.model, args.cases, args.out)
+    ranked = scored[scored["priority_rank"].notna()]
+    k = args.capacity if args.capacity is not None else max(1, round(0.1 * len(ranked)))
+    top = ranked.head(k)
+    print(f"scored {len(scored)} cases ({len(ranked)} in the stalled cohort) -> {args.out}")
+    rungs = top["suggested_rung"].value_counts().reindex(top["suggested_rung"].cat.categories)
+    print(
+        f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
+        + ", ".join(f"{r} {n}" for r, n in rungs.items())
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from crossexec_ml.io import atomic_path
+    from crossexec_ml.pipeline import evaluate_saved
+
+    result = evaluate_saved(args.model, args.cases, truth_path=args.truth, progress=print)
+    pooled = result["backtest"]["pooled"]
+    print(f"model {result['model_id']}: temporal back-test, pooled over test windows")
+    for key, value in pooled.items():
+        print(f"  {key:<46}{value:.4f}" if isinstance(value, float) else f"  {key:<46}{value}")
+    for key, value in result["backtest"].get("pilot", {}).items():
+        if isinstance(value, float):
+            print(f"  pilot {key:<40}{value:.4f}")
+    if "out_of_time" in result:
+        oot = result["out_of_time"]
+        print(f"  saved model on {oot['n']} later rows: AUC {oot['auc']:.3f}")
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -72,6 +132,29 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--pilot-share", type=float, default=0.2)
     g.add_argument("--seed", type=int, default=7)
     g.set_defaults(func=_cmd_generate)
+
+    t = sub.add_parser(
+        "train", help="validate history, back-test over time, fit, write model.skops + card.json"
+    )
+    t.add_argument("--cases", required=True, help="historical export with outcomes")
+    t.add_argument("--out", required=True, type=Path, help="model folder")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("score", help="score cases with a trained model into a ranked list")
+    s.add_argument("--model", required=True, type=Path, help="model folder from `train`")
+    s.add_argument("--cases", required=True, help="cases to score")
+    s.add_argument("--out", required=True, type=Path, help=".csv, .parquet or .xlsx")
+    s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    s.set_defaults(func=_cmd_score)
+
+    e = sub.add_parser("evaluate", help="temporal back-test of a model's method on a history")
+    e.add_argument("--model", required=True, type=Path)
+    e.add_argument("--cases", required=True, help="historical export with outcomes")
+    e.add_argument("--truth", default=None, help="synthetic truth.csv (optional)")
+    e.add_argument("--json", default=None, type=Path, help="also write the metrics as JSON")
+    e.set_defaults(func=_cmd_evaluate)
     return p
 
 
@@ -95,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(err.report.problem_text(), file=sys.stderr)
         return 1
-    except InputError as err:
+    except (InputError, TrainingDataError, ModelFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

@@ -24,7 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.schema import ColumnSpec, Contract, cases_contract, handlers_contract
+from crossexec_ml.schema import (
+    OUTPUT_LABELS,
+    ColumnSpec,
+    Contract,
+    cases_contract,
+    handlers_contract,
+)
 
 __all__ = [
     "InputError",
@@ -879,6 +885,7 @@ def write_table(
         names = {
             **cases_contract().labels_zh(),
             **handlers_contract().labels_zh(),
+            **OUTPUT_LABELS,
             **(labels or {}),
         }
         out = df.rename(columns={c: names.get(c, c) for c in df.columns})

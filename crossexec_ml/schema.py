@@ -22,6 +22,7 @@ __all__ = [
     "CohortSettings",
     "FlagSettings",
     "HARD_BONE_FLAGS",
+    "OUTPUT_LABELS",
     "cases_contract",
     "handlers_contract",
 ]
@@ -238,3 +239,21 @@ class FlagSettings:
 
     long_unresolved_days: int = 730
     repeat_petition_min: int = 2
+
+
+#: Chinese labels of the columns the package adds to its outputs (scores, ranks, flags), so
+#: every Excel file a leader opens has Chinese headers.
+OUTPUT_LABELS: dict[str, str] = {
+    "p_keep": "维持原承办化解概率",
+    "p_intra_team": "团队内交叉化解概率",
+    "p_inter_team": "团队间交叉化解概率",
+    "p_higher_court": "提级或指令执行化解概率",
+    "suggested_rung": "建议交叉层级",
+    "p_cross": "建议层级化解概率",
+    "uplift": "交叉执行增益",
+    "best_gain": "最大可得增益",
+    "priority_rank": "优先顺序",
+    "stalled": "属于长期停滞案件",
+    "model_id": "模型版本",
+    **{flag: zh for flag, (zh, _en) in HARD_BONE_FLAGS.items()},
+}

@@ -1,0 +1,309 @@
+"""The jobs the CLI, the notebooks and the scheduler share: train, score, evaluate.
+
+Each job reads through the validating readers, so bad input gets the same clear error
+everywhere, and writes atomically, so a failure leaves nothing half-written. The numbers a
+leader sees on a dashboard are the numbers these functions wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from crossexec_ml import __version__
+from crossexec_ml.evaluate import BacktestSettings, backtest, rank_order
+from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
+from crossexec_ml.io import read_cases, write_table
+from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
+from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
+from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "TIE_BREAK_RULE",
+    "evaluate_saved",
+    "file_sha256",
+    "score",
+    "score_cases",
+    "train",
+]
+
+#: How ties in the ranked list are broken, recorded in every scored file's card and manifest.
+TIE_BREAK_RULE = "expected gain desc, then days_since_last_action desc, then input order"
+
+#: Columns of a scored file, in order.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "as_of_date",
+    "court_id",
+    "team_id",
+    *PROB_COLUMNS,
+    "suggested_rung",
+    "p_cross",
+    "uplift",
+    "best_gain",
+    *HARD_BONE_FLAGS,
+    "stalled",
+    "priority_rank",
+    "model_id",
+)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (the data hash recorded in cards and manifests)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _summary_metrics(result: dict) -> dict:
+    keep = (
+        "auc",
+        "pr_auc",
+        "brier",
+        "ece",
+        "precision_at_k",
+        "recall_at_k",
+        "k",
+        "n_test",
+        "truth_auc",
+        "ece_vs_truth",
+        "share_of_oracle_model",
+    )
+    pooled = {k: v for k, v in result["pooled"].items() if k in keep or k.startswith("gain_")}
+    out = {"pooled": pooled, "windows": result["windows"]}
+    if "pilot" in result:
+        out["pilot"] = result["pilot"]
+    return out
+
+
+def train(
+    history_path: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    backtest_settings: BacktestSettings | None = None,
+    ladder: LadderSettings | None = None,
+    model_params: dict | None = None,
+    progress: bool = True,
+) -> dict:
+    """Validate the history, back-test over time, fit on every row, save model and card.
+
+    Parameters
+    ----------
+    history_path : path-like
+        Historical export (with ``cross_mode`` and the 180-day outcomes).
+    model_dir : path-like
+        Where ``model.skops`` and ``card.json`` go.
+    seed : int
+        Seed of the model and of the back-test's random baseline.
+    backtest_settings : BacktestSettings, optional
+    ladder : LadderSettings, optional
+    model_params : dict, optional
+        Extra :class:`CrossExecModel` parameters.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        The model card as written (with ``model_id``).
+    """
+    history = read_cases(history_path)
+    rows = training_rows(history)  # fails early, with a clear message, on unusable history
+    bt = backtest_settings or BacktestSettings(seed=seed)
+    ladder = ladder or LadderSettings()
+    template = CrossExecModel(random_state=seed, **(model_params or {}))
+    n_steps = bt.n_splits + 1
+    with tqdm(total=n_steps, desc="train", disable=not progress, unit="fit") as bar:
+        result = backtest(
+            history,
+            lambda: clone(template),
+            bt,
+            ladder=ladder,
+            progress=lambda msg: (bar.set_postfix_str(msg), bar.update(1)),
+        )
+        bar.update(n_steps - 1 - len(result["windows"]))
+        bar.set_postfix_str("final fit on all rows")
+        model = clone(template).fit(history)
+        bar.update(1)
+    dates = rows["as_of_date"]
+    card = {
+        "package_version": __version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "training_data": {
+            "file": Path(history_path).name,
+            "sha256": file_sha256(history_path),
+            "rows": int(len(rows)),
+            "rows_in_file": int(len(history)),
+            "as_of_min": f"{dates.min():%Y-%m-%d}",
+            "as_of_max": f"{dates.max():%Y-%m-%d}",
+            "rung_counts": {r: int((rows["rung"] == r).sum()) for r in RUNGS},
+            "resolved_rate": float(rows["resolved_180d"].astype(bool).mean()),
+        },
+        "method": "S-learner: HistGradientBoosting with the rung as a categorical input, "
+        "Platt-calibrated on out-of-fold scores",
+        "model_params": {
+            k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v)
+            for k, v in model.get_params().items()
+        },
+        "unused_columns": list(model.unused_columns_),
+        "ladder_settings": asdict(ladder),
+        "backtest_settings": asdict(bt),
+        "metrics": _summary_metrics(result),
+        "tie_break_rule": TIE_BREAK_RULE,
+        "seed": seed,
+    }
+    save_model(model, model_dir, card)
+    _, card = load_model(model_dir)  # read back: proves the files load and returns model_id
+    return card
+
+
+def score_cases(
+    model: CrossExecModel,
+    cases: pd.DataFrame,
+    *,
+    model_id: str = "",
+    ladder: LadderSettings | None = None,
+    cohort: CohortSettings | None = None,
+) -> pd.DataFrame:
+    """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
+
+    Parameters
+    ----------
+    model : CrossExecModel
+        Fitted model.
+    cases : pandas.DataFrame
+        Contract-typed cases; treatment and outcome columns are ignored.
+    model_id : str
+        Recorded on every row.
+    ladder : LadderSettings, optional
+    cohort : CohortSettings, optional
+        Rows outside the stalled cohort are scored but get no ``priority_rank``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCORE_COLUMNS`, sorted by ``priority_rank`` (unranked rows last).
+    """
+    ladder = ladder or LadderSettings()
+    cases = cases.reset_index(drop=True)
+    probs = model.predict_rungs(cases)
+    rung = suggest_rung(probs, cases["ladder_stage"], ladder)
+    out = pd.concat([cases[["case_id", "as_of_date", "court_id", "team_id"]], probs, rung], axis=1)
+    flags = hard_bone_flags(cases, model.flag_settings)
+    for c in flags:
+        out[c] = flags[c]
+    out["stalled"] = stalled_cohort(cases, cohort)
+    # Rank the stalled cases by the gain the best allowed rung adds over keeping the case.
+    rank = np.full(len(cases), np.nan)
+    stalled = np.flatnonzero(out["stalled"].to_numpy())
+    order = rank_order(out["best_gain"].to_numpy()[stalled], cases.iloc[stalled])
+    rank[stalled[order]] = np.arange(1, len(stalled) + 1)
+    out["priority_rank"] = pd.array(rank, dtype="Float64").astype("Int64")
+    out["model_id"] = model_id
+    out = out.sort_values("priority_rank", na_position="last", kind="stable")
+    return out[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def score(
+    model_dir: str | os.PathLike[str],
+    cases_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str] | None = None,
+    *,
+    ladder: LadderSettings | None = None,
+    cohort: CohortSettings | None = None,
+) -> pd.DataFrame:
+    """Load a model, read and validate cases, score them, and write the list if asked.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        Folder written by :func:`train`.
+    cases_path : path-like
+        Cases to score (CSV/XLSX/Parquet).
+    out_path : path-like, optional
+        ``.csv``, ``.parquet`` or ``.xlsx`` (Chinese headers); written atomically.
+    ladder, cohort : settings, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        The scored list (see :func:`score_cases`).
+    """
+    model, card = load_model(model_dir)
+    cases = read_cases(cases_path)
+    scored = score_cases(model, cases, model_id=card["model_id"], ladder=ladder, cohort=cohort)
+    if out_path is not None:
+        write_table(scored, out_path, sheet_name="scored")
+    return scored
+
+
+def evaluate_saved(
+    model_dir: str | os.PathLike[str],
+    history_path: str | os.PathLike[str],
+    *,
+    truth_path: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Evaluate a saved model's method on a history file, honestly.
+
+    A model fitted on all of its history cannot be judged on that history, so this runs the
+    rolling temporal back-test with the saved model's parameters (refitted per window), and,
+    when the file has rows screened after the model's training data, also scores those rows
+    with the saved model itself (``out_of_time``).
+
+    Parameters
+    ----------
+    model_dir : path-like
+    history_path : path-like
+        Historical rows with outcomes.
+    truth_path : path-like, optional
+        Synthetic truth (``truth.csv``): adds the Bayes limit and the oracle comparison.
+    progress : callable, optional
+
+    Returns
+    -------
+    dict
+        ``backtest`` (see :func:`crossexec_ml.evaluate.backtest`), ``model_id`` and, when
+        available, ``out_of_time`` metrics of the saved model.
+    """
+    model, card = load_model(model_dir)
+    history = read_cases(history_path)
+    truth = None
+    if truth_path is not None:
+        truth = pd.read_csv(truth_path, encoding="utf-8-sig")
+    bt = BacktestSettings(**card.get("backtest_settings", {}))
+    ladder = LadderSettings(**card.get("ladder_settings", {}))
+    result = backtest(
+        history, lambda: clone(model), bt, ladder=ladder, truth=truth, progress=progress
+    )
+    out = {"model_id": card["model_id"], "backtest": result}
+    trained_until = pd.Timestamp(card["training_data"]["as_of_max"])
+    later = history[
+        (history["as_of_date"] > trained_until)
+        & history["cross_mode"].notna()
+        & history["resolved_180d"].notna()
+    ]
+    if len(later) and later["resolved_180d"].astype(bool).nunique() == 2:
+        from sklearn.metrics import roc_auc_score
+
+        probs = model.predict_rungs(later)
+        taken = rung_of(later["cross_mode"]).cat.codes.to_numpy()
+        p_taken = probs.to_numpy()[np.arange(len(later)), taken]
+        out["out_of_time"] = {
+            "n": int(len(later)),
+            "auc": float(roc_auc_score(later["resolved_180d"].astype(bool), p_taken)),
+        }
+    return out

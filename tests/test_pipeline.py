@@ -1,0 +1,174 @@
+"""train -> score -> evaluate through the CLI, on freshly generated data."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from crossexec_ml.cli import main
+from crossexec_ml.datasets import make_cases, write_synthetic
+from crossexec_ml.io import read_cases
+from crossexec_ml.model import load_model
+from crossexec_ml.pipeline import SCORE_COLUMNS, score_cases
+from crossexec_ml.schema import HARD_BONE_FLAGS
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    write_synthetic(make_cases(n_history=1500, n_current=200, seed=21), root / "data")
+    rc = main(
+        [
+            "train",
+            "--cases",
+            str(root / "data/history.csv"),
+            "--out",
+            str(root / "model"),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    return root
+
+
+def test_train_writes_model_and_card(trained):
+    card = json.loads((trained / "model/card.json").read_text())
+    assert card["training_data"]["rows"] == 1500
+    assert set(card["training_data"]["rung_counts"]) == {
+        "keep",
+        "intra_team",
+        "inter_team",
+        "higher_court",
+    }
+    assert sum(card["training_data"]["rung_counts"].values()) == 1500
+    pooled = card["metrics"]["pooled"]
+    assert 0.5 < pooled["auc"] <= 1 and 0 <= pooled["brier"] < 0.25
+    assert len(card["metrics"]["windows"]) >= 1
+    assert card["tie_break_rule"].startswith("expected gain desc")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_score_outputs(trained, suffix, capsys):
+    out = trained / f"scored{suffix}"
+    rc = main(
+        [
+            "score",
+            "--model",
+            str(trained / "model"),
+            "--cases",
+            str(trained / "data/current.csv"),
+            "--out",
+            str(out),
+            "--capacity",
+            "20",
+        ]
+    )
+    assert rc == 0
+    assert "top 20" in capsys.readouterr().out
+    if suffix == ".xlsx":
+        header = next(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
+        assert header[:2] == ("案号", "评估基准日")
+        assert "建议交叉层级" in header and "优先顺序" in header
+        return
+    df = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert list(df.columns) == list(SCORE_COLUMNS)
+    assert len(df) == 200
+    assert df["priority_rank"].tolist() == list(range(1, 201))
+    gain = df["best_gain"].to_numpy()
+    assert (gain[:-1] >= gain[1:]).all()  # ranked by gain
+    assert set(HARD_BONE_FLAGS) <= set(df.columns)
+    assert ((df["p_cross"] - df["p_keep"] - df["uplift"]).abs() < 1e-12).all()
+
+
+def test_scores_reproducible_and_history_columns_ignored(trained):
+    model, card = load_model(trained / "model")
+    cur = read_cases(trained / "data/current.csv")
+    a = score_cases(model, cur, model_id=card["model_id"])
+    hist = read_cases(trained / "data/history.csv").head(200)
+    b = score_cases(model, hist, model_id=card["model_id"])
+    c = score_cases(
+        model,
+        hist.drop(columns=["cross_mode", "resolved_180d"]).assign(
+            cross_mode=pd.NA, resolved_180d=pd.NA
+        ),
+        model_id=card["model_id"],
+    )
+    pd.testing.assert_frame_equal(b, c)
+    pd.testing.assert_frame_equal(a, score_cases(model, cur, model_id=card["model_id"]))
+
+
+def test_non_stalled_rows_are_scored_but_not_ranked(trained):
+    model, card = load_model(trained / "model")
+    cur = read_cases(trained / "data/current.csv").head(10)
+    cur.loc[0, "days_since_last_action"] = 30
+    scored = score_cases(model, cur)
+    row = scored[scored["case_id"] == cur.loc[0, "case_id"]].iloc[0]
+    assert not row["stalled"] and pd.isna(row["priority_rank"])
+    assert scored["priority_rank"].iloc[-1] is pd.NA
+    assert scored["priority_rank"].notna().sum() == 9
+
+
+def test_evaluate_with_truth_writes_json(trained, capsys):
+    out = trained / "eval.json"
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(trained / "model"),
+            "--cases",
+            str(trained / "data/history.csv"),
+            "--truth",
+            str(trained / "data/truth.csv"),
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    result = json.loads(out.read_text())
+    pooled = result["backtest"]["pooled"]
+    assert 0.5 < pooled["truth_auc"] <= 1
+    assert pooled["share_of_oracle_model"] <= 1.0 + 1e-9
+    for name in (
+        "p_cross",
+        "oldest_idle_first",
+        "largest_amount_first",
+        "most_hard_bones_first",
+        "random",
+    ):
+        assert f"gain_{name}" in pooled
+    assert "share_of_oracle_model" in capsys.readouterr().out
+
+
+def test_train_refuses_current_cases(trained, capsys):
+    rc = main(
+        [
+            "train",
+            "--cases",
+            str(trained / "data/current.csv"),
+            "--out",
+            str(trained / "m2"),
+            "--quiet",
+        ]
+    )
+    assert rc == 1
+    assert "training needs historical rows" in capsys.readouterr().err
+    assert not (trained / "m2").exists()
+
+
+def test_score_refuses_missing_or_altered_model(trained, tmp_path, capsys):
+    rc = main(
+        [
+            "score",
+            "--model",
+            str(tmp_path / "none"),
+            "--cases",
+            str(trained / "data/current.csv"),
+            "--out",
+            str(tmp_path / "s.csv"),
+        ]
+    )
+    assert rc == 1 and "no such model folder" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
