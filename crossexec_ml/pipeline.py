@@ -20,16 +20,16 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from crossexec_ml import __version__
-from crossexec_ml.evaluate import BacktestSettings, backtest, rank_order
+from crossexec_ml.evaluate import BacktestSettings, backtest
 from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
 from crossexec_ml.io import read_cases, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
+from crossexec_ml.prioritise import TIE_BREAK_RULE, PrioritySettings, rank_cases
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
 
 __all__ = [
     "SCORE_COLUMNS",
-    "TIE_BREAK_RULE",
     "evaluate_saved",
     "file_sha256",
     "score",
@@ -37,23 +37,28 @@ __all__ = [
     "train",
 ]
 
-#: How ties in the ranked list are broken, recorded in every scored file's card and manifest.
-TIE_BREAK_RULE = "expected gain desc, then days_since_last_action desc, then input order"
-
 #: Columns of a scored file, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
+    "priority_rank",
     "case_id",
     "as_of_date",
     "court_id",
     "team_id",
+    "handler_id",
+    "previous_handler_ids",
     *PROB_COLUMNS,
     "suggested_rung",
     "p_cross",
     "uplift",
     "best_gain",
+    "expected_gain",
+    "candidate",
+    "floor_reason",
     *HARD_BONE_FLAGS,
+    "n_hard_bone_flags",
     "stalled",
-    "priority_rank",
+    "guidance",
+    "guidance_en",
     "model_id",
 )
 
@@ -177,6 +182,7 @@ def score_cases(
     model_id: str = "",
     ladder: LadderSettings | None = None,
     cohort: CohortSettings | None = None,
+    priority: PrioritySettings | None = None,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
@@ -191,6 +197,8 @@ def score_cases(
     ladder : LadderSettings, optional
     cohort : CohortSettings, optional
         Rows outside the stalled cohort are scored but get no ``priority_rank``.
+    priority : PrioritySettings, optional
+        Gain weighting, vulnerability boost, floors and capacity.
 
     Returns
     -------
@@ -201,20 +209,16 @@ def score_cases(
     cases = cases.reset_index(drop=True)
     probs = model.predict_rungs(cases)
     rung = suggest_rung(probs, cases["ladder_stage"], ladder)
-    out = pd.concat([cases[["case_id", "as_of_date", "court_id", "team_id"]], probs, rung], axis=1)
+    ids = ["case_id", "as_of_date", "court_id", "team_id", "handler_id", "previous_handler_ids"]
+    out = pd.concat([cases[ids], probs, rung], axis=1)
     flags = hard_bone_flags(cases, model.flag_settings)
     for c in flags:
         out[c] = flags[c]
+    out["n_hard_bone_flags"] = flags.sum(axis=1).astype(int)
     out["stalled"] = stalled_cohort(cases, cohort)
-    # Rank the stalled cases by the gain the best allowed rung adds over keeping the case.
-    rank = np.full(len(cases), np.nan)
-    stalled = np.flatnonzero(out["stalled"].to_numpy())
-    order = rank_order(out["best_gain"].to_numpy()[stalled], cases.iloc[stalled])
-    rank[stalled[order]] = np.arange(1, len(stalled) + 1)
-    out["priority_rank"] = pd.array(rank, dtype="Float64").astype("Int64")
     out["model_id"] = model_id
-    out = out.sort_values("priority_rank", na_position="last", kind="stable")
-    return out[list(SCORE_COLUMNS)].reset_index(drop=True)
+    ranked = rank_cases(out, cases, priority)
+    return ranked[list(SCORE_COLUMNS)]
 
 
 def score(
@@ -224,6 +228,7 @@ def score(
     *,
     ladder: LadderSettings | None = None,
     cohort: CohortSettings | None = None,
+    priority: PrioritySettings | None = None,
 ) -> pd.DataFrame:
     """Load a model, read and validate cases, score them, and write the list if asked.
 
@@ -235,7 +240,7 @@ def score(
         Cases to score (CSV/XLSX/Parquet).
     out_path : path-like, optional
         ``.csv``, ``.parquet`` or ``.xlsx`` (Chinese headers); written atomically.
-    ladder, cohort : settings, optional
+    ladder, cohort, priority : settings, optional
 
     Returns
     -------
@@ -244,7 +249,9 @@ def score(
     """
     model, card = load_model(model_dir)
     cases = read_cases(cases_path)
-    scored = score_cases(model, cases, model_id=card["model_id"], ladder=ladder, cohort=cohort)
+    scored = score_cases(
+        model, cases, model_id=card["model_id"], ladder=ladder, cohort=cohort, priority=priority
+    )
     if out_path is not None:
         write_table(scored, out_path, sheet_name="scored")
     return scored

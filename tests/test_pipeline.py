@@ -47,7 +47,7 @@ def test_train_writes_model_and_card(trained):
     pooled = card["metrics"]["pooled"]
     assert 0.5 < pooled["auc"] <= 1 and 0 <= pooled["brier"] < 0.25
     assert len(card["metrics"]["windows"]) >= 1
-    assert card["tie_break_rule"].startswith("expected gain desc")
+    assert card["tie_break_rule"].startswith("expected_gain desc")
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
@@ -70,15 +70,19 @@ def test_score_outputs(trained, suffix, capsys):
     assert "top 20" in capsys.readouterr().out
     if suffix == ".xlsx":
         header = next(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
-        assert header[:2] == ("案号", "评估基准日")
+        assert header[:3] == ("优先顺序", "案号", "评估基准日")
         assert "建议交叉层级" in header and "优先顺序" in header
         return
     df = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
     assert list(df.columns) == list(SCORE_COLUMNS)
     assert len(df) == 200
     assert df["priority_rank"].tolist() == list(range(1, 201))
-    gain = df["best_gain"].to_numpy()
-    assert (gain[:-1] >= gain[1:]).all()  # ranked by gain
+    # the top-k (floors included) comes first, each block ordered by expected gain
+    cand = df["candidate"].to_numpy()
+    assert cand[: cand.sum()].all() and not cand[cand.sum() :].any()
+    for block in (df[cand], df[~cand]):
+        gain = block["expected_gain"].to_numpy()
+        assert (gain[:-1] >= gain[1:]).all()
     assert set(HARD_BONE_FLAGS) <= set(df.columns)
     assert ((df["p_cross"] - df["p_keep"] - df["uplift"]).abs() < 1e-12).all()
 

@@ -1,0 +1,401 @@
+"""Priority: order cases by the expected gain of reassigning them, with floors and guidance.
+
+Ranking by raw probability favours easy, rich commercial cases (DOMAIN.md section 2). The list
+here is ordered by **expected gain**: what reassignment adds over leaving the case where it is
+(``uplift``), optionally weighted by the amount at stake. Vulnerability (livelihood cases,
+vulnerable applicants) may only raise a case, never lower it; floors reserve a share of the
+top-k for livelihood and long-unresolved cases; ties are broken by a written rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TIE_BREAK_RULE",
+    "PrioritySettings",
+    "expected_gain",
+    "guidance",
+    "rank_cases",
+]
+
+#: How ties are broken; recorded in model cards, manifests and the scored file's metadata.
+TIE_BREAK_RULE = (
+    "expected_gain desc, then days_since_last_action desc (the longer stall first), "
+    "then case_id asc"
+)
+
+
+@dataclass(frozen=True)
+class PrioritySettings:
+    """How the list is ordered. Settings, not constants.
+
+    Parameters
+    ----------
+    weighting : {"cases", "amount", "blend"}
+        ``cases``: expected extra resolutions (``uplift``); ``amount``: uplift times the
+        outstanding amount (expected yuan brought in); ``blend``: uplift times the square root
+        of the amount in units of 10,000 yuan, so amount counts but does not dominate.
+    vulnerability_boost : float
+        Multiplier (>= 1) on the gain of livelihood cases and cases of vulnerable applicants.
+    livelihood_floor : float
+        Minimum share of the top-k reserved for livelihood cases (when enough have a gain).
+    long_unresolved_floor : float
+        Minimum share of the top-k reserved for long-unresolved cases (长期未结老案).
+    capacity : int or None
+        k, the cases a bureau can reassign this cycle; None = ``capacity_share`` of the
+        stalled cases.
+    capacity_share : float
+        Used when ``capacity`` is None.
+    """
+
+    weighting: str = "cases"
+    vulnerability_boost: float = 1.25
+    livelihood_floor: float = 0.2
+    long_unresolved_floor: float = 0.2
+    capacity: int | None = None
+    capacity_share: float = 0.10
+
+    def __post_init__(self) -> None:
+        if self.weighting not in ("cases", "amount", "blend"):
+            raise ValueError(
+                f"weighting must be 'cases', 'amount' or 'blend', not {self.weighting!r}"
+            )
+        if self.vulnerability_boost < 1:
+            raise ValueError("vulnerability_boost must be >= 1: vulnerability never lowers a case")
+        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.livelihood_floor + self.long_unresolved_floor > 1:
+            raise ValueError("the two floors together cannot exceed the whole list")
+
+    def k_for(self, n_stalled: int) -> int:
+        """The capacity k for a list of ``n_stalled`` cases."""
+        if self.capacity is not None:
+            return int(min(max(self.capacity, 0), n_stalled))
+        return int(min(n_stalled, max(1, round(self.capacity_share * n_stalled))))
+
+
+def _flag(s: pd.Series | None, n: int) -> np.ndarray:
+    if s is None:
+        return np.zeros(n, dtype=bool)
+    return s.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def vulnerable(cases: pd.DataFrame) -> np.ndarray:
+    """Livelihood case or vulnerable applicant (missing counts as not)."""
+    n = len(cases)
+    return _flag(cases.get("is_livelihood"), n) | _flag(cases.get("applicant_vulnerable"), n)
+
+
+def expected_gain(
+    scored: pd.DataFrame, cases: pd.DataFrame, settings: PrioritySettings | None = None
+) -> np.ndarray:
+    """Expected gain of reassigning each case under its suggested rung.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        With ``uplift`` (0 for cases whose suggestion is ``keep``).
+    cases : pandas.DataFrame
+        The contract-typed cases, aligned with ``scored``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        Never negative; vulnerability multiplies it by ``vulnerability_boost`` (>= 1), so
+        turning a vulnerability flag on can only raise it.
+    """
+    s = settings or PrioritySettings()
+    gain = np.clip(scored["uplift"].to_numpy(dtype=float), 0, None)
+    amount = pd.to_numeric(cases["amount_outstanding"], errors="coerce").fillna(0).to_numpy()
+    amount = np.clip(amount, 0, None)
+    if s.weighting == "amount":
+        gain = gain * amount
+    elif s.weighting == "blend":
+        gain = gain * np.sqrt(amount / 1e4)
+    return np.where(vulnerable(cases), gain * s.vulnerability_boost, gain)
+
+
+def _order(gain: np.ndarray, cases: pd.DataFrame) -> np.ndarray:
+    idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0).to_numpy()
+    ids = cases["case_id"].astype(str).to_numpy()
+    # lexsort: last key is primary
+    return np.lexsort((ids, -idle, -gain))
+
+
+def _apply_floor(
+    selected: list[int], order: np.ndarray, member: np.ndarray, need: int, protected: np.ndarray
+) -> tuple[list[int], list[int]]:
+    """Swap the best non-selected members in for the lowest selected non-members.
+
+    ``protected`` marks selected cases another floor needs; they are never swapped out.
+    Returns the new selection and the positions lifted by the floor.
+    """
+    have = int(member[selected].sum())
+    if have >= need:
+        return selected, []
+    in_sel = set(selected)
+    candidates = [i for i in order if i not in in_sel and member[i]]
+    lifted: list[int] = []
+    for cand in candidates[: need - have]:
+        # lowest-ranked selected case that is neither a member nor protected
+        for j in range(len(selected) - 1, -1, -1):
+            out = selected[j]
+            if not member[out] and not protected[out]:
+                selected = selected[:j] + selected[j + 1 :]
+                selected.append(cand)
+                lifted.append(cand)
+                break
+        else:
+            break
+    return selected, lifted
+
+
+def rank_cases(
+    scored: pd.DataFrame,
+    cases: pd.DataFrame,
+    settings: PrioritySettings | None = None,
+) -> pd.DataFrame:
+    """Order the stalled cases for action: expected gain, floors, tie rule, guidance.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Model output aligned with ``cases`` (``uplift``, ``suggested_rung``, flags, ``stalled``).
+    cases : pandas.DataFrame
+        Contract-typed cases, same rows and order as ``scored``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scored`` plus ``expected_gain``, ``priority_rank`` (1 = first to act on; missing
+        outside the stalled cohort), ``candidate`` (in the top-k this cycle),
+        ``floor_reason`` (why a case was lifted into the top-k by a floor, else empty),
+        ``guidance`` (Chinese) and ``guidance_en``; sorted by ``priority_rank``.
+    """
+    s = settings or PrioritySettings()
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    n = len(scored)
+    gain = expected_gain(scored, cases, s)
+    stalled = (
+        scored["stalled"].to_numpy(dtype=bool) if "stalled" in scored else np.ones(n, dtype=bool)
+    )
+    in_cohort = np.flatnonzero(stalled)
+    order = in_cohort[_order(gain[in_cohort], cases.iloc[in_cohort])]
+    k = s.k_for(len(order))
+    # Only cases with something to gain can fill the top-k or a floor.
+    actionable = gain > 0
+    selected = [i for i in order[:k] if actionable[i]]
+    livelihood = _flag(cases.get("is_livelihood"), n) & actionable
+    long_old = (
+        scored["flag_long_unresolved"].to_numpy(dtype=bool) & actionable
+        if "flag_long_unresolved" in scored
+        else np.zeros(n, dtype=bool)
+    )
+    lifted_reason = np.full(n, "", dtype=object)
+    selected, lifted = _apply_floor(
+        selected, order, livelihood, int(np.ceil(s.livelihood_floor * k)), long_old
+    )
+    lifted_reason[lifted] = "livelihood floor (民生案件保底)"
+    sel_mask = np.zeros(n, dtype=bool)
+    sel_mask[selected] = True
+    selected, lifted = _apply_floor(
+        selected,
+        order,
+        long_old,
+        int(np.ceil(s.long_unresolved_floor * k)),
+        livelihood & sel_mask,
+    )
+    lifted_reason[lifted] = "long-unresolved floor (长期未结老案保底)"
+    sel_mask = np.zeros(n, dtype=bool)
+    sel_mask[selected] = True
+    # Final order: the top-k (by gain, tie rule) first, then everyone else in the same order.
+    sel_order = [i for i in order if sel_mask[i]]
+    rest = [i for i in order if not sel_mask[i]]
+    rank = np.full(n, np.nan)
+    rank[np.array(sel_order + rest, dtype=int)] = np.arange(1, len(order) + 1)
+    out = scored.copy()
+    out["expected_gain"] = gain
+    out["priority_rank"] = pd.array(rank, dtype="Float64").astype("Int64")
+    out["candidate"] = sel_mask
+    out["floor_reason"] = pd.array(lifted_reason, dtype="string")
+    zh, en = guidance(scored, cases)
+    out["guidance"] = pd.array(zh, dtype="string")
+    out["guidance_en"] = pd.array(en, dtype="string")
+    out = out.sort_values("priority_rank", na_position="last", kind="stable")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Categorised guidance (分类指引): which rung, and what the new handler should try first
+# --------------------------------------------------------------------------------------------
+
+_RUNG_TEXT = {
+    "intra_team": ("建议团队内交叉执行，由本团队其他承办人接办", "reassign within the team"),
+    "inter_team": ("建议移交局内其他团队交叉执行", "reassign to another team of the bureau"),
+    "higher_court": (
+        "建议报请上级法院提级执行或指令其他法院执行",
+        "ask the higher court to execute it (提级) or designate another court (指令)",
+    ),
+}
+
+
+def _first_steps(feats: pd.DataFrame) -> list[list[tuple[str, str]]]:
+    """What the new handler should try first, from each case's own facts, most useful first.
+
+    Vectorised: one boolean mask per step, then one pass to collect each row's steps.
+    """
+    n = len(feats)
+
+    def flag(name: str) -> np.ndarray:
+        return feats[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    def num(name: str) -> np.ndarray:
+        return pd.to_numeric(feats[name], errors="coerce").to_numpy(dtype=float)
+
+    obstacle = feats["asset_disposal_obstacle"].astype("string").fillna("").to_numpy()
+    idle = num("days_since_last_action")
+    last_query = num("days_since_last_asset_query")
+    whereabouts = feats["debtor_whereabouts"].astype("string").fillna("").to_numpy()
+    estate = flag("has_real_estate") & ~flag("real_estate_encumbered")
+    rules: list[tuple[np.ndarray, str, str]] = [
+        (
+            estate,
+            "优先评估拍卖已查控的不动产（已{idle}天无实质执行行为）",
+            "auction the real estate found first (no substantive action for {idle} days)",
+        ),
+        (
+            np.nan_to_num(num("deposit_balance")) > 0,
+            "立即冻结、扣划查得存款",
+            "freeze and deduct the deposits found",
+        ),
+        (
+            obstacle == "failed_auction",
+            "流拍财产重新评估、降价再拍或以物抵债",
+            "re-auction at a lower price or take in kind",
+        ),
+        (
+            obstacle == "occupancy",
+            "依法腾退占有人后处置财产",
+            "clear the occupants, then dispose of the property",
+        ),
+        (
+            (obstacle == "third_party_objection") | flag("objection_pending"),
+            "先行审查处理执行异议",
+            "decide the pending objection first",
+        ),
+        (
+            obstacle == "mortgage_priority",
+            "与抵押权人协商处置并参与分配",
+            "agree a sale with the mortgagee and share the proceeds",
+        ),
+        (
+            flag("has_receivable"),
+            "向次债务人发出履行到期债务通知",
+            "order the third-party debtor to pay",
+        ),
+        (flag("has_equity"), "冻结并处置股权", "freeze and sell the equity"),
+        (flag("has_vehicle"), "查扣车辆", "seize the vehicle"),
+        (
+            flag("cross_jurisdiction"),
+            "委托或协同异地法院查控财产",
+            "ask the court where the assets lie to help",
+        ),
+        (
+            np.nan_to_num(num("n_related_cases")) >= 3,
+            "与同一被执行人的关联案件集中执行",
+            "execute together with the debtor's other open cases",
+        ),
+        (
+            np.isnan(last_query) | (last_query > 90),
+            "重新开展网络查控（总对总、点对点）",
+            "run a fresh online asset inquiry",
+        ),
+        (
+            np.isin(whereabouts, ["unreachable", "abroad"]),
+            "协调公安机关查找被执行人下落",
+            "ask the police to locate the debtor",
+        ),
+        (
+            ~flag("dishonest_listed"),
+            "纳入失信名单并限制高消费",
+            "list the debtor as dishonest and restrict high spending",
+        ),
+        (
+            flag("settlement_defaulted"),
+            "和解未履行，恢复执行原生效法律文书",
+            "the settlement was broken: enforce the judgment again",
+        ),
+    ]
+    steps: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    for mask, zh, en in rules:
+        for i in np.flatnonzero(mask):
+            if "{idle}" in zh:
+                days = "?" if np.isnan(idle[i]) else f"{idle[i]:.0f}"
+                steps[i].append((zh.format(idle=days), en.format(idle=days)))
+            else:
+                steps[i].append((zh, en))
+    return steps
+
+
+def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Categorised guidance per case, in Chinese and English.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        With ``suggested_rung``.
+    cases : pandas.DataFrame
+        Contract-typed cases aligned with ``scored``.
+
+    Returns
+    -------
+    (list of str, list of str)
+        Chinese and English guidance: the rung and up to three first steps; for ``keep``
+        cases, judicial aid (司法救助) or 终本 management when nothing was found to execute,
+        otherwise a deadline for the current handler.
+    """
+    from crossexec_ml.features import add_features
+
+    feats = add_features(cases)
+    zh_out: list[str] = []
+    en_out: list[str] = []
+    rungs = scored["suggested_rung"].astype(str).to_numpy()
+    vuln = vulnerable(cases)
+    nothing_found = (feats["material_assets"].to_numpy() == 0) & (
+        feats["assets_found_count"].fillna(0).to_numpy() == 0
+    )
+    all_steps = _first_steps(feats)
+    for i, rung in enumerate(rungs):
+        steps = all_steps[i][:3]
+        if rung == "keep":
+            if nothing_found[i]:
+                zh = "暂不建议交叉执行：未发现可供执行财产，"
+                en = "no reassignment: nothing found to execute; "
+                if vuln[i]:
+                    zh += "申请人困难的，建议启动司法救助；"
+                    en += "the applicant is vulnerable: consider judicial aid (司法救助); "
+                zh += "纳入终本案件动态管理，定期网络查控"
+                en += "manage under 终本 with periodic asset inquiries"
+            else:
+                zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + "；".join(
+                    s[0] for s in steps[:2]
+                )
+                en = "no reassignment: little to gain; set the current handler a deadline: " + (
+                    "; ".join(s[1] for s in steps[:2])
+                )
+        else:
+            head_zh, head_en = _RUNG_TEXT[rung]
+            zh = head_zh + ("。接办后优先：" + "；".join(s[0] for s in steps) if steps else "")
+            en = head_en + ("; first: " + "; ".join(s[1] for s in steps) if steps else "")
+        zh_out.append(zh)
+        en_out.append(en)
+    return zh_out, en_out
