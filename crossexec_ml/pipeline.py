@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from crossexec_ml import __version__
 from crossexec_ml.evaluate import BacktestSettings, backtest
+from crossexec_ml.explain import explain_cases
 from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
 from crossexec_ml.io import read_cases, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
@@ -59,8 +60,15 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "stalled",
     "guidance",
     "guidance_en",
+    "top_reason_zh",
+    "reasons_zh",
+    "reasons_en",
     "model_id",
 )
+
+#: Reasons are computed for this many cases from the top of the list (each reason costs a
+#: model call per fact); the check-up sheet explains any other case on demand.
+EXPLAIN_TOP = 2000
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -183,6 +191,7 @@ def score_cases(
     ladder: LadderSettings | None = None,
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
+    explain_top: int = EXPLAIN_TOP,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
@@ -199,6 +208,9 @@ def score_cases(
         Rows outside the stalled cohort are scored but get no ``priority_rank``.
     priority : PrioritySettings, optional
         Gain weighting, vulnerability boost, floors and capacity.
+    explain_top : int
+        Reasons (``reasons_zh``, ``reasons_en``) are computed for this many top-ranked cases;
+        the others have them missing.
 
     Returns
     -------
@@ -218,6 +230,13 @@ def score_cases(
     out["stalled"] = stalled_cohort(cases, cohort)
     out["model_id"] = model_id
     ranked = rank_cases(out, cases, priority)
+    top = ranked["priority_rank"].notna() & (ranked["priority_rank"] <= explain_top)
+    by_id = cases.set_index(["case_id", "as_of_date"])
+    keys = pd.MultiIndex.from_frame(ranked.loc[top, ["case_id", "as_of_date"]])
+    why = explain_cases(model, by_id.loc[keys].reset_index(), ladder=ladder)
+    for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
+        ranked[col] = pd.Series(pd.NA, index=ranked.index, dtype="string")
+        ranked.loc[top, col] = why[col].to_numpy()
     return ranked[list(SCORE_COLUMNS)]
 
 

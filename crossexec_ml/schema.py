@@ -259,6 +259,7 @@ OUTPUT_LABELS: dict[str, str] = {
     "guidance": "分类指引",
     "guidance_en": "分类指引（英文）",
     "reasons_zh": "排序理由",
+    "top_reason_zh": "首要理由",
     "reasons_en": "排序理由（英文）",
     "n_hard_bone_flags": "骨头案类别数",
     "stalled": "属于长期停滞案件",
