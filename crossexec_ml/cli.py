@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from crossexec_ml import __version__
+from crossexec_ml.errors import ModelFileError, TrainingDataError
 from crossexec_ml.io import InputError, ValidationError, validate_file
-from crossexec_ml.model import ModelFileError, TrainingDataError
+from crossexec_ml.ledger import LedgerError
 
 __all__ = ["main"]
 
@@ -102,6 +103,97 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scores_shown(
+    scored_path: Path | None, case_id: str
+) -> tuple[dict | None, str | None, str | None]:
+    """The scores a decider saw for a case in a scored list: (scores, model_id, as_of)."""
+    if scored_path is None:
+        return None, None, None
+    import pandas as pd
+
+    suffix = scored_path.suffix.lower()
+    if suffix == ".parquet":
+        scored = pd.read_parquet(scored_path)
+    elif suffix == ".csv":
+        scored = pd.read_csv(scored_path, encoding="utf-8-sig")
+    else:
+        raise InputError(f"{scored_path.name}: --scored takes the .parquet or .csv scored list")
+    rows = scored[scored["case_id"] == case_id]
+    if rows.empty:
+        raise InputError(f"{scored_path.name}: case {case_id!r} is not in this scored list")
+    row = rows.iloc[0]
+    keys = (
+        "p_keep",
+        "p_intra_team",
+        "p_inter_team",
+        "p_higher_court",
+        "p_cross",
+        "uplift",
+        "expected_gain",
+        "suggested_rung",
+        "priority_rank",
+    )
+    shown = {
+        k: (
+            None if pd.isna(row[k]) else (row[k].item() if hasattr(row[k], "item") else str(row[k]))
+        )
+        for k in keys
+        if k in row.index
+    }
+    as_of = pd.Timestamp(row["as_of_date"]).strftime("%Y-%m-%d")
+    return shown, str(row.get("model_id") or "") or None, as_of
+
+
+def _cmd_decide(args: argparse.Namespace) -> int:
+    from crossexec_ml.ledger import Ledger
+
+    scores, model_id, as_of = _scores_shown(args.scored, args.case)
+    with Ledger(args.ledger) as ledger:
+        row = ledger.record(
+            args.case,
+            args.action,
+            args.by,
+            args.reason,
+            target_handler_id=args.target,
+            model_id=model_id,
+            scores=scores,
+            as_of_date=as_of,
+            supersedes=args.supersedes,
+        )
+    print(f"recorded decision #{row['seq']} for {row['case_id']}: {row['action']}")
+    return 0
+
+
+def _cmd_ledger(args: argparse.Namespace) -> int:
+    from crossexec_ml.ledger import Ledger
+
+    with Ledger(args.ledger, create=False) as ledger:
+        if args.what == "verify":
+            report = ledger.verify()
+            print(report)
+            return 0 if report.ok else 1
+        if args.what == "show":
+            latest = ledger.latest()
+            cols = [
+                "case_id",
+                "action",
+                "action_zh",
+                "target_handler_id",
+                "decided_by",
+                "decided_at",
+                "n_decisions",
+            ]
+            print(f"{ledger.n_rows} decision(s) on {len(latest)} case(s)")
+            if len(latest):
+                print(latest[cols].to_string(index=False))
+            return 0
+        if args.out is None:
+            raise InputError("ledger export needs --out FILE.xlsx (or .csv / .parquet)")
+        path = ledger.export(args.out)
+        print(f"wrote {path}")
+        return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crossexec",
@@ -155,6 +247,38 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--truth", default=None, help="synthetic truth.csv (optional)")
     e.add_argument("--json", default=None, type=Path, help="also write the metrics as JSON")
     e.set_defaults(func=_cmd_evaluate)
+
+    d = sub.add_parser(
+        "decide", help="record a person's decision on a case in the ledger (动态台账)"
+    )
+    d.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
+    d.add_argument("--case", required=True, help="case number (案号)")
+    d.add_argument(
+        "--action",
+        required=True,
+        choices=[
+            "reassign_intra_team",
+            "reassign_inter_team",
+            "escalate_higher_court",
+            "keep",
+            "refer_judicial_aid",
+            "defer",
+        ],
+    )
+    d.add_argument("--by", required=True, help="who decided (code of the decider)")
+    d.add_argument("--reason", required=True, help="why (决定理由), required")
+    d.add_argument("--target", default=None, help="receiving handler code (reassign only)")
+    d.add_argument(
+        "--scored", type=Path, default=None, help="scored list shown (records model and scores)"
+    )
+    d.add_argument("--supersedes", type=int, default=None, help="ledger row this one corrects")
+    d.set_defaults(func=_cmd_decide)
+
+    lg = sub.add_parser("ledger", help="show, export or verify the decision ledger")
+    lg.add_argument("what", choices=["show", "export", "verify"])
+    lg.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
+    lg.add_argument("--out", type=Path, default=None, help="export: .xlsx, .csv or .parquet")
+    lg.set_defaults(func=_cmd_ledger)
     return p
 
 
@@ -178,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(err.report.problem_text(), file=sys.stderr)
         return 1
-    except (InputError, TrainingDataError, ModelFileError) as err:
+    except (InputError, TrainingDataError, ModelFileError, LedgerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

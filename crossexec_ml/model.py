@@ -30,6 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from crossexec_ml.errors import ModelFileError, TrainingDataError
 from crossexec_ml.features import add_features, model_features, rung_of
 from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.schema import RUNGS, FlagSettings, cases_contract
@@ -42,10 +43,6 @@ __all__ = [
     "save_model",
     "training_rows",
 ]
-
-
-class TrainingDataError(ValueError):
-    """Historical rows cannot train the model (no outcomes, no treated rows, one class...)."""
 
 
 def training_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -297,10 +294,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.utils.validation.check_array",
 )
-
-
-class ModelFileError(Exception):
-    """A model folder is missing, altered, or from another contract version."""
 
 
 def _sha256(data: bytes) -> str:
