@@ -49,7 +49,7 @@ def test_decide_show_export_verify(tmp_path, capsys):
     with Ledger(db) as led:
         row = led.rows().iloc[0]
     assert row["model_id"] == "abc123def456" and '"uplift":0.26' in row["scores"]
-    assert row["as_of_date"] == "2026-10-31"
+    assert row["as_of_date"] == pd.Timestamp("2026-10-31")
     assert main(["ledger", "show", "--ledger", str(db)]) == 0
     assert "1 decision(s) on 1 case(s)" in capsys.readouterr().out
     assert main(["ledger", "verify", "--ledger", str(db)]) == 0
