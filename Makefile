@@ -29,13 +29,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with all extras (idempotent)
 
-demo: install ## the main job on the sample: validate, train + back-test, score into reports/demo/
+demo: install ## the main job on the sample: validate, train + back-test, score, plan into reports/demo/
 	$(CROSSEXEC) validate $(SAMPLE)/history.csv
 	$(CROSSEXEC) validate $(SAMPLE)/current.csv
 	$(CROSSEXEC) validate --kind handlers $(SAMPLE)/handlers.csv
 	$(CROSSEXEC) train --cases $(SAMPLE)/history.csv --out $(DEMO)/model
-	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.xlsx
 	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.parquet
+	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.xlsx
+	$(CROSSEXEC) plan --scored $(DEMO)/scored.parquet --handlers $(SAMPLE)/handlers.csv --model $(DEMO)/model --out $(DEMO)/plan.xlsx
 	$(CROSSEXEC) evaluate --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --json $(DEMO)/evaluation.json
 
 test: install ## the whole test suite (what CI runs)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from crossexec_ml import __version__
-from crossexec_ml.errors import ModelFileError, TrainingDataError
+from crossexec_ml.errors import ModelFileError, PlanError, TrainingDataError
 from crossexec_ml.io import InputError, ValidationError, validate_file
 from crossexec_ml.ledger import LedgerError
 
@@ -76,6 +76,27 @@ def _cmd_score(args: argparse.Namespace) -> int:
         f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from crossexec_ml.pipeline import plan
+
+    result = plan(
+        args.scored, args.handlers, args.out, capacity=args.capacity, model_dir=args.model
+    )
+    placed = result["target_handler_id"].notna() & (result["target_handler_id"] != "")
+    escalated = result["escalation"].astype(bool) if "escalation" in result else placed & False
+    unplaced = ~placed & ~escalated
+    print(
+        f"plan for {len(result)} case(s) -> {args.out}: {int(placed.sum())} to a new handler, "
+        f"{int(escalated.sum())} to the higher court, {int(unplaced.sum())} not placed"
+    )
+    print(
+        f"  expected extra resolutions of the placed and escalated cases: "
+        f"{result.loc[placed | escalated, 'expected_gain'].sum():.1f}"
+    )
+    print("  this is a proposal: a person decides (crossexec decide ...)")
     return 0
 
 
@@ -241,6 +262,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
     s.set_defaults(func=_cmd_score)
 
+    pl = sub.add_parser(
+        "plan", help="propose who takes each top case (capacity-aware; a person decides)"
+    )
+    pl.add_argument("--scored", required=True, type=Path, help="scored .parquet or .csv")
+    pl.add_argument("--handlers", required=True, type=Path, help="handlers file")
+    pl.add_argument("--capacity", type=int, default=None, help="cases to move this cycle")
+    pl.add_argument("--out", required=True, type=Path, help="PLAN.csv or PLAN.xlsx")
+    pl.add_argument("--model", type=Path, default=None, help="refuse lists from other models")
+    pl.set_defaults(func=_cmd_plan)
+
     e = sub.add_parser("evaluate", help="temporal back-test of a model's method on a history")
     e.add_argument("--model", required=True, type=Path)
     e.add_argument("--cases", required=True, help="historical export with outcomes")
@@ -302,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(err.report.problem_text(), file=sys.stderr)
         return 1
-    except (InputError, TrainingDataError, ModelFileError, LedgerError) as err:
+    except (InputError, TrainingDataError, ModelFileError, LedgerError, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

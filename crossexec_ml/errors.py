@@ -6,7 +6,7 @@ scikit-learn for commands that never load a model.
 
 from __future__ import annotations
 
-__all__ = ["ModelFileError", "TrainingDataError"]
+__all__ = ["ModelFileError", "PlanError", "TrainingDataError"]
 
 
 class TrainingDataError(ValueError):
@@ -15,3 +15,7 @@ class TrainingDataError(ValueError):
 
 class ModelFileError(Exception):
     """A model folder is missing, altered, or from another contract version."""
+
+
+class PlanError(ValueError):
+    """The ranked list, the handlers table or a setting cannot give a plan; says how to fix it."""

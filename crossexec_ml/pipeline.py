@@ -23,7 +23,7 @@ from crossexec_ml import __version__
 from crossexec_ml.evaluate import BacktestSettings, backtest
 from crossexec_ml.explain import explain_cases
 from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
-from crossexec_ml.io import read_cases, write_table
+from crossexec_ml.io import InputError, read_cases, read_handlers, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
 from crossexec_ml.prioritise import TIE_BREAK_RULE, PrioritySettings, rank_cases
@@ -31,6 +31,8 @@ from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
 
 __all__ = [
     "SCORE_COLUMNS",
+    "plan",
+    "read_scored",
     "evaluate_saved",
     "file_sha256",
     "score",
@@ -333,3 +335,92 @@ def evaluate_saved(
             "auc": float(roc_auc_score(later["resolved_180d"].astype(bool), p_taken)),
         }
     return out
+
+
+def read_scored(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a scored list written by :func:`score` (``.parquet`` or ``.csv``).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, of another kind, or lacks the scored-list columns.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such scored list; run `crossexec score` first")
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        df = pd.read_parquet(p)
+    elif suffix == ".csv":
+        df = pd.read_csv(p, encoding="utf-8-sig", dtype={"case_id": "string"})
+    else:
+        raise InputError(
+            f"{p.name}: read the scored list from its .parquet or .csv file (the .xlsx is for "
+            "people)"
+        )
+    missing = [c for c in ("case_id", "suggested_rung", "priority_rank", "model_id") if c not in df]
+    if missing:
+        raise InputError(
+            f"{p.name}: not a scored list (missing {', '.join(missing)}); score the cases with "
+            "`crossexec score` and pass its output"
+        )
+    df["suggested_rung"] = pd.Categorical(df["suggested_rung"].astype(str), categories=list(RUNGS))
+    df["priority_rank"] = pd.to_numeric(df["priority_rank"]).astype("Int64")
+    df["as_of_date"] = pd.to_datetime(df["as_of_date"]).astype("datetime64[ns]")
+    for col in ("case_id", "court_id", "team_id", "handler_id", "previous_handler_ids", "model_id"):
+        if col in df:
+            df[col] = df[col].astype("string")
+    return df
+
+
+def plan(
+    scored_path: str | os.PathLike[str],
+    handlers_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str] | None = None,
+    *,
+    capacity: int | None = None,
+    model_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Propose who takes each top case: read the scored list and handlers, assign, write.
+
+    Parameters
+    ----------
+    scored_path : path-like
+        Scored list from :func:`score` (``.parquet`` or ``.csv``).
+    handlers_path : path-like
+        Handlers file (contract ``handlers_schema.csv``).
+    out_path : path-like, optional
+        ``.csv`` or ``.xlsx`` (Chinese headers); written atomically, only on success.
+    capacity : int, optional
+        Cases to reassign or escalate this cycle (default: the scored list's candidates).
+    model_dir : path-like, optional
+        When given, the scored list must come from this model (same ``model_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The plan (see :func:`crossexec_ml.assign.assign`).
+    """
+    from crossexec_ml.assign import PLAN_LABELS, assign
+
+    scored = read_scored(scored_path)
+    handlers = read_handlers(handlers_path)
+    ids = scored["model_id"].dropna().unique()
+    if len(ids) > 1:
+        raise InputError(
+            f"{Path(scored_path).name}: rows from several models ({', '.join(map(str, ids))}); "
+            "score the whole list again with one model"
+        )
+    if model_dir is not None:
+        _, card = load_model(model_dir)
+        if len(ids) and ids[0] != card["model_id"]:
+            raise InputError(
+                f"{Path(scored_path).name} was scored by model {ids[0]}, not by {card['model_id']}"
+                f" in {model_dir}; score the cases again with this model"
+            )
+    if capacity is None and "candidate" in scored:
+        capacity = int(scored["candidate"].astype(bool).sum())
+    result = assign(scored, handlers, capacity)
+    if out_path is not None:
+        write_table(result, out_path, sheet_name="plan", labels=PLAN_LABELS)
+    return result
