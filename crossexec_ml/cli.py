@@ -66,7 +66,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_score(args: argparse.Namespace) -> int:
     from crossexec_ml.pipeline import score
 
-    scored = score(args.model, args.cases, args.out)
+    scored = score(args.model, args.cases, args.out, ledger_path=args.ledger)
     ranked = scored[scored["priority_rank"].notna()]
     k = args.capacity if args.capacity is not None else max(1, round(0.1 * len(ranked)))
     top = ranked.head(k)
@@ -132,13 +132,9 @@ def _scores_shown(
         return None, None, None
     import pandas as pd
 
-    suffix = scored_path.suffix.lower()
-    if suffix == ".parquet":
-        scored = pd.read_parquet(scored_path)
-    elif suffix == ".csv":
-        scored = pd.read_csv(scored_path, encoding="utf-8-sig")
-    else:
-        raise InputError(f"{scored_path.name}: --scored takes the .parquet or .csv scored list")
+    from crossexec_ml.pipeline import read_scored
+
+    scored = read_scored(scored_path)
     rows = scored[scored["case_id"] == case_id]
     if rows.empty:
         raise InputError(f"{scored_path.name}: case {case_id!r} is not in this scored list")
@@ -153,6 +149,7 @@ def _scores_shown(
         "expected_gain",
         "suggested_rung",
         "priority_rank",
+        "case_fingerprint",
     )
     shown = {
         k: (
@@ -260,6 +257,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cases", required=True, help="cases to score")
     s.add_argument("--out", required=True, type=Path, help=".csv, .parquet or .xlsx")
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    s.add_argument(
+        "--ledger", type=Path, default=None, help="decision ledger: decided cases are marked"
+    )
     s.set_defaults(func=_cmd_score)
 
     pl = sub.add_parser(

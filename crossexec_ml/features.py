@@ -21,6 +21,7 @@ from crossexec_ml.schema import (
 
 __all__ = [
     "ASSET_COLUMNS",
+    "case_fingerprint",
     "DERIVED_FEATURES",
     "add_features",
     "hard_bone_flags",
@@ -220,3 +221,37 @@ def stalled_cohort(cases: pd.DataFrame, settings: CohortSettings | None = None) 
     age = (cases["as_of_date"] - cases["filing_date"]).dt.days
     idle = _num(cases["days_since_last_action"])
     return ((age >= s.min_age_days) & (idle >= s.min_idle_days)).fillna(False).astype(bool)
+
+
+# Counters that grow by themselves while nothing happens: a case whose only change is that
+# more days have passed has not changed for the purpose of an earlier decision.
+_CLOCK_COLUMNS = {"as_of_date", "days_since_last_action", "days_since_last_asset_query"}
+
+
+def case_fingerprint(cases: pd.DataFrame) -> pd.Series:
+    """A short hash of each case's facts, to tell whether a decided case's data changed.
+
+    Every contract id and feature column enters except the clock columns (``as_of_date``,
+    ``days_since_last_action``, ``days_since_last_asset_query``), which grow on their own.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Contract-typed cases.
+
+    Returns
+    -------
+    pandas.Series of str
+        16 hex digits per row.
+    """
+    contract = cases_contract()
+    cols = [
+        c
+        for c in contract.names
+        if contract.columns[c].role in ("id", "feature", "time")
+        and c not in _CLOCK_COLUMNS
+        and c in cases
+    ]
+    text = cases[cols].astype("string").fillna("\x00").astype(str)
+    hashed = pd.util.hash_pandas_object(text, index=False, categorize=False)
+    return hashed.map(lambda v: f"{int(v):016x}").astype("string")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from crossexec_ml import __version__
 from crossexec_ml.evaluate import BacktestSettings, backtest
 from crossexec_ml.explain import explain_cases
-from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
+from crossexec_ml.features import case_fingerprint, hard_bone_flags, rung_of, stalled_cohort
 from crossexec_ml.io import InputError, read_cases, read_handlers, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
@@ -65,6 +65,8 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "top_reason_zh",
     "reasons_zh",
     "reasons_en",
+    "decided_action",
+    "case_fingerprint",
     "model_id",
 )
 
@@ -194,6 +196,7 @@ def score_cases(
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
     explain_top: int = EXPLAIN_TOP,
+    decisions: Mapping[str, Mapping[str, object]] | None = None,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
@@ -213,6 +216,11 @@ def score_cases(
     explain_top : int
         Reasons (``reasons_zh``, ``reasons_en``) are computed for this many top-ranked cases;
         the others have them missing.
+    decisions : mapping, optional
+        The ledger's latest decision per case (``case_id -> {"action", "case_fingerprint"}``,
+        see :func:`ledger_decisions`). A decided case whose facts have not changed since (same
+        fingerprint) shows its ``decided_action`` and is not proposed again (no rank); one
+        whose facts changed is ranked again, its earlier decision still shown.
 
     Returns
     -------
@@ -230,6 +238,17 @@ def score_cases(
         out[c] = flags[c]
     out["n_hard_bone_flags"] = flags.sum(axis=1).astype(int)
     out["stalled"] = stalled_cohort(cases, cohort)
+    out["case_fingerprint"] = case_fingerprint(cases)
+    decided = pd.Series(pd.NA, index=out.index, dtype="string")
+    settled = np.zeros(len(out), dtype=bool)
+    for i, (cid, fp) in enumerate(zip(out["case_id"], out["case_fingerprint"], strict=True)):
+        d = (decisions or {}).get(cid)
+        if d is not None:
+            decided.iloc[i] = str(d.get("action"))
+            settled[i] = d.get("case_fingerprint") == fp
+    out["decided_action"] = decided
+    # Decided and unchanged: shown, not proposed again (outside the ranked cohort).
+    out["stalled"] = out["stalled"] & ~settled
     out["model_id"] = model_id
     ranked = rank_cases(out, cases, priority)
     top = ranked["priority_rank"].notna() & (ranked["priority_rank"] <= explain_top)
@@ -250,6 +269,7 @@ def score(
     ladder: LadderSettings | None = None,
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
+    ledger_path: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Load a model, read and validate cases, score them, and write the list if asked.
 
@@ -262,6 +282,9 @@ def score(
     out_path : path-like, optional
         ``.csv``, ``.parquet`` or ``.xlsx`` (Chinese headers); written atomically.
     ladder, cohort, priority : settings, optional
+    ledger_path : path-like, optional
+        Decision ledger: decided cases are marked and not proposed again unless their facts
+        changed.
 
     Returns
     -------
@@ -270,8 +293,15 @@ def score(
     """
     model, card = load_model(model_dir)
     cases = read_cases(cases_path)
+    decisions = ledger_decisions(ledger_path) if ledger_path is not None else None
     scored = score_cases(
-        model, cases, model_id=card["model_id"], ladder=ladder, cohort=cohort, priority=priority
+        model,
+        cases,
+        model_id=card["model_id"],
+        ladder=ladder,
+        cohort=cohort,
+        priority=priority,
+        decisions=decisions,
     )
     if out_path is not None:
         write_table(scored, out_path, sheet_name="scored")
@@ -337,6 +367,24 @@ def evaluate_saved(
     return out
 
 
+def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str, object]]:
+    """Latest decision per case from the ledger: ``case_id -> {action, case_fingerprint}``."""
+    import json
+
+    from crossexec_ml.ledger import Ledger
+
+    with Ledger(ledger_path, create=False) as ledger:
+        latest = ledger.latest()
+    out: dict[str, dict[str, object]] = {}
+    for row in latest.itertuples(index=False):
+        shown = json.loads(row.scores) if isinstance(row.scores, str) and row.scores else {}
+        out[str(row.case_id)] = {
+            "action": row.action,
+            "case_fingerprint": shown.get("case_fingerprint"),
+        }
+    return out
+
+
 def read_scored(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a scored list written by :func:`score` (``.parquet`` or ``.csv``).
 
@@ -352,7 +400,8 @@ def read_scored(path: str | os.PathLike[str]) -> pd.DataFrame:
     if suffix == ".parquet":
         df = pd.read_parquet(p)
     elif suffix == ".csv":
-        df = pd.read_csv(p, encoding="utf-8-sig", dtype={"case_id": "string"})
+        text_cols = {"case_id": "string", "case_fingerprint": "string", "model_id": "string"}
+        df = pd.read_csv(p, encoding="utf-8-sig", dtype=text_cols)
     else:
         raise InputError(
             f"{p.name}: read the scored list from its .parquet or .csv file (the .xlsx is for "
@@ -367,7 +416,8 @@ def read_scored(path: str | os.PathLike[str]) -> pd.DataFrame:
     df["suggested_rung"] = pd.Categorical(df["suggested_rung"].astype(str), categories=list(RUNGS))
     df["priority_rank"] = pd.to_numeric(df["priority_rank"]).astype("Int64")
     df["as_of_date"] = pd.to_datetime(df["as_of_date"]).astype("datetime64[ns]")
-    for col in ("case_id", "court_id", "team_id", "handler_id", "previous_handler_ids", "model_id"):
+    text = ("case_id", "court_id", "team_id", "handler_id", "previous_handler_ids", "model_id")
+    for col in (*text, "case_fingerprint"):
         if col in df:
             df[col] = df[col].astype("string")
     return df

@@ -262,6 +262,8 @@ OUTPUT_LABELS: dict[str, str] = {
     "top_reason_zh": "首要理由",
     "reasons_en": "排序理由（英文）",
     "n_hard_bone_flags": "骨头案类别数",
+    "decided_action": "已作决定",
+    "case_fingerprint": "案件数据指纹",
     "stalled": "属于长期停滞案件",
     "model_id": "模型版本",
     **{flag: zh for flag, (zh, _en) in HARD_BONE_FLAGS.items()},

@@ -259,3 +259,82 @@ def test_plan_refuses_bad_handlers(trained, tmp_path, capsys):
     assert rc == 1
     assert "open_slots (可接收交叉案件数): '-2'" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_decided_cases_are_not_proposed_again_unless_their_data_changed(trained, tmp_path, capsys):
+    scored = tmp_path / "scored.csv"
+    cur = trained / "data/current.csv"
+    assert (
+        main(
+            ["score", "--model", str(trained / "model"), "--cases", str(cur), "--out", str(scored)]
+        )
+        == 0
+    )
+    first = pd.read_csv(scored, encoding="utf-8-sig")
+    top_case = first["case_id"].iloc[0]
+    ledger = tmp_path / "ledger.sqlite"
+    assert (
+        main(
+            [
+                "decide",
+                "--ledger",
+                str(ledger),
+                "--case",
+                top_case,
+                "--action",
+                "keep",
+                "--by",
+                "L01",
+                "--reason",
+                "assets being sold by the current handler",
+                "--scored",
+                str(scored),
+            ]
+        )
+        == 0
+    )
+    again = tmp_path / "again.csv"
+    assert (
+        main(
+            [
+                "score",
+                "--model",
+                str(trained / "model"),
+                "--cases",
+                str(cur),
+                "--out",
+                str(again),
+                "--ledger",
+                str(ledger),
+            ]
+        )
+        == 0
+    )
+    second = pd.read_csv(again, encoding="utf-8-sig")
+    row = second[second["case_id"] == top_case].iloc[0]
+    assert row["decided_action"] == "keep" and pd.isna(row["priority_rank"])
+    assert second["priority_rank"].notna().sum() == len(first) - 1
+    # the case's facts change (a petition is filed): it is ranked again, the decision still shown
+    changed = read_cases(cur)
+    changed.loc[changed["case_id"] == top_case, "petition_count"] += 1
+    changed_path = tmp_path / "changed.parquet"
+    changed.to_parquet(changed_path)
+    third = tmp_path / "third.csv"
+    assert (
+        main(
+            [
+                "score",
+                "--model",
+                str(trained / "model"),
+                "--cases",
+                str(changed_path),
+                "--out",
+                str(third),
+                "--ledger",
+                str(ledger),
+            ]
+        )
+        == 0
+    )
+    row = pd.read_csv(third, encoding="utf-8-sig").set_index("case_id").loc[top_case]
+    assert row["decided_action"] == "keep" and pd.notna(row["priority_rank"])
