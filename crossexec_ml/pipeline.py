@@ -169,8 +169,8 @@ def train(
             "rung_counts": {r: int((rows["rung"] == r).sum()) for r in RUNGS},
             "resolved_rate": float(rows["resolved_180d"].astype(bool).mean()),
         },
-        "method": "S-learner: HistGradientBoosting with the rung as a categorical input, "
-        "Platt-calibrated on out-of-fold scores",
+        "method": "penalised logistic S-learner with rung interactions (shared and per-rung "
+        "effect blocks scaled by inter_scale before an L2 fit)",
         "model_params": {
             k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v)
             for k, v in model.get_params().items()

@@ -14,7 +14,7 @@ from crossexec_ml.pipeline import score_cases
 @pytest.fixture(scope="module")
 def screening():
     data = make_cases(n_history=2000, n_current=50, seed=8)
-    model = CrossExecModel(max_iter=40, cv=3).fit(data.history)
+    model = CrossExecModel().fit(data.history)
     scored = score_cases(model, data.current, model_id="m1", explain_top=10)
     return model, data.current, scored
 

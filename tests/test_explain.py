@@ -76,7 +76,7 @@ def test_changing_a_fact_changes_the_reason():
 
 def test_real_model_reasons_track_its_predictions():
     data = make_cases(n_history=3000, n_current=0, seed=4)
-    model = CrossExecModel(max_iter=60, cv=3).fit(data.history)
+    model = CrossExecModel().fit(data.history)
     cases = data.history.head(200).reset_index(drop=True)
     why = explain_cases(model, cases)
     assert why["reasons_zh"].str.len().gt(0).all()
