@@ -303,13 +303,17 @@ def policy_gains(
     -------
     dict
         policy name -> (positions of the k selected cases, rung index of each selected case).
-        ``model`` ranks by expected gain; ``p_cross`` ranks by the probability under the best
-        rung (the "likely to resolve" list), with the same rungs as the model.
+        ``priority`` is the product's default list (:func:`crossexec_ml.prioritise.rank_cases`
+        with its floors and suggested rungs); ``model`` ranks by the best allowed gain alone;
+        ``p_cross`` ranks by the probability under the best rung (the "likely to resolve"
+        list), with the same rungs as ``model``.
     """
     ladder = ladder or LadderSettings()
     rng = np.random.default_rng(seed)
     gain, p_best, best_rung = _model_policy(probs, cases, ladder)
-    lists: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    lists: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "priority": _priority_list(cases, probs, k, ladder)
+    }
     for name, score, rung in (
         ("model", gain, best_rung),
         ("p_cross", p_best, best_rung),
@@ -321,6 +325,26 @@ def policy_gains(
         top = rank_order(fn(cases, rng), cases)[:k]
         lists[name] = (top, today[top])
     return lists
+
+
+def _priority_list(
+    cases: pd.DataFrame, probs: pd.DataFrame, k: int, ladder: LadderSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The default ranked list's top k (floors included) and its suggested rungs."""
+    from crossexec_ml.prioritise import PrioritySettings, rank_cases
+
+    cases = cases.reset_index(drop=True)
+    scored = pd.concat(
+        [probs.reset_index(drop=True), suggest_rung(probs, cases["ladder_stage"], ladder)], axis=1
+    )
+    scored["case_id"] = cases["case_id"].to_numpy()
+    scored["position"] = np.arange(len(cases))
+    scored["flag_long_unresolved"] = hard_bone_flags(cases)["flag_long_unresolved"].to_numpy()
+    ranked = rank_cases(scored, cases, PrioritySettings(capacity=k))
+    top = ranked.head(k)
+    codes = top["suggested_rung"].cat.codes.to_numpy()
+    # A keep suggestion inside the top k (a floor may not fill) gains nothing by definition.
+    return top["position"].to_numpy(), codes
 
 
 def truth_gain(truth_p: np.ndarray, positions: np.ndarray, rungs: np.ndarray) -> float:

@@ -252,6 +252,7 @@ def case_fingerprint(cases: pd.DataFrame) -> pd.Series:
         and c not in _CLOCK_COLUMNS
         and c in cases
     ]
-    text = cases[cols].astype("string").fillna("\x00").astype(str)
-    hashed = pd.util.hash_pandas_object(text, index=False, categorize=False)
-    return hashed.map(lambda v: f"{int(v):016x}").astype("string")
+    # Hashes each column natively (categories by their values, so category order is irrelevant)
+    # and combines them per row; the key is fixed, so the hash is stable across runs.
+    hashed = pd.util.hash_pandas_object(cases[cols], index=False).to_numpy()
+    return pd.Series([f"{v:016x}" for v in hashed.tolist()], index=cases.index, dtype="string")

@@ -130,31 +130,26 @@ def _order(gain: np.ndarray, cases: pd.DataFrame) -> np.ndarray:
 
 
 def _apply_floor(
-    selected: list[int], order: np.ndarray, member: np.ndarray, need: int, protected: np.ndarray
-) -> tuple[list[int], list[int]]:
+    selected: np.ndarray, order: np.ndarray, member: np.ndarray, need: int, protected: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Swap the best non-selected members in for the lowest selected non-members.
 
-    ``protected`` marks selected cases another floor needs; they are never swapped out.
-    Returns the new selection and the positions lifted by the floor.
+    ``selected`` holds positions in rank order; ``protected`` marks selected cases another
+    floor needs, which are never swapped out. Returns the new selection (still in rank order
+    of the original picks, lifted cases appended) and the positions lifted by the floor.
     """
     have = int(member[selected].sum())
     if have >= need:
-        return selected, []
-    in_sel = set(selected)
-    candidates = [i for i in order if i not in in_sel and member[i]]
-    lifted: list[int] = []
-    for cand in candidates[: need - have]:
-        # lowest-ranked selected case that is neither a member nor protected
-        for j in range(len(selected) - 1, -1, -1):
-            out = selected[j]
-            if not member[out] and not protected[out]:
-                selected = selected[:j] + selected[j + 1 :]
-                selected.append(cand)
-                lifted.append(cand)
-                break
-        else:
-            break
-    return selected, lifted
+        return selected, np.zeros(0, dtype=int)
+    chosen = np.zeros(len(member), dtype=bool)
+    chosen[selected] = True
+    waiting = order[member[order] & ~chosen[order]]
+    removable = selected[~member[selected] & ~protected[selected]][::-1]  # weakest first
+    n_swap = min(need - have, len(waiting), len(removable))
+    lifted = waiting[:n_swap]
+    dropped = set(removable[:n_swap].tolist())
+    kept = np.array([i for i in selected.tolist() if i not in dropped], dtype=int)
+    return np.concatenate([kept, lifted]), lifted
 
 
 def rank_cases(
@@ -193,7 +188,7 @@ def rank_cases(
     k = s.k_for(len(order))
     # Only cases with something to gain can fill the top-k or a floor.
     actionable = gain > 0
-    selected = [i for i in order[:k] if actionable[i]]
+    selected = order[:k][actionable[order[:k]]]
     livelihood = _flag(cases.get("is_livelihood"), n) & actionable
     long_old = (
         scored["flag_long_unresolved"].to_numpy(dtype=bool) & actionable
@@ -218,10 +213,9 @@ def rank_cases(
     sel_mask = np.zeros(n, dtype=bool)
     sel_mask[selected] = True
     # Final order: the top-k (by gain, tie rule) first, then everyone else in the same order.
-    sel_order = [i for i in order if sel_mask[i]]
-    rest = [i for i in order if not sel_mask[i]]
+    final = np.concatenate([order[sel_mask[order]], order[~sel_mask[order]]])
     rank = np.full(n, np.nan)
-    rank[np.array(sel_order + rest, dtype=int)] = np.arange(1, len(order) + 1)
+    rank[final] = np.arange(1, len(order) + 1)
     out = scored.copy()
     out["expected_gain"] = gain
     out["priority_rank"] = pd.array(rank, dtype="Float64").astype("Int64")
@@ -248,12 +242,13 @@ _RUNG_TEXT = {
 }
 
 
-def _first_steps(feats: pd.DataFrame) -> list[list[tuple[str, str]]]:
+def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
     """What the new handler should try first, from each case's own facts, most useful first.
 
-    Vectorised: one boolean mask per step, then one pass to collect each row's steps.
+    Returns the first two and three applicable steps joined per language
+    (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
+    any step applies.
     """
-    n = len(feats)
 
     def flag(name: str) -> np.ndarray:
         return feats[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -335,15 +330,23 @@ def _first_steps(feats: pd.DataFrame) -> list[list[tuple[str, str]]]:
             "the settlement was broken: enforce the judgment again",
         ),
     ]
-    steps: list[list[tuple[str, str]]] = [[] for _ in range(n)]
-    for mask, zh, en in rules:
-        for i in np.flatnonzero(mask):
-            if "{idle}" in zh:
-                days = "?" if np.isnan(idle[i]) else f"{idle[i]:.0f}"
-                steps[i].append((zh.format(idle=days), en.format(idle=days)))
-            else:
-                steps[i].append((zh, en))
-    return steps
+    # The first three steps that apply to each row, in rule order, joined per language;
+    # vectorised over rows so province-scale lists stay fast.
+    matrix = np.column_stack([m for m, _, _ in rules])
+    first = np.argsort(~matrix, axis=1, kind="stable")[:, :3]
+    valid = np.take_along_axis(matrix, first, axis=1)
+    days = np.where(np.isnan(idle), "?", np.char.mod("%.0f", np.nan_to_num(idle))).astype(object)
+    joined: dict[tuple[str, int], np.ndarray] = {}
+    for lang, sep, col in (("zh", "；", 1), ("en", "; ", 2)):
+        const = np.array([r[col] for r in rules], dtype=object)
+        head = const[0].split("{idle}")
+        idle_text = head[0] + days + head[1]
+        texts = [np.where(first[:, j] == 0, idle_text, const[first[:, j]]) for j in range(3)]
+        out2 = np.where(valid[:, 0], texts[0], "") + np.where(valid[:, 1], sep + texts[1], "")
+        joined[(lang, 2)] = out2
+        joined[(lang, 3)] = out2 + np.where(valid[:, 2], sep + texts[2], "")
+    joined[("any", 0)] = valid[:, 0]
+    return joined
 
 
 def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -366,36 +369,32 @@ def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list
     from crossexec_ml.features import add_features
 
     feats = add_features(cases)
-    zh_out: list[str] = []
-    en_out: list[str] = []
     rungs = scored["suggested_rung"].astype(str).to_numpy()
     vuln = vulnerable(cases)
     nothing_found = (feats["material_assets"].to_numpy() == 0) & (
         feats["assets_found_count"].fillna(0).to_numpy() == 0
     )
-    all_steps = _first_steps(feats)
-    for i, rung in enumerate(rungs):
-        steps = all_steps[i][:3]
-        if rung == "keep":
-            if nothing_found[i]:
-                zh = "暂不建议交叉执行：未发现可供执行财产，"
-                en = "no reassignment: nothing found to execute; "
-                if vuln[i]:
-                    zh += "申请人困难的，建议启动司法救助；"
-                    en += "the applicant is vulnerable: consider judicial aid (司法救助); "
-                zh += "纳入终本案件动态管理，定期网络查控"
-                en += "manage under 终本 with periodic asset inquiries"
-            else:
-                zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + "；".join(
-                    s[0] for s in steps[:2]
-                )
-                en = "no reassignment: little to gain; set the current handler a deadline: " + (
-                    "; ".join(s[1] for s in steps[:2])
-                )
-        else:
-            head_zh, head_en = _RUNG_TEXT[rung]
-            zh = head_zh + ("。接办后优先：" + "；".join(s[0] for s in steps) if steps else "")
-            en = head_en + ("; first: " + "; ".join(s[1] for s in steps) if steps else "")
-        zh_out.append(zh)
-        en_out.append(en)
+    steps = _first_steps(feats)
+    has = steps[("any", 0)]
+    rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
+    rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
+    move_zh = rung_zh + np.where(has, "。接办后优先：" + steps[("zh", 3)], "")
+    move_en = rung_en + np.where(has, "; first: " + steps[("en", 3)], "")
+    aid_zh = np.where(vuln, "申请人困难的，建议启动司法救助；", "")
+    aid_en = np.where(vuln, "the applicant is vulnerable: consider judicial aid (司法救助); ", "")
+    none_zh = (
+        "暂不建议交叉执行：未发现可供执行财产，" + aid_zh + "纳入终本案件动态管理，定期网络查控"
+    )
+    none_en = (
+        "no reassignment: nothing found to execute; "
+        + aid_en
+        + "manage under 终本 with periodic asset inquiries"
+    )
+    little_zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + steps[("zh", 2)]
+    little_en = (
+        "no reassignment: little to gain; set the current handler a deadline: " + steps[("en", 2)]
+    )
+    keep = rungs == "keep"
+    zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh).tolist()
+    en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en).tolist()
     return zh_out, en_out
