@@ -14,7 +14,7 @@ from pathlib import Path
 from crossexec_ml import __version__
 from crossexec_ml.errors import ModelFileError, PlanError, TrainingDataError
 from crossexec_ml.io import InputError, ValidationError, validate_file
-from crossexec_ml.ledger import LedgerError
+from crossexec_ml.ledger import ACTIONS, LedgerError
 
 __all__ = ["main"]
 
@@ -287,14 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--action",
         required=True,
-        choices=[
-            "reassign_intra_team",
-            "reassign_inter_team",
-            "escalate_higher_court",
-            "keep",
-            "refer_judicial_aid",
-            "defer",
-        ],
+        choices=ACTIONS,
     )
     d.add_argument("--by", required=True, help="who decided (code of the decider)")
     d.add_argument("--reason", required=True, help="why (决定理由), required")

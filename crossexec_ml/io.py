@@ -38,6 +38,7 @@ __all__ = [
     "ValidationError",
     "ValidationReport",
     "atomic_path",
+    "temp_path_beside",
     "read_cases",
     "read_handlers",
     "validate_file",
@@ -792,6 +793,22 @@ def _read_valid(path: str | os.PathLike[str], kind: str, sheet: str | int | None
 # --------------------------------------------------------------------------------------------
 
 
+def temp_path_beside(dest: Path, suffix: str = ".tmp") -> Path:
+    """Create an empty hidden temporary file in ``dest``'s folder and return its path.
+
+    Beside the destination, so the final rename stays on one file system (atomic); with the
+    usual permissions (0666 less the umask) rather than mkstemp's 0600, so a file shared by a
+    clerk's account and a scheduled job stays readable by both.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
@@ -807,14 +824,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         Where to write. On an exception it is removed and ``path`` is left untouched.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp creates 0600; give the final file the usual permissions (0666 less the umask).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)
+    tmp_path = temp_path_beside(dest)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:

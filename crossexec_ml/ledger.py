@@ -38,7 +38,6 @@ import math
 import os
 import re
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.io import write_table
+from crossexec_ml.io import temp_path_beside, write_table
 from crossexec_ml.schema import RUNGS
 
 __all__ = [
@@ -458,15 +457,9 @@ def _create_file(path: Path) -> None:
     # The ledger is built in a temporary file beside ``path`` and hard-linked into place: linking
     # fails if ``path`` exists, so two processes creating the same ledger at once cannot
     # overwrite each other, and nobody ever sees a half-initialised file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".init", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp makes 0600; a ledger shared by the clerk's account and a scheduled job needs the
-    # usual 0666 less the umask (SQLite gives its -wal/-shm files the same mode).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    # Usual permissions, not 0600: the clerk's account and a scheduled job share the ledger
+    # (SQLite gives its -wal/-shm files the same mode).
+    tmp = temp_path_beside(path, suffix=".init")
     try:
         conn = _connect(tmp)
         try:
