@@ -94,6 +94,11 @@ def _true(v: object) -> bool:
     return v is not pd.NA and v is not None and bool(v)
 
 
+def _flag_fact(name: str, column: str, zh: str, en: str) -> Fact:
+    """A yes/no fact whose neutral value is "no"."""
+    return Fact(name, lambda d: _b(d, column), _set(column, False), lambda r: (zh, en))
+
+
 def _money(v: float) -> str:
     return f"{v / 1e4:,.1f}万元" if v >= 1e4 else f"{v:,.0f}元"
 
@@ -162,11 +167,11 @@ FACTS: tuple[Fact, ...] = (
             ),
         ),
     ),
-    Fact(
+    _flag_fact(
         "preservation",
-        lambda d: _b(d, "has_preservation"),
-        _set("has_preservation", False),
-        lambda r: ("有诉讼保全财产", "property preserved during the lawsuit"),
+        "has_preservation",
+        "有诉讼保全财产",
+        "property preserved during the lawsuit",
     ),
     Fact(
         "idle",
@@ -213,11 +218,11 @@ FACTS: tuple[Fact, ...] = (
             f"disposal blocked by {_OBSTACLE[str(r['asset_disposal_obstacle'])][1]}",
         ),
     ),
-    Fact(
+    _flag_fact(
         "objection_pending",
-        lambda d: _b(d, "objection_pending"),
-        _set("objection_pending", False),
-        lambda r: ("执行异议未决", "an enforcement objection is pending"),
+        "objection_pending",
+        "执行异议未决",
+        "an enforcement objection is pending",
     ),
     Fact(
         "caseload",
@@ -241,30 +246,17 @@ FACTS: tuple[Fact, ...] = (
             "seizures against the debtor",
         ),
     ),
-    Fact(
+    _flag_fact(
         "cross_jurisdiction",
-        lambda d: _b(d, "cross_jurisdiction"),
-        _set("cross_jurisdiction", False),
-        lambda r: ("被执行人或主要财产在辖区外", "debtor or main assets outside the district"),
+        "cross_jurisdiction",
+        "被执行人或主要财产在辖区外",
+        "debtor or main assets outside the district",
     ),
-    Fact(
-        "interference",
-        lambda d: _b(d, "interference_risk"),
-        _set("interference_risk", False),
-        lambda r: ("存在干预风险", "recorded risk of interference"),
+    _flag_fact(
+        "interference", "interference_risk", "存在干预风险", "recorded risk of interference"
     ),
-    Fact(
-        "special_entity",
-        lambda d: _b(d, "special_entity"),
-        _set("special_entity", False),
-        lambda r: ("涉特殊主体", "special-entity debtor"),
-    ),
-    Fact(
-        "supervised",
-        lambda d: _b(d, "superior_supervised"),
-        _set("superior_supervised", False),
-        lambda r: ("上级督办", "supervised by a superior court"),
-    ),
+    _flag_fact("special_entity", "special_entity", "涉特殊主体", "special-entity debtor"),
+    _flag_fact("supervised", "superior_supervised", "上级督办", "supervised by a superior court"),
     Fact(
         "large_amount",
         lambda d: np.nan_to_num(_n(d, "amount_outstanding")) >= 1e6,
