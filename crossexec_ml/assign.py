@@ -51,6 +51,7 @@ __all__ = [
     "PLAN_LABELS",
     "PlanError",
     "assign",
+    "eligible_handlers",
 ]
 
 #: The first columns of a plan, in this order; extra columns follow (see :func:`assign`).
@@ -853,3 +854,46 @@ def _frame(
         "target": pd.array(text, dtype="string"),
     }
     return pd.DataFrame(cols)[list(PLAN_COLUMNS) + list(_EXTRA_COLUMNS)]
+
+
+def eligible_handlers(case: pd.Series | dict, handlers: pd.DataFrame, rung: str) -> pd.DataFrame:
+    """Handlers who may take one case on a rung, by the same rules as :func:`assign`.
+
+    For the picker's "reassign to another eligible handler": ``intra_team`` = another handler
+    of the same team, ``inter_team`` = a handler of another team of the same court; never the
+    current or an earlier handler; only handlers with a free slot. Other rungs have no handler.
+
+    Parameters
+    ----------
+    case : mapping
+        With ``court_id``, ``team_id``, ``handler_id`` and ``previous_handler_ids``.
+    handlers : pandas.DataFrame
+        Contract-typed handlers.
+    rung : str
+        ``intra_team`` or ``inter_team`` (anything else gives an empty table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The eligible rows of ``handlers``: leaders first, then most free slots, then code.
+    """
+    if rung not in ("intra_team", "inter_team"):
+        return handlers.iloc[:0]
+
+    def text(v: object) -> str:
+        return "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+    earlier = text(case.get("previous_handler_ids")).replace("；", ";").split(";")
+    excluded = {text(case.get("handler_id")).strip(), *(e.strip() for e in earlier)} - {""}
+    h = handlers
+    same_court = h["court_id"].astype(str) == text(case.get("court_id"))
+    same_team = h["team_id"].astype(str) == text(case.get("team_id"))
+    on_rung = same_court & (same_team if rung == "intra_team" else ~same_team)
+    free = pd.to_numeric(h["open_slots"]).fillna(0) > 0
+    ok = on_rung & free & ~h["handler_id"].astype(str).isin(excluded)
+    out = h[ok].copy()
+    leader = out["is_leader"].astype("boolean").fillna(False).astype(bool)
+    out = out.assign(_leader=leader).sort_values(
+        ["_leader", "open_slots", "handler_id"], ascending=[False, False, True], kind="stable"
+    )
+    return out.drop(columns="_leader")

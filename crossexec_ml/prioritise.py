@@ -16,7 +16,9 @@ import pandas as pd
 
 __all__ = [
     "TIE_BREAK_RULE",
+    "PriorityOrder",
     "PrioritySettings",
+    "priority_order",
     "expected_gain",
     "guidance",
     "rank_cases",
@@ -152,32 +154,50 @@ def _apply_floor(
     return np.concatenate([kept, lifted]), lifted
 
 
-def rank_cases(
+@dataclass(frozen=True)
+class PriorityOrder:
+    """The order of a list: what :func:`priority_order` returns.
+
+    Attributes
+    ----------
+    gain : numpy.ndarray
+        Expected gain per row.
+    rank : numpy.ndarray
+        1 = first to act on; NaN outside the cohort.
+    candidate : numpy.ndarray of bool
+        In the top-k this cycle (floors included).
+    floor_reason : numpy.ndarray of object
+        Why a row was lifted into the top-k by a floor, else "".
+    """
+
+    gain: np.ndarray
+    rank: np.ndarray
+    candidate: np.ndarray
+    floor_reason: np.ndarray
+
+
+def priority_order(
     scored: pd.DataFrame,
     cases: pd.DataFrame,
     settings: PrioritySettings | None = None,
-) -> pd.DataFrame:
-    """Order the stalled cases for action: expected gain, floors, tie rule, guidance.
+) -> PriorityOrder:
+    """Expected gain, floors and tie rule: the order alone, vectorised (no guidance text).
+
+    The interactive picker calls this on every filter change, so it does no per-row Python
+    work beyond the floors' swaps.
 
     Parameters
     ----------
-    scored : pandas.DataFrame
-        Model output aligned with ``cases`` (``uplift``, ``suggested_rung``, flags, ``stalled``).
-    cases : pandas.DataFrame
-        Contract-typed cases, same rows and order as ``scored``.
+    scored, cases : pandas.DataFrame
+        Aligned row by row (same order, same length); ``scored`` needs ``uplift`` and may have
+        ``stalled`` (default: every row) and ``flag_long_unresolved``.
     settings : PrioritySettings, optional
 
     Returns
     -------
-    pandas.DataFrame
-        ``scored`` plus ``expected_gain``, ``priority_rank`` (1 = first to act on; missing
-        outside the stalled cohort), ``candidate`` (in the top-k this cycle),
-        ``floor_reason`` (why a case was lifted into the top-k by a floor, else empty),
-        ``guidance`` (Chinese) and ``guidance_en``; sorted by ``priority_rank``.
+    PriorityOrder
     """
     s = settings or PrioritySettings()
-    scored = scored.reset_index(drop=True)
-    cases = cases.reset_index(drop=True)
     n = len(scored)
     gain = expected_gain(scored, cases, s)
     stalled = (
@@ -216,11 +236,40 @@ def rank_cases(
     final = np.concatenate([order[sel_mask[order]], order[~sel_mask[order]]])
     rank = np.full(n, np.nan)
     rank[final] = np.arange(1, len(order) + 1)
+    return PriorityOrder(gain=gain, rank=rank, candidate=sel_mask, floor_reason=lifted_reason)
+
+
+def rank_cases(
+    scored: pd.DataFrame,
+    cases: pd.DataFrame,
+    settings: PrioritySettings | None = None,
+) -> pd.DataFrame:
+    """Order the stalled cases for action: expected gain, floors, tie rule, guidance.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Model output aligned with ``cases`` (``uplift``, ``suggested_rung``, flags, ``stalled``).
+    cases : pandas.DataFrame
+        Contract-typed cases, same rows and order as ``scored``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scored`` plus ``expected_gain``, ``priority_rank`` (1 = first to act on; missing
+        outside the stalled cohort), ``candidate`` (in the top-k this cycle),
+        ``floor_reason`` (why a case was lifted into the top-k by a floor, else empty),
+        ``guidance`` (Chinese) and ``guidance_en``; sorted by ``priority_rank``.
+    """
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    po = priority_order(scored, cases, settings)
     out = scored.copy()
-    out["expected_gain"] = gain
-    out["priority_rank"] = pd.array(rank, dtype="Float64").astype("Int64")
-    out["candidate"] = sel_mask
-    out["floor_reason"] = pd.array(lifted_reason, dtype="string")
+    out["expected_gain"] = po.gain
+    out["priority_rank"] = pd.array(po.rank, dtype="Float64").astype("Int64")
+    out["candidate"] = po.candidate
+    out["floor_reason"] = pd.array(po.floor_reason, dtype="string")
     zh, en = guidance(scored, cases)
     out["guidance"] = pd.array(zh, dtype="string")
     out["guidance_en"] = pd.array(en, dtype="string")

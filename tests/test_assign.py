@@ -627,3 +627,22 @@ def test_bad_settings_raise_plan_errors(kwargs, message):
 
 def test_plan_error_is_a_value_error():
     assert issubclass(PlanError, ValueError)
+
+
+def test_eligible_handlers_follow_the_plan_rules():
+    from crossexec_ml.assign import eligible_handlers
+
+    handlers = pd.DataFrame(
+        {
+            "handler_id": ["H1", "H2", "H3", "H4", "H5", "H6"],
+            "team_id": ["T1", "T1", "T1", "T2", "T2", "X1"],
+            "court_id": ["C1", "C1", "C1", "C1", "C1", "C2"],
+            "open_slots": pd.array([3, 2, 0, 1, 4, 9], dtype="Int64"),
+            "is_leader": pd.array([False, True, False, False, False, True], dtype="boolean"),
+        }
+    )
+    case = {"court_id": "C1", "team_id": "T1", "handler_id": "H1", "previous_handler_ids": "H9；H4"}
+    assert eligible_handlers(case, handlers, "intra_team")["handler_id"].tolist() == ["H2"]
+    # H4 handled the case before; H3 has no slot; H6 is another court
+    assert eligible_handlers(case, handlers, "inter_team")["handler_id"].tolist() == ["H5"]
+    assert eligible_handlers(case, handlers, "higher_court").empty
