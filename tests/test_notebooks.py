@@ -134,3 +134,25 @@ def test_02_runs_without_a_truth_file(tmp_path):
         "02_train_and_evaluate", tmp_path, model_dir=str(tmp_path / "model"), truth_path=""
     )
     assert _n_figures(outputs) == 5  # Qini and policy value say they need the truth
+
+
+@pytest.mark.notebook
+def test_03_pick_next_case_runs(tmp_path):
+    from crossexec_ml.pipeline import train
+
+    model_dir = tmp_path / "model"
+    train(REPO / "data/sample/history.csv", model_dir, progress=False)
+    out_dir = tmp_path / "reports"
+    _, outputs = _execute(
+        "03_pick_next_case",
+        tmp_path,
+        model_dir=str(model_dir),
+        out_dir=str(out_dir),
+        ledger_path=str(tmp_path / "ledger.sqlite"),
+    )
+    assert (out_dir / "scored.parquet").exists() and (out_dir / "plan.xlsx").exists()
+    widgets = [
+        o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) == 1  # the picker
+    assert not (tmp_path / "ledger.sqlite").exists()  # nothing decided by the notebook itself
