@@ -170,7 +170,8 @@ def train(
             "resolved_rate": float(rows["resolved_180d"].astype(bool).mean()),
         },
         "method": "penalised logistic S-learner with rung interactions (shared and per-rung "
-        "effect blocks scaled by inter_scale before an L2 fit)",
+        "effect blocks scaled by inter_scale before an L2 fit) plus a boosted baseline that "
+        "moves the level shared by the four rungs",
         "model_params": {
             k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v)
             for k, v in model.get_params().items()
