@@ -22,6 +22,7 @@ from crossexec_ml.schema import (
 __all__ = [
     "ASSET_COLUMNS",
     "case_fingerprint",
+    "derived_features",
     "DERIVED_FEATURES",
     "add_features",
     "hard_bone_flags",
@@ -110,8 +111,8 @@ def hard_bone_flags(cases: pd.DataFrame, settings: FlagSettings | None = None) -
     return flags[list(HARD_BONE_FLAGS)]
 
 
-def add_features(cases: pd.DataFrame, settings: FlagSettings | None = None) -> pd.DataFrame:
-    """Return a copy of ``cases`` with the derived features and the five flags added.
+def derived_features(cases: pd.DataFrame, settings: FlagSettings | None = None) -> pd.DataFrame:
+    """Only the derived features and the five flags, aligned with ``cases`` (no copy of it).
 
     Parameters
     ----------
@@ -123,16 +124,15 @@ def add_features(cases: pd.DataFrame, settings: FlagSettings | None = None) -> p
     Returns
     -------
     pandas.DataFrame
-        ``cases`` plus :data:`DERIVED_FEATURES` and the ``flag_*`` columns. Derived values are
-        NaN where their inputs are missing, never guessed.
+        :data:`DERIVED_FEATURES` and the ``flag_*`` columns. Derived values are NaN where
+        their inputs are missing, never guessed.
     """
-    out = cases.copy()
-    age = (cases["as_of_date"] - cases["filing_date"]).dt.days.astype("float64")
+    out: dict[str, pd.Series] = {}
     outstanding = _num(cases["amount_outstanding"])
     applied = _num(cases["amount_applied"])
     recovered = _num(cases["amount_recovered_to_date"])
     deposit = _num(cases["deposit_balance"])
-    out["case_age_days"] = age
+    out["case_age_days"] = (cases["as_of_date"] - cases["filing_date"]).dt.days.astype("float64")
     out["n_previous_handlers"] = _num(cases["n_handlers_so_far"]) - 1.0
     out["log_amount_outstanding"] = np.log1p(outstanding.clip(lower=0))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,7 +160,26 @@ def add_features(cases: pd.DataFrame, settings: FlagSettings | None = None) -> p
     for c in flags:
         out[c] = flags[c]
     out["n_hard_bone_flags"] = flags.sum(axis=1).astype(float)
-    return out
+    return pd.DataFrame(out, index=cases.index)
+
+
+def add_features(cases: pd.DataFrame, settings: FlagSettings | None = None) -> pd.DataFrame:
+    """Return a copy of ``cases`` with the derived features and the five flags added.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Contract-typed cases.
+    settings : FlagSettings, optional
+        Hard-bone thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cases`` plus :func:`derived_features` (replacing columns of the same name).
+    """
+    derived = derived_features(cases, settings)
+    return pd.concat([cases.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
 
 
 def model_features() -> tuple[list[str], list[str]]:

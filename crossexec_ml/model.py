@@ -53,7 +53,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 from crossexec_ml.errors import ModelFileError, TrainingDataError
-from crossexec_ml.features import add_features, model_features, rung_of
+from crossexec_ml.features import derived_features, model_features, rung_of
 from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.schema import RUNGS, FlagSettings, cases_contract
 
@@ -124,18 +124,26 @@ class _Design:
     categorical: list[str]
 
     def matrix(self, cases: pd.DataFrame, flags: FlagSettings | None) -> pd.DataFrame:
-        feats = add_features(cases, flags)
+        derived = derived_features(cases, flags)
+        feats = {
+            **{c: cases[c] for c in self.numeric + self.categorical if c in cases},
+            **{c: derived[c] for c in derived},
+        }
         contract = cases_contract().columns
         cols: dict[str, pd.Series] = {}
         for c in self.numeric:
-            cols[c] = pd.to_numeric(feats[c].astype("Float64"), errors="coerce").astype("float64")
+            v = feats[c]
+            if v.dtype != "float64":
+                v = pd.to_numeric(v.astype("Float64"), errors="coerce").astype("float64")
+            cols[c] = v
         for c in self.categorical:
             # The contract's allowed values as the categories, so training and scoring agree
-            # (pandas 3 strings are not categorical for HistGradientBoosting by themselves).
+            # (pandas 3 strings are not categorical by themselves).
             cats = list(contract[c].categories or ())
-            cols[c] = pd.Series(
-                pd.Categorical(feats[c].astype(object), categories=cats), index=feats.index
-            )
+            v = feats[c]
+            if not (isinstance(v.dtype, pd.CategoricalDtype) and list(v.cat.categories) == cats):
+                v = pd.Series(pd.Categorical(v.astype(object), categories=cats), index=cases.index)
+            cols[c] = v
         return pd.DataFrame(cols, index=cases.index)
 
 

@@ -415,13 +415,14 @@ def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list
         cases, judicial aid (司法救助) or 终本 management when nothing was found to execute,
         otherwise a deadline for the current handler.
     """
-    from crossexec_ml.features import add_features
+    from crossexec_ml.features import derived_features
 
-    feats = add_features(cases)
+    derived = derived_features(cases)
+    feats = cases
     rungs = scored["suggested_rung"].astype(str).to_numpy()
     vuln = vulnerable(cases)
-    nothing_found = (feats["material_assets"].to_numpy() == 0) & (
-        feats["assets_found_count"].fillna(0).to_numpy() == 0
+    nothing_found = (derived["material_assets"].to_numpy() == 0) & (
+        derived["assets_found_count"].fillna(0).to_numpy() == 0
     )
     steps = _first_steps(feats)
     has = steps[("any", 0)]
