@@ -132,32 +132,14 @@ def _scores_shown(
         return None, None, None
     import pandas as pd
 
-    from crossexec_ml.pipeline import read_scored
+    from crossexec_ml.pipeline import read_scored, scores_shown
 
     scored = read_scored(scored_path)
     rows = scored[scored["case_id"] == case_id]
     if rows.empty:
         raise InputError(f"{scored_path.name}: case {case_id!r} is not in this scored list")
     row = rows.iloc[0]
-    keys = (
-        "p_keep",
-        "p_intra_team",
-        "p_inter_team",
-        "p_higher_court",
-        "p_cross",
-        "uplift",
-        "expected_gain",
-        "suggested_rung",
-        "priority_rank",
-        "case_fingerprint",
-    )
-    shown = {
-        k: (
-            None if pd.isna(row[k]) else (row[k].item() if hasattr(row[k], "item") else str(row[k]))
-        )
-        for k in keys
-        if k in row.index
-    }
+    shown = scores_shown(row)
     as_of = pd.Timestamp(row["as_of_date"]).strftime("%Y-%m-%d")
     return shown, str(row.get("model_id") or "") or None, as_of
 

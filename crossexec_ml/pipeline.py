@@ -31,6 +31,8 @@ from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
 
 __all__ = [
     "SCORE_COLUMNS",
+    "SHOWN_SCORES",
+    "scores_shown",
     "plan",
     "read_scored",
     "evaluate_saved",
@@ -366,6 +368,33 @@ def evaluate_saved(
             "auc": float(roc_auc_score(later["resolved_180d"].astype(bool), p_taken)),
         }
     return out
+
+
+#: The scores a decider saw, recorded with each decision in the ledger.
+SHOWN_SCORES: tuple[str, ...] = (
+    "p_keep",
+    "p_intra_team",
+    "p_inter_team",
+    "p_higher_court",
+    "p_cross",
+    "uplift",
+    "expected_gain",
+    "suggested_rung",
+    "priority_rank",
+    "case_fingerprint",
+)
+
+
+def scores_shown(row: pd.Series) -> dict[str, object]:
+    """The :data:`SHOWN_SCORES` of one scored row as plain JSON values (missing ones left out).
+
+    ``case_fingerprint`` lets the next scoring tell whether the case changed since.
+    """
+    return {
+        k: (row[k].item() if hasattr(row[k], "item") else str(row[k]))
+        for k in SHOWN_SCORES
+        if k in row.index and not pd.isna(row[k])
+    }
 
 
 def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str, object]]:

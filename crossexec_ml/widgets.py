@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from crossexec_ml.assign import eligible_handlers
 from crossexec_ml.checkup import checkup
 from crossexec_ml.ledger import ACTION_LABELS, Ledger, LedgerError
+from crossexec_ml.pipeline import scores_shown
 from crossexec_ml.prioritise import PrioritySettings, priority_order
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS
 
@@ -494,20 +495,7 @@ class CasePicker:
             team = self.handlers.loc[self.handlers["handler_id"] == target, "team_id"].iloc[0]
             action = "reassign_intra_team" if team == case["team_id"] else "reassign_inter_team"
         row = self.scored[self.scored["case_id"] == self.selected].iloc[-1]
-        shown = {
-            k: (row[k].item() if hasattr(row[k], "item") else str(row[k]))
-            for k in (
-                "p_keep",
-                "p_intra_team",
-                "p_inter_team",
-                "p_higher_court",
-                "p_cross",
-                "uplift",
-                "suggested_rung",
-                "case_fingerprint",
-            )
-            if k in row.index and not pd.isna(row[k])
-        }
+        shown = scores_shown(row)
         try:
             with Ledger(self.ledger_path) as ledger:
                 rec = ledger.record(
