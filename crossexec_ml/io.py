@@ -859,6 +859,7 @@ def write_table(
     zh_headers: bool | None = None,
     sheet_name: str = "cases",
     labels: dict[str, str] | None = None,
+    extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a frame to CSV, Parquet or XLSX (by extension), atomically.
 
@@ -876,6 +877,9 @@ def write_table(
         Worksheet name for ``.xlsx``.
     labels : dict, optional
         Extra name -> Chinese label mapping for non-contract columns (scores, ranks...).
+    extra_sheets : dict, optional
+        ``.xlsx`` only: more worksheets (name -> frame), written after the main one with the
+        same header and formula rules (e.g. the check-up sheets, a "说明" sheet).
 
     Returns
     -------
@@ -890,33 +894,38 @@ def write_table(
         )
     if zh_headers is None:
         zh_headers = suffix == ".xlsx"
-    out = df
-    if zh_headers:
-        names = {
-            **cases_contract().labels_zh(),
-            **handlers_contract().labels_zh(),
-            **OUTPUT_LABELS,
-            **(labels or {}),
-        }
-        out = df.rename(columns={c: names.get(c, c) for c in df.columns})
+    names = {
+        **cases_contract().labels_zh(),
+        **handlers_contract().labels_zh(),
+        **OUTPUT_LABELS,
+        **(labels or {}),
+    }
+
+    def headers(frame: pd.DataFrame) -> pd.DataFrame:
+        if not zh_headers:
+            return frame
+        return frame.rename(columns={c: names.get(c, c) for c in frame.columns})
+
+    out = headers(df)
+    sheets = {sheet_name: out, **{k: headers(v) for k, v in (extra_sheets or {}).items()}}
     writers: dict[str, Callable[[Path], None]] = {
         ".csv": lambda p: _neutralise_formulas(out).to_csv(
             p, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"
         ),
         ".parquet": lambda p: out.to_parquet(p, index=False),
-        ".xlsx": lambda p: _write_xlsx(_neutralise_formulas(out), p, sheet_name),
+        ".xlsx": lambda p: _write_xlsx({k: _neutralise_formulas(v) for k, v in sheets.items()}, p),
     }
     with atomic_path(dest) as tmp:
         writers[suffix](tmp)
     return dest
 
 
-def _write_xlsx(df: pd.DataFrame, path: Path, sheet_name: str) -> None:
-    df = df.copy()
-    for c in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[c].dtype):
-            df[c] = df[c].dt.date
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        df.to_excel(xw, index=False, sheet_name=sheet_name[:31])
-        ws = xw.sheets[sheet_name[:31]]
-        ws.freeze_panes = "A2"
+        for sheet_name, frame in sheets.items():
+            df = frame.copy()
+            for c in df.columns:
+                if pd.api.types.is_datetime64_any_dtype(df[c].dtype):
+                    df[c] = df[c].dt.date
+            df.to_excel(xw, index=False, sheet_name=sheet_name[:31])
+            xw.sheets[sheet_name[:31]].freeze_panes = "A2"

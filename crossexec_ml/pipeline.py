@@ -307,8 +307,38 @@ def score(
         decisions=decisions,
     )
     if out_path is not None:
-        write_table(scored, out_path, sheet_name="scored")
+        extra = None
+        if Path(out_path).suffix.lower() == ".xlsx":
+            extra = _xlsx_sheets(scored, cases, card)
+        write_table(scored, out_path, sheet_name="scored", extra_sheets=extra)
     return scored
+
+
+def _xlsx_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict:
+    """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made."""
+    from crossexec_ml.checkup import checkup_table
+
+    candidates = scored.loc[scored["candidate"].astype(bool), "case_id"].astype(str).tolist()
+    about = pd.DataFrame(
+        {
+            "项目 item": [
+                "模型版本 model id",
+                "评估基准日 as-of date",
+                "排序并列规则 tie-break rule",
+                "本轮候选 candidates this cycle",
+                "说明 note",
+            ],
+            "内容 value": [
+                card["model_id"],
+                ", ".join(sorted({f"{d:%Y-%m-%d}" for d in scored["as_of_date"].dropna()})),
+                TIE_BREAK_RULE,
+                str(len(candidates)),
+                "本表只排序、解释和建议；是否交叉执行由有权限的人决定并记入台账。"
+                " The list ranks, explains and suggests; a person decides.",
+            ],
+        }
+    )
+    return {"全面体检": checkup_table(candidates, cases, scored), "说明": about}
 
 
 def evaluate_saved(

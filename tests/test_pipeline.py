@@ -72,6 +72,17 @@ def test_score_outputs(trained, suffix, capsys):
         header = next(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
         assert header[:3] == ("优先顺序", "案号", "评估基准日")
         assert "建议交叉层级" in header and "优先顺序" in header
+        wb = openpyxl.load_workbook(out)
+        assert wb.sheetnames == ["scored", "全面体检", "说明"]
+        # one check-up row per candidate, and the tie rule is written down
+        n_candidates = sum(
+            1
+            for r in wb["scored"].iter_rows(min_row=2, values_only=True)
+            if r[header.index("本轮交叉候选")]
+        )
+        assert wb["全面体检"].max_row - 1 == n_candidates > 0
+        about = dict(wb["说明"].iter_rows(min_row=2, values_only=True))
+        assert about["排序并列规则 tie-break rule"].startswith("expected_gain desc")
         return
     df = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
     assert list(df.columns) == list(SCORE_COLUMNS)
