@@ -203,8 +203,10 @@ class CrossExecModel(BaseEstimator):
         Model inputs actually used (optional columns absent from training are left out).
     unused_columns_ : list of str
         Inputs left out because every training row was missing them.
-    main_, inter_ : ColumnTransformer
-        Main-effect and interaction transforms.
+    main_ : ColumnTransformer
+        Main-effect transform (numbers, categories, splines).
+    n_inter_ : int
+        Leading columns of ``main_`` (numbers and categories) that enter the interactions.
     lr_ : LogisticRegression
         The fitted regression on ``[main, rung dummies, shared x, rung x]`` columns.
     baseline_ : HistGradientBoostingClassifier or None
@@ -281,8 +283,13 @@ class CrossExecModel(BaseEstimator):
                 splines,
             )
             self.main_ = ColumnTransformer([num, cat, spl], sparse_threshold=0).fit(f)
-            self.inter_ = ColumnTransformer([num, cat], sparse_threshold=0).fit(f)
-        return self.main_.transform(f), self.inter_.transform(f) * self.inter_scale
+            # The interaction blocks use the same numbers and categories as the main effects
+            # (not the splines): the leading columns of the main transform, computed once.
+            self.n_inter_ = self.main_.named_transformers_["num"].transform(
+                f[self.numeric_].head(1)
+            ).shape[1] + len(self.main_.named_transformers_["cat"].get_feature_names_out())
+        z = self.main_.transform(f)
+        return z, z[:, : self.n_inter_] * self.inter_scale
 
     @staticmethod
     def _design(z: np.ndarray, zi: np.ndarray, codes: np.ndarray) -> np.ndarray:
