@@ -13,7 +13,7 @@ DEMO := reports/demo
 # (NOTEBOOK_NOTES.md: multi-threaded fits were 3-4x slower with another busy process).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install demo test test-all lint lab sample clean benchmark
+.PHONY: help install demo test test-all lint lab sample clean benchmark dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ test-all: install ## the test suite including slow, heavy variants
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check crossexec_ml tests benchmarks
 	$(VENV)/bin/ruff format --check crossexec_ml tests benchmarks
+
+dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on 127.0.0.1 (run `make demo` first)
+	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'); \
+	echo "Leadership dashboard: http://127.0.0.1:$$port/  (Ctrl-C stops it)"; \
+	cd notebooks && exec ../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
+		--Voila.ip=127.0.0.1 --port=$$port --Voila.port_retries=0 --no-browser \
+		--MappingKernelManager.cull_idle_timeout=600 --MappingKernelManager.cull_interval=60 \
+		--preheat_kernel=True --pool_size=1
 
 lab: install ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

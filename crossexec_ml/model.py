@@ -421,6 +421,9 @@ class CrossExecModel(BaseEstimator):
 # --------------------------------------------------------------------------------------------
 
 MODEL_FILE = "model.skops"
+#: Version of the model's internal layout; bumped whenever a saved model from an earlier
+#: layout could not be used by this code, so loading refuses it with a clear message.
+MODEL_FORMAT = 3
 CARD_FILE = "card.json"
 
 #: Every non-builtin type a model file may contain, reviewed by hand. Loading refuses any file
@@ -467,7 +470,7 @@ def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: d
 
     model._check_fitted()
     folder = Path(model_dir)
-    card = {**card, "contract_version": cases_contract().version}
+    card = {**card, "contract_version": cases_contract().version, "model_format": MODEL_FORMAT}
     blob = sio.dumps({"model": model, "card": json.dumps(card, sort_keys=True)})
     card_on_disk = {**card, "model_sha256": _sha256(blob), "model_id": _sha256(blob)[:12]}
     with atomic_path(folder / MODEL_FILE) as tmp:
@@ -515,6 +518,12 @@ def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]
         raise ModelFileError(
             f"{model_path}: the file does not match the SHA-256 in its card: it was altered "
             "or replaced after training; do not use it, retrain with `crossexec train`"
+        )
+    if card.get("model_format") != MODEL_FORMAT:
+        raise ModelFileError(
+            f"{folder}: the model was saved by an earlier version of crossexec_ml (model format "
+            f"{card.get('model_format', 'unknown')}, this version reads {MODEL_FORMAT}); retrain "
+            "it with `crossexec train`"
         )
     try:
         untrusted = sio.get_untrusted_types(data=blob)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 
@@ -379,6 +380,7 @@ class CasePicker:
             self.table.value = f"<p><b>{html.escape(self.t('empty'))}</b></p>"
             with self.chart.batch_update():
                 self.chart.data[0].x, self.chart.data[0].y = [], []
+            self._sync_chart()
             self._quiet = True
             self.case.options = []
             self._quiet = False
@@ -417,12 +419,25 @@ class CasePicker:
             self.chart.data[0].x = r["expected_gain"].tolist()
             self.chart.data[0].y = labels
             self.chart.data[0].marker.color = colors
+        self._sync_chart()
         self._quiet = True
         try:
             self.case.options = [(lab, str(c)) for lab, c in zip(labels, r["case_id"], strict=True)]
             self.case.value = self.selected if self.selected in set(r["case_id"]) else None
         finally:
             self._quiet = False
+
+    def _sync_chart(self) -> None:
+        """Copy the chart's state into the traits a newly connecting page reads.
+
+        Voilà workaround (voila#1533, open; NOTEBOOK_NOTES.md): a FigureWidget inside a VBox, or
+        updated before the page connects, otherwise renders without what Python set before
+        (title, reversed axis, colours). Touches plotly's private attributes (checked with
+        plotly 7.1; pyproject only asks plotly>=5.20): ``tests/test_browser.py`` guards it by
+        checking the chart's own bars, title, order and the grey bar of a decided case.
+        """
+        self.chart._widget_data = deepcopy(self.chart._data)
+        self.chart._widget_layout = deepcopy(self.chart._layout_obj._props)
 
     def select(self, case_id: str) -> None:
         """Show a case's check-up sheet and offer its eligible new handlers."""

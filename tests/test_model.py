@@ -14,6 +14,7 @@ from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.model import (
     CARD_FILE,
     MODEL_FILE,
+    MODEL_FORMAT,
     CrossExecModel,
     ModelFileError,
     TrainingDataError,
@@ -177,7 +178,8 @@ def test_untrusted_types_refused(tmp_path):
     import hashlib
 
     sha = hashlib.sha256(blob).hexdigest()
-    (folder / CARD_FILE).write_text(json.dumps({"model_sha256": sha, "model_id": sha[:12]}))
+    card = {"model_sha256": sha, "model_id": sha[:12], "model_format": MODEL_FORMAT}
+    (folder / CARD_FILE).write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="outside the reviewed list: fractions.Fraction"):
         load_model(folder)
 
@@ -192,3 +194,18 @@ def test_missing_folder_or_file(tmp_path, saved, missing):
         target, match = saved, f"{missing} is missing"
     with pytest.raises(ModelFileError, match=match):
         load_model(target)
+
+
+def test_model_from_an_earlier_format_refused(tmp_path, fitted):
+    import hashlib
+
+    save_model(fitted, tmp_path / "m", {})
+    card = json.loads((tmp_path / "m" / CARD_FILE).read_text())
+    card["model_format"] = 1
+    (tmp_path / "m" / CARD_FILE).write_text(json.dumps(card))
+    assert (
+        card["model_sha256"]
+        == hashlib.sha256((tmp_path / "m" / MODEL_FILE).read_bytes()).hexdigest()
+    )
+    with pytest.raises(ModelFileError, match="earlier version of crossexec_ml"):
+        load_model(tmp_path / "m")
