@@ -19,7 +19,10 @@ one rung up the ladder), so both numbers are estimates, not observed results.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,8 @@ from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS
 
 __all__ = [
+    "DashboardInputs",
+    "load_inputs",
     "BASELINE_NAME",
     "OBJECTIVE_DEBTOR_STATUS",
     "PAST_RESULTS_NOTE",
@@ -556,3 +561,87 @@ def headline_html(head: Mapping[str, Any], lang: str = "zh") -> str:
         f"<div class='crossexec-headline'>{cells}"
         f"<p style='font-size:12px;color:#666'>{html.escape(t('estimate'))}</p></div>"
     )
+
+
+@dataclass
+class DashboardInputs:
+    """Everything the dashboard reads, or the one problem that stopped it.
+
+    Attributes
+    ----------
+    scored, cases, history : pandas.DataFrame or None
+    model, card : the loaded model and its card, or None
+    ledger_rows : pandas.DataFrame or None
+        None when no ledger exists yet (no decision recorded: not an error).
+    problem : str
+        Empty when everything loaded; otherwise one sentence saying what is missing and how to
+        fix it, shown in place of the dashboard (Voilà hides exception messages).
+    """
+
+    scored: pd.DataFrame | None = None
+    cases: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    model: Any = None
+    card: dict | None = None
+    ledger_rows: pd.DataFrame | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every input loaded."""
+        return not self.problem
+
+    def problem_html(self, lang: str = "zh") -> str:
+        """The problem as a visible, escaped HTML notice."""
+        head = "驾驶舱无法显示：" if lang == "zh" else "The dashboard cannot be shown: "
+        return (
+            "<div style='border:2px solid #b3261e;padding:12px;color:#b3261e'>"
+            f"<b>{html.escape(head)}</b>{html.escape(self.problem)}</div>"
+        )
+
+
+def load_inputs(
+    scored_path: str | os.PathLike[str],
+    cases_path: str | os.PathLike[str] | None,
+    history_path: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    ledger_path: str | os.PathLike[str],
+) -> DashboardInputs:
+    """Read the dashboard's inputs; any unreadable input becomes ``problem``, never a crash.
+
+    Parameters
+    ----------
+    scored_path : path-like
+        Scored list (``.parquet`` or ``.csv``) from ``crossexec score``.
+    cases_path : path-like or None
+        The scored export (adds amounts and idle days to the headline); empty to skip.
+    history_path : path-like
+        Historical cases with outcomes.
+    model_dir : path-like
+        The model that scored the list.
+    ledger_path : path-like
+        Decision ledger; a missing file means no decision yet.
+
+    Returns
+    -------
+    DashboardInputs
+    """
+    from crossexec_ml.errors import ModelFileError
+    from crossexec_ml.io import InputError, read_cases
+    from crossexec_ml.ledger import Ledger, LedgerError
+    from crossexec_ml.model import load_model
+    from crossexec_ml.pipeline import read_scored
+
+    out = DashboardInputs()
+    try:
+        out.scored = read_scored(scored_path)
+        out.cases = read_cases(cases_path) if cases_path else None
+        out.history = read_cases(history_path)
+        out.model, out.card = load_model(model_dir)
+        if Path(ledger_path).exists():
+            with Ledger(ledger_path, create=False) as ledger:
+                out.ledger_rows = ledger.rows()
+    except (InputError, ModelFileError, LedgerError) as err:
+        first = str(err).splitlines()[0]
+        out.problem = f"{first} (run `make demo` first, or fix the path in the parameters)"
+    return out

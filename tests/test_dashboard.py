@@ -323,13 +323,13 @@ def test_04_leadership_dashboard_runs(tmp_path):
     scored_path = tmp_path / "scored.parquet"
     scored_list = score(model_dir, REPO / "data/sample/current.csv", scored_path)
 
-    def run(ledger_path, lang):
+    def run(ledger_path, lang, scored=scored_path):
         out = tmp_path / f"04.{lang}.out.ipynb"
         papermill.execute_notebook(
             str(REPO / "notebooks/04_leadership_dashboard.ipynb"),
             str(out),
             parameters={
-                "scored_path": str(scored_path),
+                "scored_path": str(scored),
                 "history_path": str(REPO / "data/sample/history.csv"),
                 "model_dir": str(model_dir),
                 "ledger_path": str(ledger_path),
@@ -366,3 +366,9 @@ def test_04_leadership_dashboard_runs(tmp_path):
     html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "Stalled cases" in html_out and "defer" in html_out
     assert str(case["team_id"]) in html_out
+
+    # A scored list that does not exist: said in place, nothing crashes, no figure.
+    outputs = run(ledger_path, "zh", scored=tmp_path / "nowhere.parquet")
+    html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "驾驶舱无法显示" in html_out and "no such scored list" in html_out
+    assert not [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
