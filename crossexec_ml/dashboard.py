@@ -34,6 +34,10 @@ from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS
 
 __all__ = [
+    "PAST_COLUMNS",
+    "TEAM_COLUMNS",
+    "calibration_text",
+    "labelled",
     "DashboardInputs",
     "load_inputs",
     "BASELINE_NAME",
@@ -645,3 +649,66 @@ def load_inputs(
         first = str(err).splitlines()[0]
         out.problem = f"{first} (run `make demo` first, or fix the path in the parameters)"
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Display tables: the dashboard's tables with leaders' column names, in either language
+# --------------------------------------------------------------------------------------------
+
+TEAM_COLUMNS: dict[str, tuple[str, str]] = {
+    "court_id": ("执行法院", "court"),
+    "team_id": ("执行团队", "team"),
+    "n_stalled": ("停滞案件", "stalled"),
+    "n_candidates": ("建议交叉", "proposed"),
+    "n_intra_team": ("团队内", "intra-team"),
+    "n_inter_team": ("团队间", "inter-team"),
+    "n_higher_court": ("提级/指令", "higher court"),
+    "n_keep": ("维持", "keep"),
+    "n_hard_bone": ("骨头案", "hard-bone"),
+    "expected_extra": ("预计额外化解", "expected extra"),
+}
+PAST_COLUMNS: dict[str, tuple[str, str]] = {
+    "court_id": ("执行法院", "court"),
+    "team_id": ("执行团队", "team"),
+    "rung": ("层级", "rung"),
+    "n_cases": ("案件", "cases"),
+    "n_resolved": ("化解", "resolved"),
+    "resolution_rate": ("化解率", "rate"),
+    "n_terminate_current": ("终本", "终本"),
+    "amount_recovered": ("到位金额（元）", "recovered (yuan)"),
+    "petitions_before": ("此前信访次数", "petitions before"),
+    "share_petition_before": ("此前有信访", "had petitions"),
+    "share_new_petition_after": ("其后新增信访", "new petition after"),
+    "n_failed_objective": ("未化解·客观原因", "failed: objective"),
+    "n_failed_other": ("未化解·其他", "failed: other"),
+    "n_in_ledger": ("经台账决定", "decided in ledger"),
+}
+
+
+def labelled(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]], lang: str = "zh"):
+    """The listed columns of a table under leaders' names, as a pandas Styler for display."""
+    i = 0 if lang == "zh" else 1
+    shown = table[[c for c in columns if c in table]]
+    return (
+        shown.rename(columns={k: v[i] for k, v in columns.items()})
+        .style.format(precision=2, thousands=",")
+        .hide(axis="index")
+    )
+
+
+def calibration_text(calib: pd.DataFrame, card: Mapping[str, Any], lang: str = "zh") -> str:
+    """One sentence a leader can read: the top decile and the honest back-test figures."""
+    pooled = card.get("metrics", {}).get("pooled", {})
+    auc, ece = pooled.get("auc", float("nan")), pooled.get("ece", float("nan"))
+    top = calib.iloc[-1]
+    if lang == "zh":
+        return (
+            f"预测概率最高的一组（{int(top['n'])}件）：预测化解率 {top['mean_predicted']:.0%}，"
+            f"实际化解率 {top['observed_rate']:.0%}。时间回测：AUC {auc:.2f}，"
+            f"校准误差 {ece:.1%}。模型版本 {card['model_id']}。"
+        )
+    return (
+        f"Highest group ({int(top['n'])} cases): predicted {top['mean_predicted']:.0%}, "
+        f"observed {top['observed_rate']:.0%}. Temporal back-test: AUC {auc:.2f}, "
+        f"calibration error {ece:.1%}. Model {card['model_id']}."
+    )

@@ -70,23 +70,7 @@ if inputs.ok:
 if inputs.ok:
     teams = dashboard.list_by_team(scored)
     plots.team_list_bars(teams, lang).show()
-    team_cols = {
-        "court_id": ("执行法院", "court"),
-        "team_id": ("执行团队", "team"),
-        "n_stalled": ("停滞案件", "stalled"),
-        "n_candidates": ("建议交叉", "proposed"),
-        "n_intra_team": ("团队内", "intra-team"),
-        "n_inter_team": ("团队间", "inter-team"),
-        "n_higher_court": ("提级/指令", "higher court"),
-        "n_keep": ("维持", "keep"),
-        "n_hard_bone": ("骨头案", "hard-bone"),
-        "expected_extra": ("预计额外化解", "expected extra"),
-    }
-    display(
-        teams.rename(columns={k: v[0 if zh else 1] for k, v in team_cols.items()})
-        .style.format(precision=1)
-        .hide(axis="index")
-    )
+    display(dashboard.labelled(teams, dashboard.TEAM_COLUMNS, lang))
 
 # %% [markdown]
 # ## 3. 以往结果 · Past results
@@ -99,28 +83,7 @@ if inputs.ok:
     past = dashboard.past_results(history, ledger_rows)
     plots.past_results_bars(past, lang).show()
     display(Markdown("> " + past.attrs["note"][lang]))
-    past_cols = {
-        "court_id": ("执行法院", "court"),
-        "team_id": ("执行团队", "team"),
-        "rung": ("层级", "rung"),
-        "n_cases": ("案件", "cases"),
-        "n_resolved": ("化解", "resolved"),
-        "resolution_rate": ("化解率", "rate"),
-        "n_terminate_current": ("终本", "终本"),
-        "amount_recovered": ("到位金额（元）", "recovered (yuan)"),
-        "petitions_before": ("此前信访次数", "petitions before"),
-        "share_petition_before": ("此前有信访", "had petitions"),
-        "share_new_petition_after": ("其后新增信访", "new petition after"),
-        "n_failed_objective": ("未化解·客观原因", "failed: objective"),
-        "n_failed_other": ("未化解·其他", "failed: other"),
-        "n_in_ledger": ("经台账决定", "decided in ledger"),
-    }
-    display(
-        past[list(past_cols)]
-        .rename(columns={k: v[0 if zh else 1] for k, v in past_cols.items()})
-        .style.format(precision=2, thousands=",")
-        .hide(axis="index")
-    )
+    display(dashboard.labelled(past, dashboard.PAST_COLUMNS, lang))
     decisions = dashboard.ledger_summary(ledger_rows, scored)
     if decisions.empty:
         print("台账中尚无决定。" if zh else "No decision recorded in the ledger yet.")
@@ -142,20 +105,4 @@ if inputs.ok:
 if inputs.ok:
     calib = dashboard.calibration_deciles(history, model)
     plots.calibration_bars(calib, lang).show()
-    pooled = card.get("metrics", {}).get("pooled", {})
-    top = calib.iloc[-1]
-    if zh:
-        text = (
-            f"预测概率最高的一组（{int(top['n'])}件）：预测化解率 {top['mean_predicted']:.0%}，"
-            f"实际化解率 {top['observed_rate']:.0%}。"
-            f"时间回测：AUC {pooled.get('auc', float('nan')):.2f}，"
-            f"校准误差 {pooled.get('ece', float('nan')):.1%}。模型版本 {card['model_id']}。"
-        )
-    else:
-        text = (
-            f"Highest group ({int(top['n'])} cases): predicted {top['mean_predicted']:.0%}, "
-            f"observed {top['observed_rate']:.0%}. Temporal back-test: AUC "
-            f"{pooled.get('auc', float('nan')):.2f}, calibration error "
-            f"{pooled.get('ece', float('nan')):.1%}. Model {card['model_id']}."
-        )
-    display(Markdown("> " + text))
+    display(Markdown("> " + dashboard.calibration_text(calib, card, lang)))

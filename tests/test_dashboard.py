@@ -372,3 +372,20 @@ def test_04_leadership_dashboard_runs(tmp_path):
     html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "驾驶舱无法显示" in html_out and "no such scored list" in html_out
     assert not [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+
+
+def test_labelled_tables_and_calibration_sentence():
+    table = pd.DataFrame({"team_id": ["C01-T1"], "n_candidates": [3], "handler_id": ["H1"]})
+    zh = dashboard.labelled(table, dashboard.TEAM_COLUMNS, "zh").data
+    assert list(zh.columns) == ["执行团队", "建议交叉"]  # never a handler column
+    en = dashboard.labelled(table, dashboard.TEAM_COLUMNS, "en").data
+    assert list(en.columns) == ["team", "proposed"]
+    calib = pd.DataFrame(
+        {"n": [10, 12], "mean_predicted": [0.05, 0.62], "observed_rate": [0.0, 0.58]}
+    )
+    card = {"model_id": "abc", "metrics": {"pooled": {"auc": 0.861, "ece": 0.012}}}
+    assert dashboard.calibration_text(calib, card, "zh") == (
+        "预测概率最高的一组（12件）：预测化解率 62%，实际化解率 58%。时间回测：AUC 0.86，"
+        "校准误差 1.2%。模型版本 abc。"
+    )
+    assert "Model abc" in dashboard.calibration_text(calib, card, "en")
