@@ -30,7 +30,7 @@
 import plotly.io as pio
 from IPython.display import display
 
-from crossexec_ml import plots, profile, read_cases, stalled_cohort, validate_file
+from crossexec_ml import ValidationError, plots, profile, stalled_cohort, validate_file
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -55,7 +55,10 @@ if not report.ok:
     print(report.problem_text())
 
 # %%
-cases = read_cases(cases_path)
+if not report.ok:
+    # Nothing below runs on invalid data: fix the rows listed above and run again.
+    raise ValidationError(report)
+cases = report.frame  # already read and typed by validate_file: no second read of the file
 stalled = stalled_cohort(cases)
 print(f"长期停滞案件 stalled cases: {int(stalled.sum())} / {len(cases)}")
 
