@@ -20,7 +20,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[ui,dev]'
+	$(PY) -m pip install -q -e '.[ui,dev,scale]'
 	# rfc3987-syntax adds ~3 s to every process importing nbformat (NOTEBOOK_NOTES.md).
 	$(PY) -m pip uninstall -y -q rfc3987-syntax || true
 	# --sys-prefix keeps the kernel inside this venv, so papermill never starts another Python.

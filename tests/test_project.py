@@ -29,7 +29,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert conda == wanted, (
         f"only in environment.yml: {conda - wanted}; only in pyproject: {wanted - conda}"
     )
-    assert '-e ".[ui,dev]"' in (REPO / "environment.yml").read_text()
+    assert '-e ".[ui,dev,scale]"' in (REPO / "environment.yml").read_text()
 
 
 def test_make_help_lists_the_readme_commands():
