@@ -1,7 +1,9 @@
 """The ``crossexec`` command: thin wrappers over the package's modules.
 
 Every sub-command reads through :mod:`crossexec_ml.io` (so bad input always gets the same
-clear error) and writes atomically. Exit codes: 0 success, 1 invalid input or failure.
+clear error) and writes atomically. Exit codes: 0 success, 1 invalid input or failure;
+``rescore`` distinguishes 1 failed, 2 invalid input and 3 drift or stale input (see
+:mod:`crossexec_ml.runner`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,37 @@ def _cmd_score(args: argparse.Namespace) -> int:
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
     return 0
+
+
+def _cmd_rescore(args: argparse.Namespace) -> int:
+    from crossexec_ml.runner import EXIT_FAILED, EXIT_INVALID, run_rescore
+
+    outcome = run_rescore(
+        args.cases,
+        args.model,
+        args.out_dir,
+        handlers_path=args.handlers,
+        capacity=args.capacity,
+        previous_dir=args.previous,
+        ledger_path=args.ledger,
+        as_of_date=args.as_of_date,
+        replace=args.replace,
+        progress=not args.quiet,
+        on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
+    )
+    if outcome.exit_code == EXIT_INVALID:
+        print(f"invalid input, nothing written (exit 2):\n{outcome.message}", file=sys.stderr)
+    elif outcome.exit_code == EXIT_FAILED:
+        print(f"failed, nothing written (exit 1): {outcome.message}", file=sys.stderr)
+    else:
+        print(outcome.message)
+        rows = outcome.manifest["rows"]
+        print(
+            f"  {rows['read']} cases read, {rows['stalled_cohort']} stalled, "
+            f"{rows['candidates']} candidates, {rows['carried_over']} carried over, "
+            f"{rows['decided_in_ledger']} decided in the ledger"
+        )
+    return outcome.exit_code
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -253,6 +286,27 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", required=True, type=Path, help="PLAN.csv or PLAN.xlsx")
     pl.add_argument("--model", type=Path, default=None, help="refuse lists from other models")
     pl.set_defaults(func=_cmd_plan)
+
+    r = sub.add_parser(
+        "rescore",
+        help="scheduled re-scoring: run notebook 05 into a new folder, all or nothing "
+        "(exit 0 ok, 1 failed, 2 invalid input, 3 drift or stale input)",
+    )
+    r.add_argument("--cases", required=True, help="the stalled stock (CSV/XLSX/Parquet)")
+    r.add_argument("--model", required=True, type=Path, help="model folder from `train`")
+    r.add_argument("--out-dir", required=True, type=Path, help="new folder for this run")
+    r.add_argument("--handlers", type=Path, default=None, help="handlers file (for plan.xlsx)")
+    r.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    r.add_argument("--previous", type=Path, default=None, help="the previous run's folder")
+    r.add_argument("--ledger", type=Path, default=None, help="decision ledger (marks decisions)")
+    r.add_argument(
+        "--as-of-date", default=None, help="run date for the freshness check (default today)"
+    )
+    r.add_argument(
+        "--replace", action="store_true", help="replace --out-dir once the new run succeeded"
+    )
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.set_defaults(func=_cmd_rescore)
 
     e = sub.add_parser("evaluate", help="temporal back-test of a model's method on a history")
     e.add_argument("--model", required=True, type=Path)

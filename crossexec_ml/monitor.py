@@ -20,11 +20,13 @@ from crossexec_ml.schema import cases_contract
 
 __all__ = [
     "MONITORED_FEATURES",
+    "REFERENCE_FILE",
     "DriftReport",
     "MonitorSettings",
     "carry_over",
     "drift_report",
     "psi",
+    "reference_sample",
 ]
 
 #: Numeric case columns whose distribution is compared run to run.
@@ -36,6 +38,9 @@ MONITORED_FEATURES: tuple[str, ...] = (
     "deposit_balance",
     "handler_caseload",
 )
+#: Training rows kept beside a model (case facts only, no outcomes): the drift reference of a
+#: first re-scoring run, when there is no previous run to compare with.
+REFERENCE_FILE = "reference.parquet"
 #: Score columns compared run to run (when both runs have them).
 MONITORED_SCORES: tuple[str, ...] = ("p_keep", "p_cross", "expected_gain")
 
@@ -289,3 +294,33 @@ def carry_over(
     out["decided_action"] = action.astype("string")
     out["carried_over"] = was_candidate & action.isna()
     return out
+
+
+def reference_sample(history: pd.DataFrame, n: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """The training rows kept as a drift reference: case facts only, at most ``n`` rows.
+
+    Treatment and outcome columns are dropped: the reference only describes what the cases
+    looked like, which is all the drift checks compare.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Contract-typed training rows.
+    n : int
+        Rows to keep (a seeded random sample when there are more).
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    contract = cases_contract()
+    keep = [
+        c
+        for c in contract.names
+        if c in history and contract.columns[c].role not in ("treatment", "outcome")
+    ]
+    rows = history[keep]
+    if len(rows) > n:
+        rows = rows.sample(n=n, random_state=seed).sort_index()
+    return rows.reset_index(drop=True)

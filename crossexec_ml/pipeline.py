@@ -26,6 +26,7 @@ from crossexec_ml.features import case_fingerprint, hard_bone_flags, rung_of, st
 from crossexec_ml.io import InputError, read_cases, read_handlers, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
+from crossexec_ml.monitor import REFERENCE_FILE, reference_sample
 from crossexec_ml.prioritise import TIE_BREAK_RULE, PrioritySettings, rank_cases
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
 
@@ -37,6 +38,8 @@ __all__ = [
     "read_scored",
     "evaluate_saved",
     "file_sha256",
+    "leader_sheets",
+    "ledger_decisions",
     "score",
     "score_cases",
     "train",
@@ -185,6 +188,11 @@ def train(
         "tie_break_rule": TIE_BREAK_RULE,
         "seed": seed,
     }
+    # The drift reference of the first scheduled re-scoring (crossexec_ml.monitor): case facts
+    # of the training rows, no outcomes; its hash is in the card so an edit is detected.
+    reference = Path(model_dir) / REFERENCE_FILE
+    write_table(reference_sample(history, seed=seed), reference)
+    card["reference"] = {"file": REFERENCE_FILE, "sha256": file_sha256(reference)}
     save_model(model, model_dir, card)
     _, card = load_model(model_dir)  # read back: proves the files load and returns model_id
     return card
@@ -309,12 +317,12 @@ def score(
     if out_path is not None:
         extra = None
         if Path(out_path).suffix.lower() == ".xlsx":
-            extra = _xlsx_sheets(scored, cases, card)
+            extra = leader_sheets(scored, cases, card)
         write_table(scored, out_path, sheet_name="scored", extra_sheets=extra)
     return scored
 
 
-def _xlsx_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict:
+def leader_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict:
     """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made."""
     from crossexec_ml.checkup import checkup_table
 

@@ -21,6 +21,7 @@ __all__ = [
     "assets_bars",
     "backtest_windows_plot",
     "calibration_plot",
+    "drift_bars",
     "hard_bone_bars",
     "importance_plot",
     "measures_bars",
@@ -127,6 +128,45 @@ def _labels(table: pd.DataFrame, key: str, lang: str) -> list[str]:
     if col in table:
         return table[col].astype(str).tolist()
     return table[key].astype(str).tolist()
+
+
+def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Population stability per monitored column of a re-scoring run, against its thresholds.
+
+    Parameters
+    ----------
+    checks : pandas.DataFrame
+        ``DriftReport.checks`` (:func:`crossexec_ml.monitor.drift_report`): rows with
+        ``check == "psi"``, ``column``, ``value``, ``status`` are drawn.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One horizontal bar per column (alarm bars red, warnings amber) and the warning and
+        alarm thresholds as dashed lines; says so when no column was compared.
+    """
+    i = _check_lang(lang)
+    title = ("分布漂移（PSI，与参照比较）", "Distribution shift (PSI against the reference)")[i]
+    rows = checks[checks["check"] == "psi"] if len(checks) else checks
+    if rows.empty:
+        return _empty(title, ("没有可比较的参照", "nothing to compare with")[i])
+    colours = {"ok": MODEL_COLOUR, "warn": "#d99a00", "alarm": "#c0392b"}
+    fig = go.Figure(
+        go.Bar(
+            x=rows["value"].tolist(),
+            y=rows["column"].astype(str).tolist(),
+            orientation="h",
+            marker_color=[colours.get(s, MODEL_COLOUR) for s in rows["status"]],
+            text=[f"{v:.2f}" for v in rows["value"]],
+            textposition="outside",
+            hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>",
+        )
+    )
+    for x, dash in ((0.10, "dot"), (float(rows["threshold"].iloc[0]), "dash")):
+        fig.add_vline(x=x, line_dash=dash, line_color=REFERENCE_COLOUR)
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, "PSI", ("监测列", "monitored column")[i])
 
 
 def stock_by(table: pd.DataFrame, by: str, lang: str = "zh") -> go.Figure:
