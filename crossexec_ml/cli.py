@@ -15,7 +15,12 @@ from pathlib import Path
 
 from crossexec_ml import __version__
 from crossexec_ml.errors import ModelFileError, PlanError, TrainingDataError
-from crossexec_ml.io import InputError, ValidationError, validate_file
+from crossexec_ml.io import (
+    InputError,
+    ValidationError,
+    allowing_personal_columns,
+    validate_file,
+)
 from crossexec_ml.ledger import ACTIONS, LedgerError
 
 __all__ = ["main"]
@@ -245,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("path", help="CSV (UTF-8/GBK), XLSX or Parquet file")
     v.add_argument("--kind", choices=["cases", "handlers"], default="cases")
     v.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first sheet)")
+    _allow_personal_option(v)
     v.set_defaults(func=_cmd_validate)
 
     g = sub.add_parser(
@@ -265,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, type=Path, help="model folder")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_personal_option(t)
     t.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("score", help="score cases with a trained model into a ranked list")
@@ -275,6 +282,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--ledger", type=Path, default=None, help="decision ledger: decided cases are marked"
     )
+    _allow_personal_option(s)
     s.set_defaults(func=_cmd_score)
 
     pl = sub.add_parser(
@@ -285,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--capacity", type=int, default=None, help="cases to move this cycle")
     pl.add_argument("--out", required=True, type=Path, help="PLAN.csv or PLAN.xlsx")
     pl.add_argument("--model", type=Path, default=None, help="refuse lists from other models")
+    _allow_personal_option(pl)
     pl.set_defaults(func=_cmd_plan)
 
     r = sub.add_parser(
@@ -313,6 +322,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--cases", required=True, help="historical export with outcomes")
     e.add_argument("--truth", default=None, help="synthetic truth.csv (optional)")
     e.add_argument("--json", default=None, type=Path, help="also write the metrics as JSON")
+    _allow_personal_option(e)
     e.set_defaults(func=_cmd_evaluate)
 
     d = sub.add_parser(
@@ -342,6 +352,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _allow_personal_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-personal-columns",
+        action="store_true",
+        help="drop extra columns that look like personal data (姓名, 身份证号, 手机号...) on "
+        "reading instead of refusing the file; they are never used or written",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crossexec`` command line.
 
@@ -358,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with allowing_personal_columns(getattr(args, "allow_personal_columns", False)):
+            return func(args)
     except ValidationError as err:
         print(err.report.problem_text(), file=sys.stderr)
         return 1

@@ -10,13 +10,13 @@ export in one go. Nothing downstream ever runs on an invalid frame.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import io as _io
 import logging
 import os
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crossexec_ml.privacy import RULES, header_rule, mask_text, scan_values, value_rule
 from crossexec_ml.schema import (
     OUTPUT_LABELS,
     ColumnSpec,
@@ -37,6 +38,7 @@ __all__ = [
     "Problem",
     "ValidationError",
     "ValidationReport",
+    "allowing_personal_columns",
     "atomic_path",
     "temp_path_beside",
     "read_cases",
@@ -59,6 +61,20 @@ _ZH_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s
 _SEP_DATE = re.compile(
     r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$"
 )
+# Plausible values. Outside them a cell is a typing error, and some would break the pipeline:
+# pandas' nanosecond dates end in 2262, whole numbers above 2**53 lose digits as floats.
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
+MAX_ABS_NUMBER = 1e15
+_DATE_RANGE_TEXT = "a date between 1900-01-01 and 2199-12-31 (this one looks mistyped)"
+_NUMBER_RANGE_TEXT = "a number below 10^15 (this one looks mistyped)"
+
+# Whether columns that look like personal data may be read (and dropped) rather than refused;
+# set for a block of code by allowing_personal_columns(), e.g. around a whole CLI command.
+_ALLOW_PERSONAL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "crossexec_allow_personal_columns", default=False
+)
+# Row numbers listed per personal-data finding (the count is always given).
+_MAX_ROWS_LISTED = 10
 
 
 class InputError(Exception):
@@ -79,7 +95,8 @@ class Problem:
     column : str
         ``name (中文标签)`` of the column, or empty for a row-level problem.
     value : str
-        The offending value as read (shortened), or empty.
+        The offending value as read (shortened, with anything that looks like an ID or
+        telephone number masked), or empty.
     expected : str
         What would be valid, said as a fix.
     """
@@ -116,6 +133,12 @@ class ValidationReport:
         Things worth knowing that do not stop the run (extra columns...).
     absent_optional : list of str
         Optional contract columns missing from the input (filled with missing values).
+    personal_columns : list of str
+        Columns that look like personal data (masked header and 1-based position, or the
+        contract column), whether refused or dropped.
+    dropped_columns : list of int
+        1-based positions of the extra columns dropped as personal data (only when personal
+        columns were allowed); they are not in ``frame``.
     """
 
     source: str
@@ -125,6 +148,8 @@ class ValidationReport:
     n_problems: int = 0
     warnings: list[str] = field(default_factory=list)
     absent_optional: list[str] = field(default_factory=list)
+    personal_columns: list[str] = field(default_factory=list)
+    dropped_columns: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -219,6 +244,11 @@ def _read_csv_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
     try:
         rows = list(csv.reader(_io.StringIO(text, newline="")))
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise InputError(
+                f"{path.name}: a cell is longer than {csv.field_size_limit():,} characters, "
+                'which no case export holds; check for an unclosed quote (") in the file'
+            ) from None
         raise InputError(f"{path.name}: not a readable CSV file ({exc})") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
@@ -239,13 +269,13 @@ def _read_csv_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
 def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.DataFrame]:
     import openpyxl
 
+    unreadable = InputError(
+        f"{path.name}: not a readable .xlsx workbook; open it in Excel and save it as .xlsx again"
+    )
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}); "
-            "open it in Excel and save it as .xlsx again"
-        ) from None
+    except Exception:  # a damaged workbook can fail anywhere in openpyxl's XML parsing
+        raise unreadable from None
     try:
         names = wb.sheetnames
         if sheet is None:
@@ -264,11 +294,14 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
                     + ", ".join(names)
                 )
             ws = wb[sheet]
-        rows = [
-            list(r)
-            for r in ws.iter_rows(values_only=True)
-            if any(c is not None and str(c).strip() for c in r)
-        ]
+        try:
+            rows = [
+                list(r)
+                for r in ws.iter_rows(values_only=True)
+                if any(c is not None and str(c).strip() for c in r)
+            ]
+        except Exception:  # damaged sheet XML, bad shared strings, impossible dates...
+            raise unreadable from None
     finally:
         wb.close()
     if not rows:
@@ -288,10 +321,13 @@ def _read_parquet_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
 
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
-    header = list(table.column_names)
-    df = table.to_pandas()
+        header = list(table.column_names)
+        df = table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"{path.name}: not a readable Parquet file ({type(exc).__name__}); "
+            "write it again with pandas or pyarrow"
+        ) from None
     df.columns = range(len(header))
     return header, df
 
@@ -341,7 +377,7 @@ def _map_header(
             )
         if h in raw_seen:
             raise InputError(
-                f"{source}: the column {h!r} appears twice in the header (columns "
+                f"{source}: the column {_shown(h)!r} appears twice in the header (columns "
                 f"{raw_seen[h] + 1} and {pos + 1}); delete one of them"
             )
         raw_seen[h] = pos
@@ -372,6 +408,12 @@ def _map_header(
     return mapping, extras
 
 
+def _shown(text: object, limit: int = 60) -> str:
+    """A cell or header as a message may show it: personal numbers masked, then shortened."""
+    shown = mask_text(text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 # --------------------------------------------------------------------------------------------
 # Cell coercion: vectorised per column; returns the typed column and a mask of bad cells.
 # --------------------------------------------------------------------------------------------
@@ -399,7 +441,8 @@ def _as_text(col: pd.Series) -> pd.Series:
     return col.astype(object).map(_fmt_cell).astype("string")
 
 
-def _coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Numbers, the mask of unparseable cells, and the mask of implausibly large ones."""
     missing = text.isna()
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         num = pd.to_numeric(col, errors="coerce").astype("float64")
@@ -407,26 +450,42 @@ def _coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Serie
         cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
         cleaned = cleaned.str.replace("¥", "", regex=False).str.replace("元", "", regex=False)
         num = pd.to_numeric(cleaned.astype(object), errors="coerce").astype("float64")
-    bad = ~missing & (num.isna() | ~np.isfinite(num.fillna(0.0)))
-    num = num.where(~bad & np.isfinite(num.fillna(0.0)))
-    return num, bad
+    finite = np.isfinite(num.fillna(0.0))
+    bad = ~missing & (num.isna() | ~finite)
+    far = ~bad & (num.abs() >= MAX_ABS_NUMBER).fillna(False).astype(bool)
+    num = num.where(~bad & ~far & finite)
+    return num, bad, far
 
 
-def _coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Dates (day precision), the mask of unreadable cells and the mask of implausible ones.
+
+    Dates outside :data:`DATE_RANGE` (year 1500, 9999...) are flagged rather than typed: they
+    are typing errors, and most would not fit pandas' nanosecond dates (1677 to 2262).
+    """
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    lo, hi = DATE_RANGE
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        out = pd.to_datetime(col).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
-        return out, pd.Series(False, index=col.index)
+        typed = pd.to_datetime(col)
+        if typed.dt.tz is not None:
+            typed = typed.dt.tz_localize(None)
+        typed = typed.dt.normalize()
+        far = typed.notna() & ((typed < lo) | (typed > hi))
+        out[~far] = typed[~far].astype("datetime64[ns]")
+        return out, pd.Series(False, index=col.index), far
 
     def parse(v: object) -> pd.Timestamp | None:
-        if isinstance(v, pd.Timestamp):
-            return v.normalize()
-        if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):
-            return pd.Timestamp(v.year, v.month, v.day)  # datetime/date from Excel
-        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-            # A real Excel date that lost its format: a serial day number.
-            if 1 <= float(v) < 2958466 and float(v).is_integer():
-                return _EXCEL_EPOCH + pd.Timedelta(days=int(v))
+        try:
+            if isinstance(v, pd.Timestamp):
+                return v.normalize()
+            if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):
+                return pd.Timestamp(v.year, v.month, v.day)  # datetime/date from Excel
+            if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+                # A real Excel date that lost its format: a serial day number.
+                if 1 <= float(v) < 2958466 and float(v).is_integer():
+                    return _EXCEL_EPOCH + pd.Timedelta(days=int(v))
+                return None
+        except (ValueError, OverflowError, TypeError):
             return None
         s = str(v).strip()
         m = _SEP_DATE.match(s) or _ZH_DATE.match(s)
@@ -449,13 +508,16 @@ def _coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]
             cache[key] = parse(v)
         parsed.append(cache[key])
     ok = np.array([p is not None for p in parsed], dtype=bool)
+    in_range = np.array([p is not None and lo <= p <= hi for p in parsed], dtype=bool)
     bad = pd.Series(False, index=col.index)
     bad[values.index[~ok]] = True
-    if ok.any():
-        out[values.index[ok]] = pd.to_datetime([p for p in parsed if p is not None]).astype(
-            "datetime64[ns]"
-        )
-    return out, bad
+    far = pd.Series(False, index=col.index)
+    far[values.index[ok & ~in_range]] = True
+    if in_range.any():
+        out[values.index[in_range]] = pd.to_datetime(
+            [p for p, keep in zip(parsed, in_range, strict=True) if keep]
+        ).astype("datetime64[ns]")
+    return out, bad, far
 
 
 def _coerce_bool(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -482,20 +544,26 @@ def _coerce_category(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.S
     return pd.Series(out, index=text.index), bad
 
 
-def _coerce(col: pd.Series, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, str]:
-    """Typed column, mask of unparseable cells, and what was expected."""
+def _coerce(
+    col: pd.Series, text: pd.Series, spec: ColumnSpec
+) -> tuple[pd.Series, pd.Series, str, pd.Series]:
+    """Typed column, mask of unparseable cells, what was expected, mask of implausible cells.
+
+    Implausible cells (a date in year 9999, an amount of 10^20) are missing in the typed column.
+    """
+    no = pd.Series(False, index=col.index)
     if spec.dtype == "string":
-        return text, pd.Series(False, index=col.index), spec.expected
+        return text, no, spec.expected, no
     if spec.dtype == "date":
-        out, bad = _coerce_date(col, text)
-        return out, bad, spec.expected
+        out, bad, far = _coerce_date(col, text)
+        return out, bad, spec.expected, far
     if spec.dtype == "bool":
         out, bad = _coerce_bool(col, text)
-        return out, bad, spec.expected
+        return out, bad, spec.expected, no
     if spec.dtype == "category":
         out, bad = _coerce_category(text, spec)
-        return out, bad, spec.expected
-    num, bad = _coerce_number(col, text)
+        return out, bad, spec.expected, no
+    num, bad, far = _coerce_number(col, text)
     expected = spec.expected
     if spec.dtype == "int":
         frac = num.notna() & (num != np.round(num))
@@ -504,7 +572,7 @@ def _coerce(col: pd.Series, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Serie
         out = num.round().astype("Int64") if num.notna().any() else num.astype("Int64")
     else:
         out = num
-    return out, bad, expected
+    return out, bad, expected, far
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,9 +588,8 @@ class _Collector:
     def add(self, row: int | None, order: int, column: str, value: object, expected: str):
         self.total += 1
         if len(self.items) < 50 * MAX_PROBLEMS:
-            text = "" if value is None or value is pd.NA else str(value)
-            if len(text) > 60:
-                text = text[:57] + "..."
+            # Masked before it is shortened, so a cut can never leave half an ID number.
+            text = "" if value is None or value is pd.NA else _shown(value)
             self.items.append(
                 (row if row is not None else 0, order, Problem(row, column, text, expected))
             )
@@ -531,14 +598,90 @@ class _Collector:
         return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))][:MAX_PROBLEMS]
 
 
+@contextlib.contextmanager
+def allowing_personal_columns(allow: bool = True) -> Iterator[None]:
+    """Within the block, readers drop extra columns that look like personal data.
+
+    By default a column that looks like personal data (see :mod:`crossexec_ml.privacy`) is
+    refused. Inside this block, one that is **not** a contract column is dropped on reading
+    instead (named by position in a warning) and so never reaches any output. Contract
+    columns holding an ID or mobile number are refused either way: they must hold codes.
+    The CLI's ``--allow-personal-columns`` wraps its command in this block, so jobs that read
+    several files (train, score, plan) need no extra parameter.
+
+    Parameters
+    ----------
+    allow : bool
+        False restores the default inside a block that allowed it.
+    """
+    token = _ALLOW_PERSONAL.set(allow)
+    try:
+        yield
+    finally:
+        _ALLOW_PERSONAL.reset(token)
+
+
+def _rows_text(rows: pd.Series) -> str:
+    shown = ", ".join(str(r) for r in rows.iloc[:_MAX_ROWS_LISTED])
+    more = len(rows) - _MAX_ROWS_LISTED
+    return (
+        f"row {shown}"
+        if len(rows) == 1
+        else (f"rows {shown}" + (f" and {more:,} more ({len(rows):,} rows)" if more > 0 else ""))
+    )
+
+
+def _personal_problem(
+    found: _Collector,
+    rows: pd.Series,
+    order: int,
+    column: str,
+    rule: str,
+    *,
+    contract_column: bool,
+) -> None:
+    """One problem per column and rule, listing the rows; the values themselves never shown."""
+    if contract_column:
+        fix = (
+            "this contract column holds pseudonymised codes or plain figures, never personal "
+            "data: replace these cells at the source (allowing personal columns does not "
+            "apply to contract columns)"
+        )
+    else:
+        fix = (
+            "the data contract carries no personal data: delete this column from the export, "
+            "or read with allow_personal_columns=True (crossexec ... --allow-personal-columns) "
+            "to drop it on reading"
+        )
+    where = "" if rule == "header" else f" in {_rows_text(rows)}"
+    found.add(
+        int(rows.iloc[0]) if len(rows) and rule != "header" else None,
+        order,
+        column,
+        "",
+        f"{RULES[rule]}{where} (values not shown); {fix}",
+    )
+
+
+_NUMERIC_NO_MOBILE = ("float",)  # money: 13-20 billion yuan is an amount, not a phone number
+
+
 def validate_frame(
     raw: pd.DataFrame,
     header: list[str] | None = None,
     *,
     kind: str = "cases",
     source: str = "<frame>",
+    allow_personal_columns: bool | None = None,
 ) -> ValidationReport:
     """Validate a table against the contract and return a typed frame with every problem.
+
+    Besides the contract's rules, every column is checked for personal data
+    (:mod:`crossexec_ml.privacy`): a header naming personal data (姓名, 身份证号, 手机号, 住址,
+    name, phone...) or cells holding a resident ID number or a mobile number. Such a column is
+    a problem, named with its rows but never its values; with ``allow_personal_columns`` an
+    extra (non-contract) one is dropped instead. No message ever shows a value that looks like
+    an ID or telephone number.
 
     Parameters
     ----------
@@ -550,12 +693,16 @@ def validate_frame(
         Which contract to validate against.
     source : str
         Name used in messages (usually the file name).
+    allow_personal_columns : bool, optional
+        Drop extra columns that look like personal data instead of refusing them. Default:
+        as set by :func:`allowing_personal_columns` (off unless inside that block).
 
     Returns
     -------
     ValidationReport
         ``report.frame`` has every contract column (in contract order) with contract dtypes,
-        followed by any extra columns as text. Rows keep the input order.
+        followed by any extra columns as text (never those that look like personal data).
+        Rows keep the input order.
 
     Raises
     ------
@@ -563,6 +710,8 @@ def validate_frame(
         When the header itself is unusable (a column named twice, mixed languages...).
     """
     contract = _contract(kind)
+    if allow_personal_columns is None:
+        allow_personal_columns = _ALLOW_PERSONAL.get()
     if header is None:
         header = [str(c) for c in raw.columns]
         raw = raw.copy()
@@ -589,10 +738,6 @@ def validate_frame(
     report.absent_optional = [
         c for c in contract.names if c not in pos_of and not contract.columns[c].required
     ]
-    if extras:
-        report.warnings.append(
-            "columns not in the contract were kept but are not used: " + ", ".join(extras)
-        )
 
     typed: dict[str, pd.Series] = {}
     for name, spec in contract.columns.items():
@@ -602,10 +747,29 @@ def validate_frame(
             continue
         col = raw[pos_of[name]]
         text = _as_text(col)
-        out, bad, expected = _coerce(col, text, spec)
+        out, bad, expected, far = _coerce(col, text, spec)
+        personal = pd.Series(False, index=raw.index)
+        if spec.dtype in ("string", "int", "float"):
+            # Dates, flags and categories cannot hold a valid personal value: anything else
+            # there is already a problem, and its value is masked in the message.
+            hits = scan_values(text, mobile=spec.dtype not in _NUMERIC_NO_MOBILE)
+            for rule, idx in hits.items():
+                personal[idx] = True
+                _personal_problem(found, rows[idx], order, spec.display, rule, contract_column=True)
+                report.personal_columns.append(spec.display)
+            if personal.any():
+                # The typed frame never holds the value either (a notebook may show it).
+                out = (
+                    out.mask(personal)
+                    if spec.dtype != "string"
+                    else out.where(~personal, text[personal].map(mask_text)).astype("string")
+                )
         missing = text.isna()
-        for idx in bad[bad].index:
+        for idx in bad[bad & ~personal].index:
             found.add(int(rows[idx]), order, spec.display, col[idx], expected)
+        far_text = _DATE_RANGE_TEXT if spec.dtype == "date" else _NUMBER_RANGE_TEXT
+        for idx in far[far & ~personal].index:
+            found.add(int(rows[idx]), order, spec.display, col[idx], far_text)
         if spec.required:
             for idx in missing[missing].index:
                 found.add(int(rows[idx]), order, spec.display, "", f"required: {expected}")
@@ -616,9 +780,51 @@ def validate_frame(
             out = out.where(~low) if spec.dtype == "float" else out.mask(low)
         typed[name] = out
 
-    frame = pd.DataFrame(typed, index=raw.index)
+    kept: dict[str, pd.Series] = {}
     for e in extras:
-        frame[e] = _as_text(raw[pos_of[e]])
+        pos = pos_of[e]
+        text = _as_text(raw[pos])
+        label = f"{_shown(e)} (column {pos + 1})"
+        order = len(col_order) + pos
+        rules = {"header": rows.iloc[:0]} if header_rule(e) else {}
+        rules.update({r: rows[idx] for r, idx in scan_values(text).items()})
+        header_value = value_rule(e)
+        if header_value is not None:
+            # A header cell that is itself an ID or phone number: the header row is missing.
+            found.add(
+                1,
+                order,
+                label,
+                "",
+                f"{RULES[header_value]} in the header row (value not shown): the first row "
+                "must be the header; add it",
+            )
+            rules.setdefault("header", rows.iloc[:0])
+        if not rules:
+            kept[e] = text
+            continue
+        report.personal_columns.append(label)
+        if allow_personal_columns:
+            report.dropped_columns.append(pos + 1)
+            continue
+        for rule, where in rules.items():
+            _personal_problem(found, where, order, label, rule, contract_column=False)
+    if kept:
+        report.warnings.append(
+            "columns not in the contract were kept but are not used: "
+            + ", ".join(_shown(e) for e in kept)
+        )
+    if report.dropped_columns:
+        report.warnings.append(
+            f"{len(report.dropped_columns)} column(s) that look like personal data were dropped "
+            f"on reading and are not used or written anywhere (file columns "
+            f"{', '.join(map(str, report.dropped_columns))})"
+        )
+
+    frame = pd.DataFrame(typed, index=raw.index)
+    if kept:
+        # One concat, not one insert per column: thousands of extra columns stay fast.
+        frame = pd.concat([frame, pd.DataFrame(kept, index=raw.index)], axis=1)
     _check_rows(frame, kind, contract, rows, found, col_order)
     report.frame = frame
     report.problems = found.sorted()
@@ -698,7 +904,11 @@ def _contract(kind: str) -> Contract:
 
 
 def validate_file(
-    path: str | os.PathLike[str], *, kind: str = "cases", sheet: str | int | None = None
+    path: str | os.PathLike[str],
+    *,
+    kind: str = "cases",
+    sheet: str | int | None = None,
+    allow_personal_columns: bool | None = None,
 ) -> ValidationReport:
     """Read a CSV/XLSX/Parquet file and validate it against the contract.
 
@@ -710,6 +920,9 @@ def validate_file(
         Which contract applies.
     sheet : str or int, optional
         Worksheet name or 0-based number of an XLSX file (default: the first sheet).
+    allow_personal_columns : bool, optional
+        Drop extra columns that look like personal data instead of refusing them (see
+        :func:`validate_frame`).
 
     Returns
     -------
@@ -726,10 +939,17 @@ def validate_file(
         raise InputError(
             f"{p.name}: the file has a header but no data rows; export the table with its rows"
         )
-    return validate_frame(raw, header, kind=kind, source=p.name)
+    return validate_frame(
+        raw, header, kind=kind, source=p.name, allow_personal_columns=allow_personal_columns
+    )
 
 
-def read_cases(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> pd.DataFrame:
+def read_cases(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    allow_personal_columns: bool | None = None,
+) -> pd.DataFrame:
     """Read and validate a case export (history or current).
 
     Parameters
@@ -738,24 +958,35 @@ def read_cases(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
         CSV (UTF-8 or GBK), XLSX or Parquet, with English or Chinese headers.
     sheet : str or int, optional
         XLSX worksheet (default: the first).
+    allow_personal_columns : bool, optional
+        Drop extra columns that look like personal data (names, ID or telephone numbers)
+        instead of refusing the file. Default: off, unless inside
+        :func:`allowing_personal_columns`.
 
     Returns
     -------
     pandas.DataFrame
-        Contract columns in contract order with contract dtypes, then any extra columns.
+        Contract columns in contract order with contract dtypes, then any extra columns
+        (never one that looks like personal data).
         ``frame.attrs["warnings"]`` lists non-fatal remarks (also logged).
 
     Raises
     ------
     ValidationError
-        When any row breaks the contract; ``err.report`` lists every problem.
+        When any row breaks the contract or a column looks like personal data; ``err.report``
+        lists every problem (personal values are never shown).
     InputError
         When the file cannot be read at all.
     """
-    return _read_valid(path, "cases", sheet)
+    return _read_valid(path, "cases", sheet, allow_personal_columns)
 
 
-def read_handlers(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> pd.DataFrame:
+def read_handlers(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    allow_personal_columns: bool | None = None,
+) -> pd.DataFrame:
     """Read and validate a handlers file (who can take reassigned cases, and how many).
 
     Parameters
@@ -764,6 +995,8 @@ def read_handlers(path: str | os.PathLike[str], *, sheet: str | int | None = Non
         CSV, XLSX or Parquet following ``handlers_schema.csv``.
     sheet : str or int, optional
         XLSX worksheet (default: the first).
+    allow_personal_columns : bool, optional
+        As :func:`read_cases`.
 
     Returns
     -------
@@ -774,11 +1007,13 @@ def read_handlers(path: str | os.PathLike[str], *, sheet: str | int | None = Non
     ValidationError, InputError
         As :func:`read_cases`.
     """
-    return _read_valid(path, "handlers", sheet)
+    return _read_valid(path, "handlers", sheet, allow_personal_columns)
 
 
-def _read_valid(path: str | os.PathLike[str], kind: str, sheet: str | int | None):
-    report = validate_file(path, kind=kind, sheet=sheet)
+def _read_valid(
+    path: str | os.PathLike[str], kind: str, sheet: str | int | None, allow: bool | None
+) -> pd.DataFrame:
+    report = validate_file(path, kind=kind, sheet=sheet, allow_personal_columns=allow)
     if not report.ok:
         raise ValidationError(report)
     for w in report.warnings:
@@ -836,19 +1071,58 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters an .xlsx file cannot hold (XML 1.0 control characters; openpyxl refuses them).
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+#: Excel shows at most this many characters in a cell; longer text is cut with a marker.
+EXCEL_MAX_CHARS = 32767
+_CUT_MARK = "…〔已截断 cut〕"
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
+
+
+def _safe_name(name: object) -> object:
+    """A column header as written: formula-like headers are quoted too."""
+    if isinstance(name, str) and name.startswith(_FORMULA_START):
+        return "'" + name
+    return name
 
 
 def _neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that Excel would run as formulas (CSV/formula injection) with a quote."""
+    """Prefix text cells that Excel would run as formulas (CSV/formula injection) with a quote.
+
+    Headers are treated the same way (an extra column's name is text from the input too).
+    """
     out = df.copy()
+    out.columns = [_safe_name(c) for c in out.columns]
     for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype | pd.CategoricalDtype):
+        if _is_text(out[c]):
             s = out[c].astype("string")
             risky = s.str.startswith(_FORMULA_START).fillna(False).astype(bool)
             # Negative numbers held as text are numbers, not formulas.
             risky &= ~s.str.fullmatch(r"-\d+(\.\d+)?").fillna(False).astype(bool)
             if risky.any():
                 out[c] = s.where(~risky, "'" + s)
+    return out
+
+
+def _excel_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Text an .xlsx can hold: control characters replaced, cells cut at Excel's limit."""
+    out = df.copy()
+    out.columns = [
+        re.sub(_XML_ILLEGAL, "\ufffd", c) if isinstance(c, str) else c for c in out.columns
+    ]
+    for c in out.columns:
+        if not _is_text(out[c]):
+            continue
+        s = out[c].astype("string")
+        illegal = s.str.contains(_XML_ILLEGAL, regex=True).fillna(False).astype(bool)
+        long = (s.str.len() > EXCEL_MAX_CHARS).fillna(False).astype(bool)
+        if illegal.any() or long.any():
+            s = s.str.replace(_XML_ILLEGAL, "\ufffd", regex=True)
+            cut = s.str.slice(0, EXCEL_MAX_CHARS - len(_CUT_MARK)) + _CUT_MARK
+            out[c] = s.where(~long, cut)
     return out
 
 
@@ -913,7 +1187,9 @@ def write_table(
             p, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"
         ),
         ".parquet": lambda p: out.to_parquet(p, index=False),
-        ".xlsx": lambda p: _write_xlsx({k: _neutralise_formulas(v) for k, v in sheets.items()}, p),
+        ".xlsx": lambda p: _write_xlsx(
+            {k: _excel_text(_neutralise_formulas(v)) for k, v in sheets.items()}, p
+        ),
     }
     with atomic_path(dest) as tmp:
         writers[suffix](tmp)

@@ -16,8 +16,11 @@ is one SQLite file (stdlib :mod:`sqlite3`, default ``var/ledger.sqlite``) that i
   application's SQLite database, an empty file) is refused and never opened for writing.
 
 Only pseudonymised codes are stored (the decider's and the receiving handler's codes); there is
-no field for a name. An edit that also rewrites every later hash and the meta head cannot be seen
-from inside the file: record the head hash that :meth:`Ledger.verify` returns somewhere else (the
+no field for a name, and a decision whose case number, codes or reason holds something that
+looks like a resident ID number or a mobile number is refused (:mod:`crossexec_ml.privacy`), so
+nothing personal enters a file that can never be edited; the refusal never repeats the value.
+An edit that also rewrites every later hash and the meta head cannot be seen from inside the
+file: record the head hash that :meth:`Ledger.verify` returns somewhere else (the
 paper 台账, a leader's e-mail) to anchor the chain.
 
 Examples
@@ -48,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.io import temp_path_beside, write_table
+from crossexec_ml.privacy import mask_text, value_rule
 from crossexec_ml.schema import RUNGS
 
 __all__ = [
@@ -260,12 +264,31 @@ def _text(value: Any, name: str, what: str, problems: list[str], *, required: bo
     return value
 
 
-def _person_code(value: str | None, name: str, problems: list[str]) -> None:
-    if value is not None and _ID_NUMBER.search(value):
-        problems.append(
-            f"{name} looks like an ID number; the ledger stores pseudonymised codes only "
-            "(e.g. H012), never names or ID numbers"
+_PERSONAL_WHAT = {"id_number": "an ID number (身份证号)", "mobile": "a mobile number (手机号)"}
+
+
+def _no_personal(value: str | None, name: str, problems: list[str], *, code: bool) -> None:
+    """Refuse text holding an ID or mobile number; the ledger is append-only, so it would stay.
+
+    Codes (``code=True``) are also refused for any 18-character ID-like run, valid or not:
+    a code never needs one.
+    """
+    if value is None:
+        return
+    rule = value_rule(value)
+    if rule is None and code and _ID_NUMBER.search(value):
+        rule = "id_number"
+    if rule is None:
+        return
+    if code:
+        fix = "the ledger stores pseudonymised codes only (e.g. H012), never names or numbers"
+    else:
+        fix = (
+            "the ledger keeps no personal data and can never be edited: name parties and "
+            "people by their codes and leave out ID and telephone numbers"
         )
+    said = "looks like" if code else "contains what looks like"
+    problems.append(f"{name} {said} {_PERSONAL_WHAT[rule]}, not shown; {fix}")
 
 
 def _clean_scores(scores: Any, problems: list[str]) -> str | None:
@@ -367,8 +390,11 @@ def _validate(
         "action": None,
         "supersedes": None,
     }
-    _person_code(fields["decided_by"], "decided_by", problems)
-    _person_code(fields["target_handler_id"], "target_handler_id", problems)
+    _no_personal(fields["case_id"], "case_id", problems, code=False)
+    _no_personal(fields["decided_by"], "decided_by", problems, code=True)
+    _no_personal(fields["target_handler_id"], "target_handler_id", problems, code=True)
+    _no_personal(fields["reason"], "reason", problems, code=False)
+    _no_personal(fields["model_id"], "model_id", problems, code=False)
 
     if isinstance(action, str):
         action = action.strip()
@@ -400,7 +426,8 @@ def _validate(
             fields["supersedes"] = supersedes
 
     if problems:
-        raise LedgerError("decision not recorded: " + "; ".join(problems))
+        # Masked: a refused value (a number typed into a code field...) is never echoed.
+        raise LedgerError(mask_text("decision not recorded: " + "; ".join(problems)))
     return fields
 
 
