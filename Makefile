@@ -13,7 +13,7 @@ DEMO := reports/demo
 # (NOTEBOOK_NOTES.md: multi-threaded fits were 3-4x slower with another busy process).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install demo test test-all lint lab sample clean benchmark dashboard
+.PHONY: help install demo test test-all lint lab sample clean benchmark dashboard rescore
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,17 @@ dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on
 		--Voila.ip=127.0.0.1 --port=$$port --Voila.port_retries=0 --no-browser \
 		--MappingKernelManager.cull_idle_timeout=600 --MappingKernelManager.cull_interval=60 \
 		--preheat_kernel=True --pool_size=1
+
+$(DEMO)/model/card.json: $(STAMP)
+	$(CROSSEXEC) train --cases $(SAMPLE)/history.csv --out $(DEMO)/model --quiet
+
+rescore: install $(DEMO)/model/card.json ## one scheduled re-scoring run on the sample into reports/rescore/<today>/
+	@out=reports/rescore/$$(date +%F); prev=$$(ls -d reports/rescore/2* 2>/dev/null | grep -v "$$out" | tail -1); \
+	$(CROSSEXEC) rescore --cases $(SAMPLE)/current.csv --model $(DEMO)/model \
+		--handlers $(SAMPLE)/handlers.csv --ledger var/ledger.sqlite --replace --out-dir $$out \
+		$${prev:+--previous $$prev}; rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "exit 3: drift or stale input (the sample's dates age): see $$out/manifest.json"; exit 0; fi; \
+	exit $$rc
 
 lab: install ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -166,7 +166,8 @@ def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
     for x, dash in ((0.10, "dot"), (float(rows["threshold"].iloc[0]), "dash")):
         fig.add_vline(x=x, line_dash=dash, line_color=REFERENCE_COLOUR)
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, "PSI", ("监测列", "monitored column")[i])
+    x = ("群体稳定性指数 PSI", "population stability index (PSI)")[i]
+    return _layout(fig, title, x, ("监测列", "monitored column")[i])
 
 
 def stock_by(table: pd.DataFrame, by: str, lang: str = "zh") -> go.Figure:

@@ -254,6 +254,16 @@ DRIVERS = pd.DataFrame(
     }
 )
 
+DRIFT = pd.DataFrame(
+    {
+        "check": ["psi", "psi", "psi", "staleness_days"],
+        "column": ["p_cross", "amount_outstanding", "petition_count", "as_of_date"],
+        "value": [0.02, 0.15, 0.40, 3.0],
+        "threshold": [0.25, 0.25, 0.25, 45.0],
+        "status": ["ok", "warn", "alarm", "ok"],
+    }
+)
+
 
 def _figures(tables, lang):
     return {
@@ -267,6 +277,7 @@ def _figures(tables, lang):
         "policy_value_plot": plots.policy_value_plot(POOLED, lang=lang),
         "backtest_windows_plot": plots.backtest_windows_plot(WINDOWS, lang=lang),
         "importance_plot": plots.importance_plot(DRIVERS, lang=lang),
+        "drift_bars": plots.drift_bars(DRIFT, lang=lang),
     }
 
 
@@ -363,3 +374,15 @@ def test_heatmap_draws_the_counts(tables):
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), np.eye(4, dtype=int))
     assert list(fig.data[0].x) == [en for _, _, en in profile.IDLE_BANDS.values()]
     assert list(fig.data[0].y) == [en for _, _, en in profile.AGE_BANDS.values()]
+
+
+def test_drift_bars_colour_alarms_and_draw_both_thresholds():
+    fig = plots.drift_bars(DRIFT, lang="en")
+    (bars,) = fig.data
+    assert list(bars.y) == ["p_cross", "amount_outstanding", "petition_count"]  # PSI rows only
+    assert list(bars.x) == [0.02, 0.15, 0.40]
+    ok, warn, alarm = bars.marker.color
+    assert len({ok, warn, alarm}) == 3 and alarm == "#c0392b"
+    assert sorted(s.x0 for s in fig.layout.shapes) == [0.10, 0.25]
+    empty = plots.drift_bars(DRIFT[DRIFT["check"] != "psi"], lang="zh")
+    assert not empty.data and "参照" in empty.layout.annotations[0].text
