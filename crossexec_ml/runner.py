@@ -142,8 +142,8 @@ def _preflight(
 
 
 def _remove_stale_temps(out_dir: Path) -> None:
-    """Temporary folders of earlier runs into the same folder whose process is gone."""
-    for tmp in out_dir.parent.glob(f".{out_dir.name}{_TMP_PREFIX}*"):
+    """Temporary folders of earlier runs beside ``out_dir`` whose process is gone (killed)."""
+    for tmp in out_dir.parent.glob(f".*{_TMP_PREFIX}*"):
         pid = tmp.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
