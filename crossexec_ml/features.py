@@ -274,4 +274,26 @@ def case_fingerprint(cases: pd.DataFrame) -> pd.Series:
     # Hashes each column natively (categories by their values, so category order is irrelevant)
     # and combines them per row; the key is fixed, so the hash is stable across runs.
     hashed = pd.util.hash_pandas_object(cases[cols], index=False).to_numpy()
-    return pd.Series([f"{v:016x}" for v in hashed.tolist()], index=cases.index, dtype="string")
+    return pd.Series(_hex16(hashed), index=cases.index)
+
+
+# Each byte value's two hex digits, for :func:`_hex16`.
+_HEX_PAIRS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[
+    np.stack([np.arange(256) >> 4, np.arange(256) & 15], axis=1)
+]
+
+
+def _hex16(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """uint64 values as 16 lower-case hex digits (``f"{v:016x}"``), as a ``string`` array.
+
+    Built byte-wise into one Arrow buffer: a million fingerprints take a tenth of a second
+    instead of a second of Python string formatting.
+    """
+    import pyarrow as pa
+
+    digits = _HEX_PAIRS[values.astype(">u8").view(np.uint8).reshape(-1, 8)].reshape(-1)
+    offsets = np.arange(len(values) + 1, dtype=np.int64) * 16
+    arrow = pa.Array.from_buffers(
+        pa.large_string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
+    )
+    return pd.array(arrow, dtype="string")

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,6 +175,47 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _rowdot(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``a @ w`` row by row, each row summed on its own.
+
+    BLAS's matrix-vector kernels round a row differently depending on where it falls in the
+    block (the last rows of a chunk take another kernel), so the same case could get scores
+    differing in the 17th digit depending on which other cases were scored with it. einsum's
+    loop sums each row by itself, in a fixed order, so a case's scores depend on that case
+    alone and a partitioned province-scale run ranks exactly like one in-memory run
+    (``tests/test_model.py`` checks this).
+    """
+    return np.einsum("ij,j->i", a, w)
+
+
+# One-hot lookup tables per fitted model (built on first use; not part of the saved state).
+_ONEHOT_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _onehot_tables(model: CrossExecModel) -> list[np.ndarray]:
+    """Per categorical input: the encoder's output rows for each contract category, then
+    "missing" (the value :meth:`CrossExecModel._frame` gives a missing cell), as a table."""
+    tables = _ONEHOT_TABLES.get(model)
+    if tables is not None:
+        return tables
+    enc = model.main_.named_transformers_["cat"]
+    contract = cases_contract().columns
+    values = [[*map(str, contract[c].categories or ()), "missing"] for c in model.categorical_]
+    n = max(len(v) for v in values)
+    probe = pd.DataFrame(
+        {c: v + ["missing"] * (n - len(v)) for c, v in zip(model.categorical_, values, strict=True)}
+    )
+    out = enc.transform(probe)
+    bounds = np.cumsum([0, *enc._n_features_outs])
+    if bounds[-1] != out.shape[1]:  # pragma: no cover - guards a change in scikit-learn
+        raise RuntimeError("unexpected one-hot layout; cannot build the scoring tables")
+    tables = [
+        np.ascontiguousarray(out[: len(v), bounds[i] : bounds[i + 1]]) for i, v in enumerate(values)
+    ]
+    _ONEHOT_TABLES[model] = tables
+    return tables
+
+
 class CrossExecModel(BaseEstimator):
     """Predict resolution within 180 days under each rung of the ladder.
 
@@ -255,8 +297,8 @@ class CrossExecModel(BaseEstimator):
         return f
 
     def _blocks(self, x: pd.DataFrame, fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        f = self._frame(x)
         if fit:
+            f = self._frame(x)
             num = (
                 "num",
                 make_pipeline(
@@ -288,8 +330,34 @@ class CrossExecModel(BaseEstimator):
             self.n_inter_ = self.main_.named_transformers_["num"].transform(
                 f[self.numeric_].head(1)
             ).shape[1] + len(self.main_.named_transformers_["cat"].get_feature_names_out())
-        z = self.main_.transform(f)
+            z = self.main_.transform(f)
+        else:
+            z = self._transform_main(x)
         return z, z[:, : self.n_inter_] * self.inter_scale
+
+    def _transform_main(self, x: pd.DataFrame) -> np.ndarray:
+        """``main_.transform`` for scoring, without its per-cell work on categories.
+
+        The one-hot block is read from a table of the encoder's output for each contract
+        category (and "missing"), indexed by the category codes: the same 0/1 values as the
+        encoder gives, without turning every cell into a Python string first.
+        """
+        tables = _onehot_tables(self)
+        parts = []
+        for name, est, cols in self.main_.transformers_:
+            if name == "remainder" or isinstance(est, str):
+                continue
+            if name == "cat":
+                for c, table in zip(cols, tables, strict=True):
+                    codes = x[c].cat.codes.to_numpy()
+                    parts.append(table[np.where(codes < 0, len(table) - 1, codes)])
+                continue
+            f = pd.DataFrame({c: x[c] for c in cols}, index=x.index)
+            for c in cols:
+                if c in LOG_COLUMNS:
+                    f[c] = np.log1p(f[c].clip(lower=0))
+            parts.append(est.transform(f))
+        return np.hstack(parts)
 
     @staticmethod
     def _design(z: np.ndarray, zi: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -302,13 +370,13 @@ class CrossExecModel(BaseEstimator):
         z, zi = self._blocks(x)
         coef, b0 = self.lr_.coef_[0], self.lr_.intercept_[0]
         k, m = z.shape[1], zi.shape[1]
-        main = z @ coef[:k] + b0
-        shared = zi @ coef[k + 3 : k + 3 + m]
+        main = _rowdot(z, coef[:k]) + b0
+        shared = _rowdot(zi, coef[k + 3 : k + 3 + m])
         out = np.empty((len(z), len(RUNGS)))
         out[:, 0] = main
         for j in range(3):
             own = coef[k + 3 + m * (j + 1) : k + 3 + m * (j + 2)]
-            out[:, j + 1] = main + coef[k + j] + shared + zi @ own
+            out[:, j + 1] = main + coef[k + j] + shared + _rowdot(zi, own)
         if getattr(self, "baseline_", None) is not None:
             # The trees only move the level shared by the four rungs; the differences between
             # rungs (the gains on the log-odds scale) stay the shrunk regression's.

@@ -22,15 +22,25 @@ from tqdm.auto import tqdm
 from crossexec_ml import __version__
 from crossexec_ml.evaluate import BacktestSettings, backtest
 from crossexec_ml.explain import explain_cases
-from crossexec_ml.features import case_fingerprint, hard_bone_flags, rung_of, stalled_cohort
+from crossexec_ml.features import case_fingerprint, derived_features, rung_of, stalled_cohort
 from crossexec_ml.io import InputError, read_cases, read_handlers, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
 from crossexec_ml.monitor import REFERENCE_FILE, reference_sample
-from crossexec_ml.prioritise import TIE_BREAK_RULE, PrioritySettings, rank_cases
+from crossexec_ml.prioritise import (
+    TIE_BREAK_RULE,
+    PriorityOrder,
+    PrioritySettings,
+    expected_gain,
+    guidance_arrays,
+    order_by_gain,
+)
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
 
 __all__ = [
+    "GLOBAL_COLUMNS",
+    "RANK_KEYS",
+    "ROW_COLUMNS",
     "SCORE_COLUMNS",
     "SHOWN_SCORES",
     "scores_shown",
@@ -41,8 +51,12 @@ __all__ = [
     "leader_sheets",
     "ledger_decisions",
     "score",
+    "rank_rows",
+    "reasons_for",
     "score_cases",
+    "score_rows",
     "train",
+    "with_order",
 ]
 
 #: Columns of a scored file, in order.
@@ -105,6 +119,8 @@ def _summary_metrics(result: dict) -> dict:
     )
     pooled = {k: v for k, v in result["pooled"].items() if k in keep or k.startswith("gain_")}
     out = {"pooled": pooled, "windows": result["windows"]}
+    if "calibration" in result:  # decile table of the pooled test windows (the model card shows it)
+        out["calibration"] = result["calibration"]
     if "pilot" in result:
         out["pilot"] = result["pilot"]
     return out
@@ -198,6 +214,172 @@ def train(
     return card
 
 
+#: Columns only the global stage can fill: they depend on every other row (the order, the
+#: top-k with its floors) or on the order (reasons are computed for the top of the list).
+GLOBAL_COLUMNS: tuple[str, ...] = (
+    "priority_rank",
+    "candidate",
+    "floor_reason",
+    "top_reason_zh",
+    "reasons_zh",
+    "reasons_en",
+)
+
+#: The per-row keys the global ranking needs; a partitioned run gathers only these.
+RANK_KEYS: tuple[str, ...] = (
+    "case_id",
+    "as_of_date",
+    "expected_gain",
+    "stalled",
+    "flag_long_unresolved",
+    "idle_days",
+    "is_livelihood",
+)
+
+#: Columns of :func:`score_rows`: everything a row gives by itself, plus the rank keys.
+ROW_COLUMNS: tuple[str, ...] = (
+    *(c for c in SCORE_COLUMNS if c not in GLOBAL_COLUMNS),
+    "idle_days",
+    "is_livelihood",
+)
+
+
+def score_rows(
+    model: CrossExecModel,
+    cases: pd.DataFrame,
+    *,
+    model_id: str = "",
+    ladder: LadderSettings | None = None,
+    cohort: CohortSettings | None = None,
+    priority: PrioritySettings | None = None,
+    decisions: Mapping[str, Mapping[str, object]] | None = None,
+) -> pd.DataFrame:
+    """The row-wise stage of scoring: everything each case gives by itself.
+
+    Probabilities, suggested rung, flags, cohort, fingerprint, decided action, expected gain
+    and guidance depend on the case's own row only, so any partition of the cases can be
+    scored on its own (by a worker, a file at a time) and the results concatenated.
+
+    Parameters
+    ----------
+    model, cases, model_id, ladder, cohort, priority, decisions
+        As :func:`score_cases`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`ROW_COLUMNS`, in the cases' order: the scored columns without
+        :data:`GLOBAL_COLUMNS`, plus ``idle_days`` (``days_since_last_action``, missing as 0)
+        and ``is_livelihood`` (missing as False), the tie-break and floor keys.
+    """
+    ladder = ladder or LadderSettings()
+    cases = cases.reset_index(drop=True)
+    probs = model.predict_rungs(cases)
+    rung = suggest_rung(probs, cases["ladder_stage"], ladder)
+    ids = ["case_id", "as_of_date", "court_id", "team_id", "handler_id", "previous_handler_ids"]
+    out = pd.concat([cases[ids], probs, rung], axis=1)
+    derived = derived_features(cases, model.flag_settings)
+    for c in HARD_BONE_FLAGS:
+        out[c] = derived[c]
+    out["n_hard_bone_flags"] = out[list(HARD_BONE_FLAGS)].sum(axis=1).astype(int)
+    out["stalled"] = stalled_cohort(cases, cohort)
+    out["case_fingerprint"] = case_fingerprint(cases)
+    decided, settled = _decided(out["case_id"], out["case_fingerprint"], decisions)
+    out["decided_action"] = decided
+    # Decided and unchanged: shown, not proposed again (outside the ranked cohort).
+    out["stalled"] = out["stalled"] & ~settled
+    out["model_id"] = model_id
+    out["expected_gain"] = expected_gain(out, cases, priority)
+    out["guidance"], out["guidance_en"] = guidance_arrays(out, cases, derived)
+    idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0)
+    out["idle_days"] = idle.to_numpy(dtype=float)
+    livelihood = cases.get("is_livelihood", pd.Series(False, index=cases.index))
+    out["is_livelihood"] = livelihood.astype("boolean").fillna(False).astype(bool)
+    return out[list(ROW_COLUMNS)]
+
+
+def _decided(
+    case_id: pd.Series,
+    fingerprint: pd.Series,
+    decisions: Mapping[str, Mapping[str, object]] | None,
+) -> tuple[pd.Series, np.ndarray]:
+    """Each case's decided action (or missing) and whether its facts are unchanged since."""
+    decided = pd.Series(pd.NA, index=case_id.index, dtype="string")
+    settled = np.zeros(len(case_id), dtype=bool)
+    if not decisions:
+        return decided, settled
+    # Only the rows of decided cases are visited, not every row of a province's list.
+    ids = case_id.astype(str).to_numpy(dtype=object)
+    for r in np.flatnonzero(pd.Index(ids).isin(list(decisions))):
+        d = decisions[ids[r]]
+        decided.iloc[r] = str(d.get("action"))
+        settled[r] = d.get("case_fingerprint") == fingerprint.iloc[r]
+    return decided, settled
+
+
+def rank_rows(rows: pd.DataFrame, priority: PrioritySettings | None = None) -> PriorityOrder:
+    """The global stage's order from the :data:`RANK_KEYS` of every row (in one frame).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        At least :data:`RANK_KEYS`, for all rows of the list, in the list's row order.
+    priority : PrioritySettings, optional
+
+    Returns
+    -------
+    PriorityOrder
+        Rank, candidate and floor reason per row of ``rows``.
+    """
+    return order_by_gain(
+        rows["expected_gain"].to_numpy(dtype=float),
+        stalled=rows["stalled"].to_numpy(dtype=bool),
+        livelihood=rows["is_livelihood"].to_numpy(dtype=bool),
+        long_unresolved=rows["flag_long_unresolved"].to_numpy(dtype=bool),
+        idle_days=rows["idle_days"].to_numpy(dtype=float),
+        case_id=rows["case_id"],
+        settings=priority,
+    )
+
+
+def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
+    """Rows of :func:`score_rows` with their slice of the global order, sorted by rank.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Output of :func:`score_rows` (any partition of the list).
+    order : PriorityOrder
+        The global order restricted to these rows (same length and order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rows`` plus ``priority_rank``, ``candidate``, ``floor_reason`` and empty reasons,
+        sorted by ``priority_rank`` (unranked rows last, in their original order).
+    """
+    out = rows.reset_index(drop=True).copy()
+    out["priority_rank"] = pd.array(order.rank, dtype="Float64").astype("Int64")
+    out["candidate"] = order.candidate
+    out["floor_reason"] = pd.array(order.floor_reason, dtype="string")
+    for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
+        out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out = out.sort_values("priority_rank", na_position="last", kind="stable")
+    return out.reset_index(drop=True)
+
+
+def reasons_for(
+    model: CrossExecModel, cases: pd.DataFrame, ladder: LadderSettings | None = None
+) -> pd.DataFrame:
+    """``top_reason_zh``, ``reasons_zh``, ``reasons_en`` of the given cases (row by row).
+
+    Reasons are read off the model case by case, so the top of a partitioned list can be
+    explained in one call, whichever partitions its cases came from.
+    """
+    why = explain_cases(model, cases.reset_index(drop=True), ladder=ladder)
+    return why[["top_reason_zh", "reasons_zh", "reasons_en"]]
+
+
 def score_cases(
     model: CrossExecModel,
     cases: pd.DataFrame,
@@ -210,6 +392,10 @@ def score_cases(
     decisions: Mapping[str, Mapping[str, object]] | None = None,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
+
+    The row-wise stage (:func:`score_rows`) and the global stage (:func:`rank_rows`, reasons
+    for the top of the list) in one process; :mod:`crossexec_ml.engines` runs the same two
+    stages over partitioned Parquet and gives the same rows.
 
     Parameters
     ----------
@@ -238,37 +424,27 @@ def score_cases(
     pandas.DataFrame
         :data:`SCORE_COLUMNS`, sorted by ``priority_rank`` (unranked rows last).
     """
-    ladder = ladder or LadderSettings()
     cases = cases.reset_index(drop=True)
-    probs = model.predict_rungs(cases)
-    rung = suggest_rung(probs, cases["ladder_stage"], ladder)
-    ids = ["case_id", "as_of_date", "court_id", "team_id", "handler_id", "previous_handler_ids"]
-    out = pd.concat([cases[ids], probs, rung], axis=1)
-    flags = hard_bone_flags(cases, model.flag_settings)
-    for c in flags:
-        out[c] = flags[c]
-    out["n_hard_bone_flags"] = flags.sum(axis=1).astype(int)
-    out["stalled"] = stalled_cohort(cases, cohort)
-    out["case_fingerprint"] = case_fingerprint(cases)
-    decided = pd.Series(pd.NA, index=out.index, dtype="string")
-    settled = np.zeros(len(out), dtype=bool)
-    for i, (cid, fp) in enumerate(zip(out["case_id"], out["case_fingerprint"], strict=True)):
-        d = (decisions or {}).get(cid)
-        if d is not None:
-            decided.iloc[i] = str(d.get("action"))
-            settled[i] = d.get("case_fingerprint") == fp
-    out["decided_action"] = decided
-    # Decided and unchanged: shown, not proposed again (outside the ranked cohort).
-    out["stalled"] = out["stalled"] & ~settled
-    out["model_id"] = model_id
-    ranked = rank_cases(out, cases, priority)
-    top = ranked["priority_rank"].notna() & (ranked["priority_rank"] <= explain_top)
-    by_id = cases.set_index(["case_id", "as_of_date"])
-    keys = pd.MultiIndex.from_frame(ranked.loc[top, ["case_id", "as_of_date"]])
-    why = explain_cases(model, by_id.loc[keys].reset_index(), ladder=ladder)
-    for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
-        ranked[col] = pd.Series(pd.NA, index=ranked.index, dtype="string")
-        ranked.loc[top, col] = why[col].to_numpy()
+    rows = score_rows(
+        model,
+        cases,
+        model_id=model_id,
+        ladder=ladder,
+        cohort=cohort,
+        priority=priority,
+        decisions=decisions,
+    )
+    order = rank_rows(rows, priority)
+    ranked = with_order(rows, order)
+    top = np.flatnonzero(ranked["priority_rank"].notna() & (ranked["priority_rank"] <= explain_top))
+    if len(top):
+        # Rows of the top in rank order; their positions in ``cases`` via the stable sort.
+        position = np.argsort(np.where(np.isnan(order.rank), np.inf, order.rank), kind="stable")[
+            top
+        ]
+        why = reasons_for(model, cases.iloc[position], ladder)
+        for col in why:
+            ranked.loc[top, col] = why[col].to_numpy()
     return ranked[list(SCORE_COLUMNS)]
 
 

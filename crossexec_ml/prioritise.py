@@ -19,8 +19,10 @@ __all__ = [
     "PriorityOrder",
     "PrioritySettings",
     "priority_order",
+    "order_by_gain",
     "expected_gain",
     "guidance",
+    "guidance_arrays",
     "rank_cases",
 ]
 
@@ -124,11 +126,17 @@ def expected_gain(
     return np.where(vulnerable(cases), gain * s.vulnerability_boost, gain)
 
 
-def _order(gain: np.ndarray, cases: pd.DataFrame) -> np.ndarray:
-    idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0).to_numpy()
-    ids = cases["case_id"].astype(str).to_numpy()
-    # lexsort: last key is primary
-    return np.lexsort((ids, -idle, -gain))
+def _text_rank(values: pd.Series) -> np.ndarray:
+    """Dense rank of text in code-point order, the order of Python's ``str`` comparison.
+
+    Arrow compares UTF-8 bytes, and UTF-8 byte order is code-point order, so sorting by these
+    ranks equals sorting the strings themselves, without a million Python objects.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype(str).astype("string").array)
+    return pc.rank(text, sort_keys="ascending", tiebreaker="dense").to_numpy()
 
 
 def _apply_floor(
@@ -203,18 +211,67 @@ def priority_order(
     stalled = (
         scored["stalled"].to_numpy(dtype=bool) if "stalled" in scored else np.ones(n, dtype=bool)
     )
+    long_old = (
+        scored["flag_long_unresolved"].to_numpy(dtype=bool)
+        if "flag_long_unresolved" in scored
+        else np.zeros(n, dtype=bool)
+    )
+    idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0).to_numpy()
+    return order_by_gain(
+        gain,
+        stalled=stalled,
+        livelihood=_flag(cases.get("is_livelihood"), n),
+        long_unresolved=long_old,
+        idle_days=idle,
+        case_id=cases["case_id"],
+        settings=s,
+    )
+
+
+def order_by_gain(
+    gain: np.ndarray,
+    *,
+    stalled: np.ndarray,
+    livelihood: np.ndarray,
+    long_unresolved: np.ndarray,
+    idle_days: np.ndarray,
+    case_id: pd.Series,
+    settings: PrioritySettings | None = None,
+) -> PriorityOrder:
+    """The global step of the ranking, from the few per-row keys it needs.
+
+    A province-scale run scores partitions one by one, keeps only these keys of every row, and
+    orders them here at once, so the rank is the same as one in-memory :func:`priority_order`.
+
+    Parameters
+    ----------
+    gain : numpy.ndarray
+        Expected gain per row (:func:`expected_gain`).
+    stalled, livelihood, long_unresolved : numpy.ndarray of bool
+        In the ranked cohort; a livelihood case; the long-unresolved flag.
+    idle_days : numpy.ndarray
+        Days since the last action (missing as 0), the first tie-break.
+    case_id : pandas.Series
+        The last tie-break (ascending).
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    PriorityOrder
+    """
+    s = settings or PrioritySettings()
+    gain = np.asarray(gain, dtype=float)
+    n = len(gain)
     in_cohort = np.flatnonzero(stalled)
-    order = in_cohort[_order(gain[in_cohort], cases.iloc[in_cohort])]
+    ids = _text_rank(pd.Series(case_id).iloc[in_cohort])
+    # lexsort: last key is primary
+    order = in_cohort[np.lexsort((ids, -idle_days[in_cohort], -gain[in_cohort]))]
     k = s.k_for(len(order))
     # Only cases with something to gain can fill the top-k or a floor.
     actionable = gain > 0
     selected = order[:k][actionable[order[:k]]]
-    livelihood = _flag(cases.get("is_livelihood"), n) & actionable
-    long_old = (
-        scored["flag_long_unresolved"].to_numpy(dtype=bool) & actionable
-        if "flag_long_unresolved" in scored
-        else np.zeros(n, dtype=bool)
-    )
+    livelihood = np.asarray(livelihood, dtype=bool) & actionable
+    long_old = np.asarray(long_unresolved, dtype=bool) & actionable
     lifted_reason = np.full(n, "", dtype=object)
     selected, lifted = _apply_floor(
         selected, order, livelihood, int(np.ceil(s.livelihood_floor * k)), long_old
@@ -270,9 +327,7 @@ def rank_cases(
     out["priority_rank"] = pd.array(po.rank, dtype="Float64").astype("Int64")
     out["candidate"] = po.candidate
     out["floor_reason"] = pd.array(po.floor_reason, dtype="string")
-    zh, en = guidance(scored, cases)
-    out["guidance"] = pd.array(zh, dtype="string")
-    out["guidance_en"] = pd.array(en, dtype="string")
+    out["guidance"], out["guidance_en"] = guidance_arrays(scored, cases)
     out = out.sort_values("priority_rank", na_position="last", kind="stable")
     return out.reset_index(drop=True)
 
@@ -291,13 +346,8 @@ _RUNG_TEXT = {
 }
 
 
-def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
-    """What the new handler should try first, from each case's own facts, most useful first.
-
-    Returns the first two and three applicable steps joined per language
-    (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
-    any step applies.
-    """
+def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]], np.ndarray]:
+    """The first-step rules with where each applies, most useful first, and the idle days."""
 
     def flag(name: str) -> np.ndarray:
         return feats[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -379,8 +429,18 @@ def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
             "the settlement was broken: enforce the judgment again",
         ),
     ]
-    # The first three steps that apply to each row, in rule order, joined per language;
-    # vectorised over rows so province-scale lists stay fast.
+    return rules, idle
+
+
+def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
+    """What the new handler should try first, from each case's own facts, most useful first.
+
+    Returns the first two and three applicable steps joined per language
+    (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
+    any step applies.
+    """
+    rules, idle = _step_rules(feats)
+    # The first three steps that apply to each row, in rule order, joined per language.
     matrix = np.column_stack([m for m, _, _ in rules])
     first = np.argsort(~matrix, axis=1, kind="stable")[:, :3]
     valid = np.take_along_axis(matrix, first, axis=1)
@@ -398,7 +458,9 @@ def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
     return joined
 
 
-def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list[str]]:
+def guidance(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[list[str], list[str]]:
     """Categorised guidance per case, in Chinese and English.
 
     Parameters
@@ -407,6 +469,8 @@ def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list
         With ``suggested_rung``.
     cases : pandas.DataFrame
         Contract-typed cases aligned with ``scored``.
+    derived : pandas.DataFrame, optional
+        :func:`crossexec_ml.features.derived_features` of ``cases`` if already computed.
 
     Returns
     -------
@@ -415,16 +479,60 @@ def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list
         cases, judicial aid (司法救助) or 终本 management when nothing was found to execute,
         otherwise a deadline for the current handler.
     """
+    zh, en = guidance_arrays(scored, cases, derived)
+    return zh.tolist(), en.tolist()
+
+
+def guidance_arrays(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """:func:`guidance` as two ``string`` arrays, built once per distinct text.
+
+    The text depends only on a few facts per case (rung, vulnerability, whether anything was
+    found, which first-step rules apply, and the idle days when real estate leads), so a
+    province's million cases share a few thousand texts: each is written once, from one case
+    that has it, and the arrays index into them.
+    """
     from crossexec_ml.features import derived_features
 
-    derived = derived_features(cases)
-    feats = cases
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    if derived is None:
+        derived = derived_features(cases)
+    derived = derived.reset_index(drop=True)
     rungs = scored["suggested_rung"].astype(str).to_numpy()
+    rung_code = pd.factorize(rungs)[0].astype(np.int64)
     vuln = vulnerable(cases)
-    nothing_found = (derived["material_assets"].to_numpy() == 0) & (
+    nothing_found = _nothing_found(derived)
+    rules, idle = _step_rules(cases)
+    matrix = np.column_stack([m for m, _, _ in rules]).astype(np.int64)
+    bits = matrix @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+    # The idle days are written only into the real-estate step (rule 0).
+    idle_key = pd.factorize(np.where(matrix[:, 0] > 0, idle, -1.0), use_na_sentinel=False)[0]
+    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << matrix.shape[1]) | bits
+    key = key * (int(idle_key.max(initial=0)) + 1) + idle_key
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    zh, en = _guidance_texts(scored.iloc[first], cases.iloc[first], derived.iloc[first])
+    zh_arr = pd.array(np.asarray(zh, dtype=object), dtype="string")
+    en_arr = pd.array(np.asarray(en, dtype=object), dtype="string")
+    inverse = inverse.reshape(-1)
+    return zh_arr.take(inverse), en_arr.take(inverse)
+
+
+def _nothing_found(derived: pd.DataFrame) -> np.ndarray:
+    return (derived["material_assets"].to_numpy() == 0) & (
         derived["assets_found_count"].fillna(0).to_numpy() == 0
     )
-    steps = _first_steps(feats)
+
+
+def _guidance_texts(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """The guidance texts of each row, vectorised (see :func:`guidance`)."""
+    rungs = scored["suggested_rung"].astype(str).to_numpy()
+    vuln = vulnerable(cases)
+    nothing_found = _nothing_found(derived)
+    steps = _first_steps(cases)
     has = steps[("any", 0)]
     rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
     rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
@@ -445,6 +553,6 @@ def guidance(scored: pd.DataFrame, cases: pd.DataFrame) -> tuple[list[str], list
         "no reassignment: little to gain; set the current handler a deadline: " + steps[("en", 2)]
     )
     keep = rungs == "keep"
-    zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh).tolist()
-    en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en).tolist()
+    zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh)
+    en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en)
     return zh_out, en_out
