@@ -425,3 +425,25 @@ def test_report_html_strips_network_scripts(tmp_path):
     html = report_html(path, "t")
     assert "<b>kept</b>" in html
     assert "cdn.example" not in html and "require.min.js" not in html and "mathjax@" not in html
+
+
+@pytest.mark.notebook
+def test_personal_data_in_the_stock_exits_2_without_echoing_it(model_dir, tmp_path, capsys):
+    frame = pd.read_csv(SAMPLE / "current.csv", encoding="utf-8-sig", dtype=str)
+    frame["手机号"] = "13912345678"
+    planted = tmp_path / "current.csv"
+    frame.to_csv(planted, index=False, encoding="utf-8-sig")
+    out = tmp_path / "run"
+    code = _rescore(
+        "--cases",
+        str(planted),
+        "--model",
+        str(model_dir),
+        "--out-dir",
+        str(out),
+        "--as-of-date",
+        RUN_DATE,
+    )
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "手机号" in err and "13912345678" not in err
