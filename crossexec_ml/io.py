@@ -369,6 +369,15 @@ def _map_header(
     used_en: list[str] = []
     used_zh: list[str] = []
     raw_seen: dict[str, int] = {}
+    cleaned = [str(h).replace("\ufeff", "").strip() for h in header]
+    if not any(lower.get(h.lower()) or contract.name_for_label(h) for h in cleaned):
+        # Most likely the header row is missing and the first row is data: say so without
+        # repeating that row, which may hold names or numbers.
+        raise InputError(
+            f"{source}: the first row holds none of the {contract.kind} contract's column names "
+            "(English names or Chinese labels); the file must start with its header row, as "
+            "in the export template"
+        )
     for pos, h in enumerate(header):
         h = str(h).replace("\ufeff", "").strip()
         if not h:

@@ -13,7 +13,7 @@ Two kinds of rule:
   ``phone``, ``address``...), after normalising case, width, spaces, underscores and hyphens;
 * **value rules** (:func:`value_rule`, :func:`scan_values`): a cell holding a Chinese resident
   ID number (18 characters with a valid province code, birth date and ISO 7064 check digit;
-  the 15-digit pre-1999 form only as a whole cell, with a valid province and date) or a
+  the 15-digit pre-1999 form with a valid province and birth date) or a
   mainland mobile number (``1[3-9]`` + 9 digits, optionally ``+86`` and separators), alone or
   inside longer text.
 
@@ -301,6 +301,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID18 = re.compile(r"(?<![0-9])([1-9][0-9]{16}[0-9Xx])(?![0-9A-Za-z])")
 _ID15 = re.compile(r"^[1-9][0-9]{14}$")
+_ID15_INSIDE = re.compile(r"(?<![0-9])([1-9][0-9]{14})(?![0-9A-Za-z])")
 _MOBILE = re.compile(
     r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?(1[3-9][0-9])[\s-]?([0-9]{4})[\s-]?([0-9]{4})(?![0-9])"
 )
@@ -371,7 +372,9 @@ def value_rule(text: object, *, mobile: bool = True) -> str | None:
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return None
     s = unicodedata.normalize("NFKC", str(text))
-    if any(is_id_number(m.group(1)) for m in _ID18.finditer(s)) or is_id_number(s):
+    if any(is_id_number(m.group(1)) for m in _ID18.finditer(s)):
+        return "id_number"
+    if any(is_id_number(m.group(1)) for m in _ID15_INSIDE.finditer(s)):
         return "id_number"
     if mobile and _MOBILE.search(s):
         return "mobile"
@@ -431,5 +434,8 @@ def mask_text(text: object) -> str:
     """
     s = unicodedata.normalize("NFKC", "" if text is None else str(text))
     s = _ID18.sub(lambda m: _MASK["id_number"] if is_id_number(m.group(1)) else m.group(0), s)
+    s = _ID15_INSIDE.sub(
+        lambda m: _MASK["id_number"] if is_id_number(m.group(1)) else m.group(0), s
+    )
     s = _MOBILE.sub(_MASK["mobile"], s)
     return _LONG_DIGITS.sub(lambda m: f"〔{len(m.group(0))}位数字已隐去 digits hidden〕", s)
