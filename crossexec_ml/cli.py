@@ -117,6 +117,14 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _cmd_card(args: argparse.Namespace) -> int:
+    from crossexec_ml.card import write_card
+
+    out = write_card(args.model_dir, args.out, fairness_path=args.fairness)
+    print(f"model card written to {out}")
+    return 0
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from crossexec_ml.pipeline import plan
 
@@ -159,6 +167,36 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
         print(f"wrote {args.json}")
+    return 0
+
+
+def _cmd_fairness(args: argparse.Namespace) -> int:
+    from crossexec_ml.fairness import FairnessSettings, audit_saved, summary_text, write_audit
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".xlsx", ".html", ".json"):
+        raise InputError(
+            f"{args.out.name}: the fairness audit is written as .xlsx, .html or .json, "
+            f"not {suffix or 'a file without extension'}"
+        )
+    try:
+        settings = FairnessSettings(
+            capacity_share=args.capacity_share,
+            min_group_size=args.min_group_size,
+            seed=args.seed,
+        )
+    except ValueError as err:
+        raise InputError(f"invalid setting: {err}") from None
+    audit = audit_saved(
+        args.model,
+        args.cases,
+        truth_path=args.truth,
+        settings=settings,
+        progress=None if args.quiet else print,
+    )
+    write_audit(audit, args.out)
+    print(summary_text(audit.summary(), "en"))
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -325,6 +363,23 @@ def _parser() -> argparse.ArgumentParser:
     _allow_personal_option(e)
     e.set_defaults(func=_cmd_evaluate)
 
+    fa = sub.add_parser(
+        "fairness",
+        help="fairness audit of the top-k list on history, by group (out-of-sample back-test)",
+    )
+    fa.add_argument("--model", required=True, type=Path, help="model folder from `train`")
+    fa.add_argument("--cases", required=True, help="historical export with outcomes")
+    fa.add_argument("--out", required=True, type=Path, help="OUT.xlsx, OUT.html or OUT.json")
+    fa.add_argument(
+        "--capacity-share", type=float, default=0.10, help="k as a share of each date's cases"
+    )
+    fa.add_argument("--min-group-size", type=int, default=30, help="no verdict for smaller groups")
+    fa.add_argument("--truth", default=None, help="synthetic truth.csv: pilot rows, true gains")
+    fa.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    fa.add_argument("--quiet", action="store_true", help="no progress output")
+    _allow_personal_option(fa)
+    fa.set_defaults(func=_cmd_fairness)
+
     d = sub.add_parser(
         "decide", help="record a person's decision on a case in the ledger (动态台账)"
     )
@@ -343,6 +398,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--supersedes", type=int, default=None, help="ledger row this one corrects")
     d.set_defaults(func=_cmd_decide)
+
+    c = sub.add_parser(
+        "card", help="render a model's card as one HTML page for filing (refuses altered models)"
+    )
+    c.add_argument("model_dir", type=Path, help="model folder from `train`")
+    c.add_argument("--out", required=True, type=Path, help="card.html")
+    c.add_argument(
+        "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` to include"
+    )
+    c.set_defaults(func=_cmd_card)
 
     lg = sub.add_parser("ledger", help="show, export or verify the decision ledger")
     lg.add_argument("what", choices=["show", "export", "verify"])
