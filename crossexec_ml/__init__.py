@@ -13,6 +13,8 @@ The tool ranks, explains and records; a person with authority decides. The publi
   :func:`suggest_rung`
 - the list: :func:`rank_cases`, :func:`explain_cases`, :func:`checkup`
 - the ledger: :class:`Ledger`
+- fairness: :class:`FairnessSettings`, :func:`audit_saved`, :func:`audit_history`,
+  :func:`fairness_summary`
 - jobs: :func:`train`, :func:`score`, :func:`score_cases`, :func:`backtest`
 
 Names are imported on first use (PEP 562), so ``import crossexec_ml`` and the CLI start
@@ -55,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "explain_cases": "explain",
     "checkup": "checkup",
     "Ledger": "ledger",
+    "FairnessSettings": "fairness",
+    "audit_history": "fairness",
+    "audit_saved": "fairness",
+    "fairness_summary": "fairness",
     "score": "pipeline",
     "score_cases": "pipeline",
     "train": "pipeline",
