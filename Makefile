@@ -38,6 +38,7 @@ demo: install ## the main job on the sample: validate, train + back-test, score,
 	$(CROSSEXEC) score --model $(DEMO)/model --cases $(SAMPLE)/current.csv --out $(DEMO)/scored.xlsx
 	$(CROSSEXEC) plan --scored $(DEMO)/scored.parquet --handlers $(SAMPLE)/handlers.csv --model $(DEMO)/model --out $(DEMO)/plan.xlsx
 	$(CROSSEXEC) evaluate --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --json $(DEMO)/evaluation.json
+	$(CROSSEXEC) fairness --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --out $(DEMO)/fairness.json --quiet
 
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"; rc=$$?; \
