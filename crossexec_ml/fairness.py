@@ -1085,7 +1085,7 @@ def fairness_summary(audit: FairnessAudit) -> dict:
         - ``n_groupings``, ``n_groups`` (all groups seen), ``n_groups_audited`` (groups with at
           least one verdict other than ``too_small``), ``n_checks`` (group x metric
           comparisons with a verdict), ``n_flagged``, ``n_watch``;
-        - ``flagged`` and ``watch``: lists of ``{"grouping", "grouping_zh", "group",
+        - ``flagged`` and ``watch``: lists of ``{"grouping", "grouping_zh", "grouping_en", "group",
           "group_zh", "group_en", "metric", "metric_zh", "metric_en", "compare" ("ratio" or
           "difference"), "n", "value", "reference_group", "reference_value", "estimate",
           "ci_low", "ci_high"}``, largest departure first;
@@ -1138,6 +1138,7 @@ def fairness_summary(audit: FairnessAudit) -> dict:
     keys = (
         "grouping",
         "grouping_zh",
+        "grouping_en",
         "group",
         "group_zh",
         "group_en",
@@ -1317,7 +1318,7 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
     if not summary["flagged"]:
         lines.append(_TEXTS["none"][i])
     for f in summary["flagged"]:
-        name = "grouping_zh" if i == 0 else "grouping"
+        name = "grouping_zh" if i == 0 else "grouping_en"
         group = f["group_zh"] if i == 0 else f["group_en"]
         metric = f["metric_zh"] if i == 0 else f["metric_en"]
         lines.append(
@@ -1354,7 +1355,7 @@ def summary_html(summary: dict, lang: str = "zh") -> str:
         verdict = VERDICTS["flag" if key == "flagged" else "watch"][i]
         for f in summary[key]:
             cells = [
-                f["grouping_zh"] if i == 0 else f["grouping"],
+                f["grouping_zh"] if i == 0 else f["grouping_en"],
                 f["group_zh"] if i == 0 else f["group_en"],
                 f["metric_zh"] if i == 0 else f["metric_en"],
                 _fmt_n(f["n"]),
