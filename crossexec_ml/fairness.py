@@ -674,7 +674,7 @@ def _reference_value(values: pd.Series, grouping: str, settings: FairnessSetting
     return str(sorted(top)[0])
 
 
-def _unselected_table(rows: pd.DataFrame, grouping: str, settings: FairnessSettings):
+def _unselected_table(rows: pd.DataFrame, grouping: str) -> list[dict]:
     out = []
     closure = rows["closure_mode_180d"].astype("string") if "closure_mode_180d" in rows else None
     petition = (
@@ -707,6 +707,87 @@ def _unselected_table(rows: pd.DataFrame, grouping: str, settings: FairnessSetti
                 rec["new_petition_rate"] = rate(petition[pos])
             out.append(rec)
     return out
+
+
+_Stat = tuple[float, float, np.ndarray]  # point value, denominator size, bootstrap draws
+
+
+def _group_stats(
+    rows: pd.DataFrame, grouping: str, values: dict, metrics: list[str], s: FairnessSettings
+) -> dict[tuple[str, str], _Stat]:
+    """Point value, denominator size and bootstrap draws per (group, metric)."""
+    stats: dict[tuple[str, str], _Stat] = {}
+    for value, pos in values.items():
+        part = rows.iloc[pos]
+        for m in metrics:
+            num, den, mask = _metric_rows(part, m)
+            num, den = num[mask], (den[mask] if den is not None else None)
+            est = float(_ratio_of_sums(num, den)) if mask.any() else math.nan
+            draws = _boot(num, den, s.n_boot, _rng(s.seed, grouping, value, m))
+            stats[(value, m)] = (est, _metric_n(part, m), draws)
+    return stats
+
+
+def _compare(kind: str, group: _Stat, ref: _Stat, is_ref: bool, s: FairnessSettings) -> dict:
+    """Ratio or difference to the reference, its interval, and the verdict."""
+    (est, n, draws), (ref_est, ref_n, ref_draws) = group, ref
+    out = {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "outside_band": False}
+    if is_ref:
+        out["estimate"] = 1.0 if kind == "ratio" else 0.0
+        out["verdict"] = "reference" if n >= s.min_group_size else "too_small"
+        return out
+    if n < s.min_group_size or ref_n < s.min_group_size:
+        out["verdict"] = "too_small"
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ratio":
+            point = est / ref_est if ref_est else math.nan
+            boot = draws / ref_draws
+        else:
+            point = est - ref_est
+            boot = draws - ref_draws
+    lo, hi = _interval(boot, s.ci_level)
+    out.update(estimate=float(point), ci_low=lo, ci_high=hi)
+    if not np.isfinite(point):  # the reference has no event to compare with
+        out["verdict"] = "too_small"
+    else:
+        out["verdict"], out["outside_band"] = _verdict(kind, point, lo, hi, s)
+    return out
+
+
+def _group_record(part: pd.DataFrame, labels: dict, point: dict[str, float], worst: str) -> dict:
+    """One row of ``FairnessAudit.groups``: sizes, the metrics and the raw rates behind them."""
+    rec = {**labels, "n": len(part), "n_selected": float(part["selected"].sum()), **point}
+    rec["observed_rate"] = float(part["resolved"].mean())
+    if "p_taken" in part:
+        rec["predicted_rate"] = float(part["p_taken"].mean())
+    if "pilot" in part and "uplift_ipw" in part:
+        pil = part[part["pilot"].astype(bool)]
+        rec["n_pilot"] = len(pil)
+        rec["uplift_observed"] = float(pil["uplift_ipw"].mean()) if len(pil) else math.nan
+        rec["uplift_predicted"] = float(pil["uplift_predicted"].mean()) if len(pil) else math.nan
+    rec["worst_verdict"] = worst
+    return rec
+
+
+def _audit_meta(
+    rows: pd.DataFrame, s: FairnessSettings, present: list[str], metrics: list[str], meta
+) -> dict:
+    info = dict(meta or {})
+    info.setdefault("n_rows", len(rows))
+    info["n_selected"] = float(rows["selected"].sum())
+    info["groupings_audited"] = present
+    info["groupings_skipped"] = [
+        {"grouping": g, "reason": "column absent or empty in the data"}
+        for g in s.groupings
+        if g not in present
+    ]
+    info["metrics"] = metrics
+    if "as_of_date" in rows and len(rows):
+        dates = pd.to_datetime(rows["as_of_date"])
+        info["screening_dates"] = int(dates.nunique())
+        info["period"] = [f"{dates.min():%Y-%m-%d}", f"{dates.max():%Y-%m-%d}"]
+    return info
 
 
 def fairness_audit(
@@ -744,24 +825,16 @@ def fairness_audit(
         and (_SPECS[m][1] is None or _SPECS[m][1] in rows)
         and _metric_rows(rows, m)[2].any()
     ]
+    severity = list(VERDICTS)  # most serious first
     group_recs, disp_recs, unsel_recs = [], [], []
     for grouping in present:
-        values = rows[grouping].astype(str)
-        ref = _reference_value(values, grouping, s)
+        text = rows[grouping].astype(str)
+        ref = _reference_value(text, grouping, s)
         ref_zh, ref_en = _value_label(grouping, ref, s)
         g_zh, g_en = GROUPINGS[grouping]
-        positions = values.groupby(values, sort=True).indices
-        # Point values and bootstrap draws per group and metric.
-        stats: dict[tuple[str, str], tuple[float, float, np.ndarray]] = {}
-        for value, pos in positions.items():
-            part = rows.iloc[pos]
-            for m in metrics:
-                num, den, mask = _metric_rows(part, m)
-                num, den = num[mask], (den[mask] if den is not None else None)
-                est = float(_ratio_of_sums(num, den)) if mask.any() else math.nan
-                draws = _boot(num, den, s.n_boot, _rng(s.seed, grouping, value, m))
-                stats[(value, m)] = (est, _metric_n(part, m), draws)
-        for value, pos in positions.items():
+        values = text.groupby(text, sort=True).indices
+        stats = _group_stats(rows, grouping, values, metrics, s)
+        for value, pos in values.items():
             v_zh, v_en = _value_label(grouping, value, s)
             labels = {
                 "grouping": grouping,
@@ -771,101 +844,44 @@ def fairness_audit(
                 "group_zh": v_zh,
                 "group_en": v_en,
             }
-            part = rows.iloc[pos]
             verdicts = []
             for m in metrics:
-                est, n_m, draws = stats[(value, m)]
-                ref_est, ref_n, ref_draws = stats[(ref, m)]
                 kind = METRICS[m][2]
-                rec = {
-                    **labels,
-                    "metric": m,
-                    "metric_zh": METRICS[m][0],
-                    "metric_en": METRICS[m][1],
-                    "n": n_m,
-                    "value": est,
-                    "reference_group": ref,
-                    "reference_zh": ref_zh,
-                    "reference_en": ref_en,
-                    "reference_value": ref_est,
-                    "compare": kind,
-                    "estimate": math.nan,
-                    "ci_low": math.nan,
-                    "ci_high": math.nan,
-                    "outside_band": False,
-                }
-                if value == ref:
-                    rec["estimate"] = 1.0 if kind == "ratio" else 0.0
-                    verdict = "reference" if n_m >= s.min_group_size else "too_small"
-                elif n_m < s.min_group_size or ref_n < s.min_group_size:
-                    verdict = "too_small"
-                else:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        if kind == "ratio":
-                            point = est / ref_est if ref_est else math.nan
-                            boot = draws / ref_draws
-                        else:
-                            point = est - ref_est
-                            boot = draws - ref_draws
-                    lo, hi = _interval(boot, s.ci_level)
-                    rec.update(estimate=float(point), ci_low=lo, ci_high=hi)
-                    if not np.isfinite(point):
-                        verdict = "too_small"
-                    else:
-                        verdict, rec["outside_band"] = _verdict(kind, point, lo, hi, s)
-                rec["verdict"] = verdict
-                rec["verdict_zh"], rec["verdict_en"] = VERDICTS[verdict]
-                verdicts.append(verdict)
-                disp_recs.append(rec)
-            order = list(VERDICTS)
-            worst = min(verdicts, key=order.index) if verdicts else "too_small"
-            grec = {**labels, "n": len(pos), "n_selected": float(part["selected"].sum())}
-            for m in metrics:
-                grec[m] = stats[(value, m)][0]
-            grec["observed_rate"] = float(part["resolved"].mean())
-            if "p_taken" in part:
-                grec["predicted_rate"] = float(part["p_taken"].mean())
-            if "pilot" in part and "uplift_ipw" in part:
-                pil = part[part["pilot"].astype(bool)]
-                grec["n_pilot"] = len(pil)
-                grec["uplift_observed"] = float(pil["uplift_ipw"].mean()) if len(pil) else math.nan
-                grec["uplift_predicted"] = (
-                    float(pil["uplift_predicted"].mean()) if len(pil) else math.nan
+                est, n_m, _ = stats[(value, m)]
+                cmp = _compare(kind, stats[(value, m)], stats[(ref, m)], value == ref, s)
+                verdicts.append(cmp["verdict"])
+                disp_recs.append(
+                    {
+                        **labels,
+                        "metric": m,
+                        "metric_zh": METRICS[m][0],
+                        "metric_en": METRICS[m][1],
+                        "n": n_m,
+                        "value": est,
+                        "reference_group": ref,
+                        "reference_zh": ref_zh,
+                        "reference_en": ref_en,
+                        "reference_value": stats[(ref, m)][0],
+                        "compare": kind,
+                        **cmp,
+                        "verdict_zh": VERDICTS[cmp["verdict"]][0],
+                        "verdict_en": VERDICTS[cmp["verdict"]][1],
+                    }
                 )
-            grec["worst_verdict"] = worst
-            group_recs.append(grec)
-        for rec in _unselected_table(rows, grouping, s):
+            worst = min(verdicts, key=severity.index) if verdicts else "too_small"
+            point = {m: stats[(value, m)][0] for m in metrics}
+            group_recs.append(_group_record(rows.iloc[pos], labels, point, worst))
+        for rec in _unselected_table(rows, grouping):
             v_zh, v_en = _value_label(grouping, rec["group"], s)
-            unsel_recs.append(
-                {
-                    "grouping_zh": g_zh,
-                    "grouping_en": g_en,
-                    "group_zh": v_zh,
-                    "group_en": v_en,
-                    **rec,
-                }
-            )
-    info = dict(meta or {})
-    info.setdefault("n_rows", len(rows))
-    info["n_selected"] = float(rows["selected"].sum())
-    info["groupings_audited"] = present
-    info["groupings_skipped"] = [
-        {"grouping": g, "reason": "column absent or empty in the data"}
-        for g in s.groupings
-        if g not in present
-    ]
-    info["metrics"] = metrics
-    if "as_of_date" in rows and len(rows):
-        dates = pd.to_datetime(rows["as_of_date"])
-        info["screening_dates"] = int(dates.nunique())
-        info["period"] = [f"{dates.min():%Y-%m-%d}", f"{dates.max():%Y-%m-%d}"]
+            labels = {"grouping_zh": g_zh, "grouping_en": g_en, "group_zh": v_zh, "group_en": v_en}
+            unsel_recs.append({**labels, **rec})
     return FairnessAudit(
         settings=s,
         groups=pd.DataFrame(group_recs),
         disparities=pd.DataFrame(disp_recs),
         unselected=pd.DataFrame(unsel_recs),
         rows=rows,
-        meta=info,
+        meta=_audit_meta(rows, s, present, metrics, meta),
     )
 
 
