@@ -1043,13 +1043,11 @@ def audit_saved(
         )
     except TrainingDataError as err:
         raise TrainingDataError(f"{Path(history_path).name}: {err}") from None
-    except ValueError as err:
-        if "one_to_one" in str(err) or "merge keys" in str(err):
-            raise InputError(
-                f"{Path(truth_path or '').name}: a (case_id, as_of_date) appears twice; the "
-                "truth file must have one row per historical case and date"
-            ) from None
-        raise
+    except pd.errors.MergeError:
+        raise InputError(
+            f"{Path(truth_path or '').name}: a (case_id, as_of_date) appears twice; the "
+            "truth file must have one row per historical case and date"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -421,3 +421,14 @@ def test_the_renderings_accept_the_json_file_written_by_the_cli(sample_audit, tm
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert summary_html(doc, "zh") == summary_html(fairness_summary(sample_audit), "zh")
     assert summary_text(doc, "en") == summary_text(doc["summary"], "en")
+
+
+def test_cli_refuses_a_truth_file_with_a_case_twice(model_dir, tmp_path, capsys):
+    truth = pd.read_csv(SAMPLE / "truth.csv", encoding="utf-8-sig")
+    bad = tmp_path / "truth.csv"
+    pd.concat([truth, truth.tail(1)]).to_csv(bad, index=False)
+    args = ["fairness", "--model", str(model_dir), "--cases", str(SAMPLE / "history.csv")]
+    rc = main([*args, "--truth", str(bad), "--out", str(tmp_path / "a.json"), "--quiet"])
+    assert rc == 1
+    assert "truth.csv: a (case_id, as_of_date) appears twice" in capsys.readouterr().err
+    assert not (tmp_path / "a.json").exists()
