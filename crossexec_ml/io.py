@@ -62,10 +62,11 @@ _SEP_DATE = re.compile(
     r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$"
 )
 # Plausible values. Outside them a cell is a typing error, and some would break the pipeline:
-# pandas' nanosecond dates end in 2262, whole numbers above 2**53 lose digits as floats.
-DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
+# pandas' nanosecond dates span 1677-2262 and a difference of two dates at most 292 years;
+# whole numbers above 2**53 lose digits as floats.
+DATE_RANGE = (pd.Timestamp("1950-01-01"), pd.Timestamp("2100-12-31"))
 MAX_ABS_NUMBER = 1e15
-_DATE_RANGE_TEXT = "a date between 1900-01-01 and 2199-12-31 (this one looks mistyped)"
+_DATE_RANGE_TEXT = "a date between 1950-01-01 and 2100-12-31 (this one looks mistyped)"
 _NUMBER_RANGE_TEXT = "a number below 10^15 (this one looks mistyped)"
 
 # Whether columns that look like personal data may be read (and dropped) rather than refused;
@@ -789,14 +790,15 @@ def validate_frame(
             out = out.where(~low) if spec.dtype == "float" else out.mask(low)
         typed[name] = out
 
-    kept: dict[str, pd.Series] = {}
-    for e in extras:
+    # Extra columns are checked as one block: a file with thousands of them costs one pass.
+    texts, hits_by_col = _extra_block(raw, [pos_of[e] for e in extras])
+    kept: list[int] = []
+    for j, e in enumerate(extras):
         pos = pos_of[e]
-        text = _as_text(raw[pos])
         label = f"{_shown(e)} (column {pos + 1})"
         order = len(col_order) + pos
         rules = {"header": rows.iloc[:0]} if header_rule(e) else {}
-        rules.update({r: rows[idx] for r, idx in scan_values(text).items()})
+        rules.update({r: rows.iloc[i] for r, i in hits_by_col.get(j, {}).items()})
         header_value = value_rule(e)
         if header_value is not None:
             # A header cell that is itself an ID or phone number: the header row is missing.
@@ -810,7 +812,7 @@ def validate_frame(
             )
             rules.setdefault("header", rows.iloc[:0])
         if not rules:
-            kept[e] = text
+            kept.append(j)
             continue
         report.personal_columns.append(label)
         if allow_personal_columns:
@@ -821,7 +823,7 @@ def validate_frame(
     if kept:
         report.warnings.append(
             "columns not in the contract were kept but are not used: "
-            + ", ".join(_shown(e) for e in kept)
+            + ", ".join(_shown(extras[j]) for j in kept)
         )
     if report.dropped_columns:
         report.warnings.append(
@@ -833,12 +835,35 @@ def validate_frame(
     frame = pd.DataFrame(typed, index=raw.index)
     if kept:
         # One concat, not one insert per column: thousands of extra columns stay fast.
-        frame = pd.concat([frame, pd.DataFrame(kept, index=raw.index)], axis=1)
+        extra = pd.DataFrame(texts[:, kept], index=raw.index, columns=[extras[j] for j in kept])
+        frame = pd.concat([frame, extra.astype("string")], axis=1)
     _check_rows(frame, kind, contract, rows, found, col_order)
     report.frame = frame
     report.problems = found.sorted()
     report.n_problems = found.total
     return report
+
+
+def _extra_block(
+    raw: pd.DataFrame, positions: list[int]
+) -> tuple[np.ndarray, dict[int, dict[str, np.ndarray]]]:
+    """Extra columns as text (rows x columns) and their personal-data hits.
+
+    Returns the text cells (missing as ``None``) and ``{column j: {rule: row positions}}``.
+    """
+    n = len(raw)
+    if not positions:
+        return np.empty((n, 0), dtype=object), {}
+    cells = raw[positions].to_numpy(dtype=object)
+    # Column after column, so cell k is row k % n of column k // n.
+    flat = _as_text(pd.Series(cells.ravel(order="F"), dtype=object))
+    texts = flat.astype(object).where(flat.notna(), None).to_numpy().reshape(cells.shape, order="F")
+    hits: dict[int, dict[str, np.ndarray]] = {}
+    for rule, idx in scan_values(flat).items():
+        col_of, row_of = np.divmod(np.asarray(idx, dtype=np.int64), n)
+        for j in np.unique(col_of):
+            hits.setdefault(int(j), {})[rule] = row_of[col_of == j]
+    return texts, hits
 
 
 def _check_rows(
@@ -1192,9 +1217,7 @@ def write_table(
     out = headers(df)
     sheets = {sheet_name: out, **{k: headers(v) for k, v in (extra_sheets or {}).items()}}
     writers: dict[str, Callable[[Path], None]] = {
-        ".csv": lambda p: _neutralise_formulas(out).to_csv(
-            p, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d"
-        ),
+        ".csv": lambda p: _write_csv(_neutralise_formulas(out), p),
         ".parquet": lambda p: out.to_parquet(p, index=False),
         ".xlsx": lambda p: _write_xlsx(
             {k: _excel_text(_neutralise_formulas(v)) for k, v in sheets.items()}, p
@@ -1203,6 +1226,24 @@ def write_table(
     with atomic_path(dest) as tmp:
         writers[suffix](tmp)
     return dest
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    # The csv module quotes a cell holding a line break only when that character is part of
+    # the line terminator: with "\n" alone, a bare carriage return in a cell went out unquoted
+    # and split the row for every reader. Files with one end their lines in "\r\n".
+    has_cr = any(isinstance(c, str) and "\r" in c for c in df.columns) or any(
+        df[c].astype("string").str.contains("\r", regex=False).fillna(False).any()
+        for c in df.columns
+        if _is_text(df[c])
+    )
+    df.to_csv(
+        path,
+        index=False,
+        encoding="utf-8-sig",
+        date_format="%Y-%m-%d",
+        lineterminator="\r\n" if has_cr else "\n",
+    )
 
 
 def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:

@@ -218,6 +218,17 @@ FORMATS = ["csv", "gbk.csv", "xlsx", "parquet"]
 KINDS = ["history", "current", "handlers"]
 
 
+def every_input(formats: list[str]) -> list:
+    """(kind, format) pairs: each kind and each format once in the default suite, all in slow."""
+    default = {(k, formats[i % len(formats)]) for i, k in enumerate(KINDS)}
+    default |= {(KINDS[i % len(KINDS)], f) for i, f in enumerate(formats)}
+    return [
+        (k, f) if (k, f) in default else pytest.param(k, f, marks=pytest.mark.slow)
+        for k in KINDS
+        for f in formats
+    ]
+
+
 def reader(kind: str) -> Callable[..., pd.DataFrame]:
     return read_handlers if kind == "handlers" else read_cases
 
@@ -230,8 +241,7 @@ def assert_no_secret(text: str) -> None:
         assert secret[-8:] not in text, f"digits of {secret!r} leaked"
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("kind", "fmt"), every_input(FORMATS))
 def test_personal_columns_refused_by_default(base, tmp_path, kind, fmt, caplog):
     path = write(plant(raw_frame(base, kind, 40)), tmp_path / f"{kind}.{fmt}")
     caplog.set_level(logging.DEBUG)
@@ -261,8 +271,7 @@ def test_personal_columns_refused_by_default(base, tmp_path, kind, fmt, caplog):
     assert_no_secret(report.frame.to_csv())
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("kind", "fmt"), every_input(["csv", "xlsx", "parquet"]))
 def test_allowed_personal_columns_are_dropped_on_reading(base, tmp_path, kind, fmt, caplog):
     path = write(plant(raw_frame(base, kind, 40)), tmp_path / f"{kind}.{fmt}")
     caplog.set_level(logging.DEBUG)
