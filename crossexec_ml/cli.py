@@ -70,9 +70,37 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _partitioned(args: argparse.Namespace) -> bool:
+    """Partitioned Parquet in, a folder out: the Dask engine, or a folder or glob as input."""
+    return (
+        args.engine == "dask"
+        or Path(args.cases).is_dir()
+        or any(ch in str(args.cases) for ch in "*?[")
+    )
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from crossexec_ml.pipeline import score
 
+    if args.scheduler and args.engine != "dask":
+        raise InputError("--scheduler is for --engine dask")
+    if _partitioned(args):
+        from crossexec_ml.engines import score_partitioned
+
+        run = score_partitioned(
+            args.model,
+            args.cases,
+            args.out,
+            engine=args.engine,
+            scheduler=args.scheduler,
+            ledger_path=args.ledger,
+        )
+        print(
+            f"scored {run.n_rows} cases ({run.n_ranked} in the stalled cohort, "
+            f"{run.n_candidates} candidates) with the {run.engine} engine -> {run.out_dir}/ "
+            f"({run.n_parts} parts, ranked across all of them)"
+        )
+        return 0
     scored = score(args.model, args.cases, args.out, ledger_path=args.ledger)
     ranked = scored[scored["priority_rank"].notna()]
     k = args.capacity if args.capacity is not None else max(1, round(0.1 * len(ranked)))
@@ -314,11 +342,27 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="score cases with a trained model into a ranked list")
     s.add_argument("--model", required=True, type=Path, help="model folder from `train`")
-    s.add_argument("--cases", required=True, help="cases to score")
-    s.add_argument("--out", required=True, type=Path, help=".csv, .parquet or .xlsx")
+    s.add_argument(
+        "--cases",
+        required=True,
+        help="cases to score; a folder or glob of Parquet files scores partitioned data",
+    )
+    s.add_argument(
+        "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; a folder if partitioned"
+    )
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
     s.add_argument(
         "--ledger", type=Path, default=None, help="decision ledger: decided cases are marked"
+    )
+    s.add_argument(
+        "--engine",
+        choices=("pandas", "dask"),
+        default="pandas",
+        help="pandas: in memory, or piece by piece for partitioned Parquet; dask: partitioned "
+        "Parquet on a local Dask cluster or --scheduler",
+    )
+    s.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address (default: a local cluster)"
     )
     _allow_personal_option(s)
     s.set_defaults(func=_cmd_score)
