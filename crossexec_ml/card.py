@@ -113,8 +113,14 @@ def _e(v: Any) -> str:
     return html.escape(str(v))
 
 
-def _num(v: Any, fmt: str = ".3f") -> str:
-    return format(v, fmt) if isinstance(v, int | float) else _e("—" if v is None else v)
+def _num(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return _e("—" if v is None else v)
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 1):
+        return f"{int(v):,}"  # counts: 2,820 rather than 2820.000
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return _e(v)
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> str:
@@ -133,8 +139,8 @@ def _pairs(pairs: Sequence[tuple[str, str]]) -> str:
     )
 
 
-def _fairness_section(summary: Mapping[str, Any] | None) -> str:
-    if not summary:
+def _fairness_section(doc: Mapping[str, Any] | None, model_id: str | None) -> str:
+    if not doc:
         return (
             "<p>未附公平性审计。运行 <code>crossexec fairness --model MODEL_DIR --cases HISTORY "
             "--out fairness.json</code> 后用 <code>--fairness fairness.json</code> 生成模型卡。"
@@ -143,7 +149,15 @@ def _fairness_section(summary: Mapping[str, Any] | None) -> str:
         )
     from crossexec_ml.fairness import summary_html
 
-    return summary_html(summary)
+    summary = doc.get("summary", doc)
+    audited = summary.get("model_id")
+    warning = ""
+    if audited and model_id and audited != model_id:
+        warning = (
+            f"<p class='flag'>注意：该审计针对模型 {_e(audited)}，不是本模型 {_e(model_id)}。"
+            f"<br>Note: this audit is of model {_e(audited)}, not of this model.</p>"
+        )
+    return warning + summary_html(dict(doc), "zh") + summary_html(dict(doc), "en")
 
 
 def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None) -> str:
@@ -154,7 +168,8 @@ def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None
     card : mapping
         The model card as :func:`crossexec_ml.model.load_model` returns it.
     fairness : mapping, optional
-        A fairness summary (:func:`crossexec_ml.fairness.fairness_summary`).
+        A fairness summary (:func:`crossexec_ml.fairness.fairness_summary`) or the whole JSON
+        document ``crossexec fairness --out FILE.json`` wrote.
 
     Returns
     -------
@@ -267,7 +282,7 @@ tested on the next window, never a random split.</span></p>
 <p>按预测概率分十组：预测化解率与实际化解率（测试窗口合并）。<span class="en">Ten groups by
 predicted probability: predicted against observed resolution (pooled test windows).</span></p>
 {calibration}{pilot_html}
-<h2>6. 公平性 · Fairness</h2>{_fairness_section(fairness)}
+<h2>6. 公平性 · Fairness</h2>{_fairness_section(fairness, card.get("model_id"))}
 <h2>7. 已知局限 · Known limits</h2>{_pairs(KNOWN_LIMITS)}
 <h2>8. 版本与校验 · Versions and hashes</h2>{hashes}
 <p>核对模型文件：<code>crossexec card</code> 只在模型文件与模型卡的哈希一致时生成本页。

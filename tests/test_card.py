@@ -52,6 +52,29 @@ def test_card_has_every_section_and_the_models_own_figures(model_dir, tmp_path):
     for row in calibration:
         assert f"<td>{row['mean_predicted']:.3f}</td><td>{row['observed_rate']:.3f}</td>" in page
     assert "No fairness audit attached" in page  # said, not invented
+    window = card["metrics"]["windows"][0]
+    assert f"<td>{window['n_train']:,}</td>" in page  # counts shown as counts
+
+
+def test_card_includes_the_fairness_audit_and_says_when_it_is_of_another_model(model_dir, tmp_path):
+    from crossexec_ml.fairness import FairnessSettings, audit_saved, write_audit
+
+    audit = audit_saved(
+        model_dir,
+        SAMPLE / "history.csv",
+        truth_path=SAMPLE / "truth.csv",
+        settings=FairnessSettings(n_boot=50),
+    )
+    doc_path = write_audit(audit, tmp_path / "fairness.json")
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    out = write_card(model_dir, tmp_path / "card.html", fairness_path=doc_path)
+    page = out.read_text(encoding="utf-8")
+    assert "No fairness audit attached" not in page
+    assert "fairness-summary" in page and "公平性审查" in page
+    assert "of another model" not in page and "不是本模型" not in page
+    doc["summary"]["model_id"] = "000000000000"
+    page = card_html(load_model(model_dir)[1], doc)
+    assert "不是本模型" in page and "000000000000" in page
 
 
 def test_card_is_self_contained_and_escapes_what_it_shows(model_dir):
