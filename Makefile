@@ -13,7 +13,7 @@ DEMO := reports/demo
 # (NOTEBOOK_NOTES.md: multi-threaded fits were 3-4x slower with another busy process).
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install demo test test-all lint lab sample clean benchmark dashboard rescore
+.PHONY: help install demo test test-all lint lab sample clean benchmark benchmark-scale dashboard rescore
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ sample: install ## regenerate data/sample/ with the generator's defaults
 
 benchmark: install ## model-quality benchmark on generated data (minutes; prints a table)
 	$(PY) benchmarks/model_quality.py
+
+benchmark-scale: install ## province-scale scoring, chunked pandas vs Dask, on 1M generated cases (minutes)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/scale.py --rows 1000000
 
 clean: ## remove generated outputs (keeps .venv)
 	rm -rf reports models var

@@ -366,40 +366,53 @@ def _pass_rows(job: _Job, i: int, piece: Piece) -> pd.DataFrame:
     return keys
 
 
-def _pass_write(
-    job: _Job,
-    i: int,
-    piece: Piece,
-    order: PriorityOrder,
-    explain: np.ndarray,
-) -> int:
-    """Pass 2: one piece's rows with its slice of the global order (and reasons), written."""
-    rows = pd.read_parquet(Path(job.rows_dir) / _part_name(i))
+def _order_name(i: int) -> str:
+    return f"order-{i:05d}.parquet"
+
+
+def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
+    """Pass 2: one piece's rows with its slice of the global order (and reasons), written.
+
+    ``explain``: the piece's rows (0-based, in rank order) among the top of the list.
+    """
+    rows_dir = Path(job.rows_dir)
+    rows = pd.read_parquet(rows_dir / _part_name(i))
+    sl = pd.read_parquet(rows_dir / _order_name(i))
+    order = PriorityOrder(
+        gain=rows["expected_gain"].to_numpy(),
+        rank=sl["rank"].to_numpy(),
+        candidate=sl["candidate"].to_numpy(),
+        floor_reason=sl["floor_reason"].to_numpy(dtype=object),
+    )
     ranked = with_order(rows, order)
     if len(explain):
-        # ``explain``: the piece's rows (0-based, in rank order) among the top of the list.
         cases = read_piece(piece, allow_personal_columns=job.allow_personal, rows=explain)
-        model = _model(job.model_dir, job.model_sha)
-        why = reasons_for(model, cases, job.ladder)
+        why = reasons_for(_model(job.model_dir, job.model_sha), cases, job.ladder)
         top = np.arange(len(explain))  # with_order put them first, in the same order
         for col in why:
             ranked.loc[top, col] = why[col].to_numpy()
     ranked[list(SCORE_COLUMNS)].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
-    (Path(job.rows_dir) / _part_name(i)).unlink()
+    (rows_dir / _part_name(i)).unlink()
+    (rows_dir / _order_name(i)).unlink()
     return len(ranked)
 
 
-def _slices(order: PriorityOrder, bounds: np.ndarray, i: int, explain_top: int):
+def _write_order(
+    order: PriorityOrder, bounds: np.ndarray, i: int, rows_dir: Path, explain_top: int
+) -> np.ndarray:
+    """Store piece ``i``'s slice of the global order beside its rows (a file, not a message:
+    a province's order would make a graph of hundreds of MB); return its rows to explain."""
     lo, hi = int(bounds[i]), int(bounds[i + 1])
-    part = PriorityOrder(
-        gain=order.gain[lo:hi],
-        rank=order.rank[lo:hi],
-        candidate=order.candidate[lo:hi],
-        floor_reason=order.floor_reason[lo:hi],
-    )
-    rank = part.rank
+    rank = order.rank[lo:hi]
+    pd.DataFrame(
+        {
+            "rank": rank,
+            "candidate": order.candidate[lo:hi],
+            "floor_reason": pd.array(order.floor_reason[lo:hi], dtype="string"),
+        }
+    ).to_parquet(rows_dir / _order_name(i), index=False)
     top = np.flatnonzero(~np.isnan(rank) & (rank <= explain_top))
-    return part, top[np.argsort(rank[top], kind="stable")]
+    return top[np.argsort(rank[top], kind="stable")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -649,7 +662,11 @@ def score_partitioned(
         seconds["rank"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        jobs = [(job, i, p, *_slices(order, bounds, i, explain_top)) for i, p in enumerate(pieces)]
+        rows_dir = Path(job.rows_dir)
+        jobs = [
+            (job, i, p, _write_order(order, bounds, i, rows_dir, explain_top))
+            for i, p in enumerate(pieces)
+        ]
         if runner is None:
             for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress):
                 pass
