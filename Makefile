@@ -39,6 +39,7 @@ demo: install ## the main job on the sample: validate, train + back-test, score,
 	$(CROSSEXEC) plan --scored $(DEMO)/scored.parquet --handlers $(SAMPLE)/handlers.csv --model $(DEMO)/model --out $(DEMO)/plan.xlsx
 	$(CROSSEXEC) evaluate --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --json $(DEMO)/evaluation.json
 	$(CROSSEXEC) fairness --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --out $(DEMO)/fairness.json --quiet
+	$(CROSSEXEC) card $(DEMO)/model --out $(DEMO)/card.html --fairness $(DEMO)/fairness.json
 
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"; rc=$$?; \
@@ -67,7 +68,7 @@ rescore: install $(DEMO)/model/card.json ## one scheduled re-scoring run on the 
 	@out=reports/rescore/$$(date +%F); prev=$$(ls -d reports/rescore/2* 2>/dev/null | grep -v "$$out" | tail -1); \
 	$(CROSSEXEC) rescore --cases $(SAMPLE)/current.csv --model $(DEMO)/model \
 		--handlers $(SAMPLE)/handlers.csv --ledger var/ledger.sqlite --replace --out-dir $$out \
-		$${prev:+--previous $$prev}; rc=$$?; \
+		$${prev:+--previous $$prev} $$([ -f $(DEMO)/fairness.json ] && echo --fairness $(DEMO)/fairness.json); rc=$$?; \
 	if [ $$rc -eq 3 ]; then echo "exit 3: drift or stale input (the sample's dates age): see $$out/manifest.json"; exit 0; fi; \
 	exit $$rc
 

@@ -126,6 +126,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
         previous_dir=args.previous,
         ledger_path=args.ledger,
         as_of_date=args.as_of_date,
+        fairness_path=args.fairness,
         replace=args.replace,
         progress=not args.quiet,
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
@@ -392,6 +393,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--ledger", type=Path, default=None, help="decision ledger (marks decisions)")
     r.add_argument(
         "--as-of-date", default=None, help="run date for the freshness check (default today)"
+    )
+    r.add_argument(
+        "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` (report)"
     )
     r.add_argument(
         "--replace", action="store_true", help="replace --out-dir once the new run succeeded"

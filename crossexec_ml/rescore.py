@@ -54,6 +54,7 @@ __all__ = [
     "RunInputs",
     "RunResult",
     "changes_since",
+    "fairness_html",
     "outcome_text",
     "load_run_inputs",
     "read_previous_run",
@@ -129,6 +130,8 @@ class RunInputs:
     reference_source: str = "none"
     decisions: dict[str, dict[str, object]] = field(default_factory=dict)
     ledger_path: Path | None = None
+    fairness: dict | None = None
+    fairness_path: Path | None = None
 
 
 @dataclass
@@ -202,6 +205,7 @@ def load_run_inputs(
     handlers_path: str | os.PathLike[str] | None = None,
     previous_dir: str | os.PathLike[str] | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
+    fairness_path: str | os.PathLike[str] | None = None,
 ) -> RunInputs:
     """Read and validate everything a run needs, failing before anything is computed.
 
@@ -218,6 +222,9 @@ def load_run_inputs(
         marked. Without it, drift is measured against the model's training data.
     ledger_path : path-like, optional
         Decision ledger; a missing file means nothing was decided yet.
+    fairness_path : path-like, optional
+        JSON written by ``crossexec fairness --out FILE.json``: its summary goes into the
+        report and the manifest.
 
     Returns
     -------
@@ -241,6 +248,7 @@ def load_run_inputs(
     decisions: dict[str, dict[str, object]] = {}
     if ledger_path and Path(ledger_path).is_file():
         decisions = ledger_decisions(ledger_path)
+    fairness = _read_fairness(fairness_path) if fairness_path else None
     return RunInputs(
         cases=cases,
         model=model,
@@ -254,7 +262,26 @@ def load_run_inputs(
         reference_source=source,
         decisions=decisions,
         ledger_path=Path(ledger_path) if ledger_path else None,
+        fairness=fairness,
+        fairness_path=Path(fairness_path) if fairness_path else None,
     )
+
+
+def _read_fairness(path: str | os.PathLike[str]) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--fairness {p}: no such file; write it with `crossexec fairness`")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"--fairness {p}: not a JSON file ({exc})") from None
+    summary = doc.get("summary", doc) if isinstance(doc, dict) else None
+    if not isinstance(summary, dict) or "n_flagged" not in summary:
+        raise InputError(
+            f"--fairness {p}: not a fairness audit; write it with "
+            "`crossexec fairness --model MODEL_DIR --cases HISTORY --out FILE.json`"
+        )
+    return doc
 
 
 def changes_since(scored: pd.DataFrame, previous_scored: pd.DataFrame | None) -> pd.DataFrame:
@@ -382,6 +409,21 @@ def rescore_cases(
     )
 
 
+def _fairness_manifest(inputs: RunInputs) -> dict | None:
+    if inputs.fairness is None or inputs.fairness_path is None:
+        return None
+    summary = inputs.fairness.get("summary", inputs.fairness)
+    return {
+        "file": inputs.fairness_path.name,
+        "sha256": file_sha256(inputs.fairness_path),
+        "model_id": summary.get("model_id"),
+        "same_model": summary.get("model_id") == inputs.card["model_id"],
+        "n_checks": summary.get("n_checks"),
+        "n_flagged": summary.get("n_flagged"),
+        "n_watch": summary.get("n_watch"),
+    }
+
+
 def _json_value(v: object) -> object:
     if isinstance(v, np.generic):
         return v.item()
@@ -473,6 +515,7 @@ def write_run(
         "alarms": list(result.drift.alarms),
         "checks": checks,
         "plan": None if result.plan is not None else "not made: no handlers file was given",
+        "fairness": _fairness_manifest(inputs),
         "files": files + [MANIFEST_FILE],
     }
     with atomic_path(out / MANIFEST_FILE) as tmp:
@@ -520,3 +563,43 @@ def outcome_text(manifest: dict, lang: str = "zh") -> str:
         head + "\n\n**Outcome: drift**. The list was written, but check these alarms before using "
         "it:\n\n" + "\n".join(f"- {a}" for a in alarms)
     )
+
+
+def fairness_html(inputs: RunInputs, lang: str = "zh") -> str:
+    """The fairness audit's summary for the report, or a note saying none was attached.
+
+    Parameters
+    ----------
+    inputs : RunInputs
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        An HTML fragment.
+    """
+    import html
+
+    zh = lang == "zh"
+    if inputs.fairness is None:
+        return (
+            "<p>本次运行未附公平性审计（用 <code>--fairness</code> 传入 "
+            "<code>crossexec fairness</code> 的 JSON）。</p>"
+            if zh
+            else "<p>No fairness audit attached to this run (pass the JSON of "
+            "<code>crossexec fairness</code> with <code>--fairness</code>).</p>"
+        )
+    from crossexec_ml.fairness import summary_html
+
+    summary = inputs.fairness.get("summary", inputs.fairness)
+    audited, model_id = summary.get("model_id"), inputs.card["model_id"]
+    note = ""
+    if audited != model_id:
+        note = (
+            f"<p><b>注意：该审计针对模型 {html.escape(str(audited))}，不是本次使用的模型 "
+            f"{html.escape(model_id)}；请重新审计。</b></p>"
+            if zh
+            else f"<p><b>Note: the audit is of model {html.escape(str(audited))}, not of the "
+            f"model used here ({html.escape(model_id)}); audit it again.</b></p>"
+        )
+    return note + summary_html(inputs.fairness, lang)

@@ -114,6 +114,7 @@ def _preflight(
     handlers_path: Path | None,
     previous_dir: Path | None,
     replace: bool,
+    fairness_path: Path | None = None,
 ) -> str | None:
     """Every check that can fail before anything is written; the problem, or None."""
     if out_dir.exists() and not replace:
@@ -132,7 +133,11 @@ def _preflight(
         # Reads and validates everything the notebook will read (the notebook reads it again:
         # a clear refusal before anything is created is worth the second read).
         load_run_inputs(
-            cases_path, model_dir, handlers_path=handlers_path, previous_dir=previous_dir
+            cases_path,
+            model_dir,
+            handlers_path=handlers_path,
+            previous_dir=previous_dir,
+            fairness_path=fairness_path,
         )
     except ValidationError as err:
         return err.report.summary() + "\n" + err.report.problem_text()
@@ -197,6 +202,7 @@ def run_rescore(
     previous_dir: str | os.PathLike[str] | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     as_of_date: str | None = None,
+    fairness_path: str | os.PathLike[str] | None = None,
     replace: bool = False,
     progress: bool = False,
     notebook: str | os.PathLike[str] | None = None,
@@ -222,6 +228,8 @@ def run_rescore(
         Decision ledger (decided cases are marked and not proposed again).
     as_of_date : str, optional
         The run's date ``YYYY-MM-DD`` for the freshness check (default: today, UTC).
+    fairness_path : path-like, optional
+        JSON from ``crossexec fairness``: its summary goes into the report and manifest.
     replace : bool
         Replace an existing ``out_dir``, only once the new run has fully succeeded.
     progress : bool
@@ -244,13 +252,14 @@ def run_rescore(
     cases_path, model_dir = Path(cases_path).absolute(), Path(model_dir).absolute()
     handlers = Path(handlers_path).absolute() if handlers_path else None
     previous = Path(previous_dir).absolute() if previous_dir else None
+    fairness = Path(fairness_path).absolute() if fairness_path else None
     if as_of_date:
         try:
             dt.date.fromisoformat(as_of_date)
         except ValueError:
             return RescoreOutcome(EXIT_INVALID, f"--as-of-date {as_of_date!r}: use YYYY-MM-DD")
     say("checking inputs")
-    problem = _preflight(cases_path, model_dir, dest, handlers, previous, replace)
+    problem = _preflight(cases_path, model_dir, dest, handlers, previous, replace, fairness)
     if problem:
         return RescoreOutcome(EXIT_INVALID, problem)
     source = Path(notebook) if notebook else NOTEBOOK
@@ -274,6 +283,7 @@ def run_rescore(
                         "previous_dir": str(previous) if previous else "",
                         "as_of_date": as_of_date or "",
                         "ledger_path": str(Path(ledger_path).absolute()) if ledger_path else "",
+                        "fairness_path": str(fairness) if fairness else "",
                         "run_id": run_id,
                         "started_at": started.isoformat(timespec="seconds"),
                     },

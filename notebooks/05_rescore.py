@@ -48,6 +48,7 @@ capacity = None
 previous_dir = ""
 as_of_date = ""
 ledger_path = ""
+fairness_path = ""
 run_id = ""
 started_at = ""
 lang = "zh"
@@ -66,6 +67,7 @@ inputs = rescore.load_run_inputs(
     handlers_path=handlers_path or None,
     previous_dir=previous_dir or None,
     ledger_path=ledger_path or None,
+    fairness_path=fairness_path or None,
 )
 result = rescore.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
 manifest = rescore.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
@@ -122,3 +124,16 @@ display(result.changes.style.hide(axis="index"))
 # %%
 plots.drift_bars(result.drift.checks, lang).show()
 display(dashboard.labelled(result.drift.checks, rescore.DRIFT_COLUMNS, lang))
+
+# %% [markdown]
+# ## 6. 公平性审计摘要 · Fairness audit summary
+#
+# 按申请人类型、被执行人类型、案由、是否民生、法院和标的额分组，检查历史上前 k 名单的入选率、
+# 精确率和校准（`crossexec fairness`，用时间回测的样本外预测）。“需关注”请人工核查，不等于不公平。
+#
+# By applicant type, debtor type, cause, livelihood, court and amount band: selection rate,
+# precision and calibration of the top-k list on history (`crossexec fairness`, out-of-sample
+# back-test predictions). A flag asks a person to look; it does not prove unfairness.
+
+# %%
+display(HTML(rescore.fairness_html(inputs, lang)))

@@ -89,9 +89,26 @@ def runs(model_dir, tmp_path_factory) -> dict[str, object]:
             model_id=str(shown["model_id"]),
             scores={"case_fingerprint": str(shown["case_fingerprint"])},
         )
+    from crossexec_ml.fairness import FairnessSettings, audit_saved, write_audit
+
+    audit = audit_saved(
+        model_dir,
+        SAMPLE / "history.csv",
+        truth_path=SAMPLE / "truth.csv",
+        settings=FairnessSettings(n_boot=50),
+    )
+    fairness = write_audit(audit, root / "fairness.json")
     second = root / "2026-12-05"
     code2 = _rescore(
-        *common, "--out-dir", str(second), "--previous", str(first), "--ledger", str(ledger)
+        *common,
+        "--out-dir",
+        str(second),
+        "--previous",
+        str(first),
+        "--ledger",
+        str(ledger),
+        "--fairness",
+        str(fairness),
     )
     return {
         "root": root,
@@ -99,6 +116,7 @@ def runs(model_dir, tmp_path_factory) -> dict[str, object]:
         "second": second,
         "codes": (code1, code2),
         "decided": decided,
+        "fairness": fairness,
     }
 
 
@@ -111,6 +129,7 @@ def test_a_run_leaves_every_output_and_an_honest_manifest(runs, model_dir):
     assert sorted(p.name for p in runs["root"].iterdir()) == [
         "2026-11-28",
         "2026-12-05",
+        "fairness.json",
         "ledger.sqlite",
     ]
     m = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
@@ -188,6 +207,13 @@ def test_report_is_self_contained_and_shows_the_run(runs):
     assert m2["run_id"] in html
     assert "上轮已列入、仍未决定" in html  # the changes table
     assert "import " not in html.split("<body", 1)[1][:5000]  # no code cells for leaders
+    # The fairness audit's summary is in the second run's report and manifest, not the first's.
+    doc = json.loads(runs["fairness"].read_text(encoding="utf-8"))
+    assert m2["fairness"]["n_flagged"] == doc["summary"]["n_flagged"]
+    assert m2["fairness"]["same_model"] is True
+    assert 'class="fairness-summary"' in html and "不是本次使用的模型" not in html
+    first = (runs["first"] / "report.html").read_text(encoding="utf-8")
+    assert "本次运行未附公平性审计" in first
 
 
 @pytest.mark.notebook
