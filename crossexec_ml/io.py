@@ -34,6 +34,9 @@ from crossexec_ml.schema import (
 )
 
 __all__ = [
+    "DATE_RANGE",
+    "EXCEL_MAX_CHARS",
+    "MAX_ABS_NUMBER",
     "InputError",
     "Problem",
     "ValidationError",
@@ -74,8 +77,10 @@ _NUMBER_RANGE_TEXT = "a number below 10^15 (this one looks mistyped)"
 _ALLOW_PERSONAL: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "crossexec_allow_personal_columns", default=False
 )
-# Row numbers listed per personal-data finding (the count is always given).
+# Row numbers listed per personal-data finding, extra columns named in the warning (the
+# counts are always given).
 _MAX_ROWS_LISTED = 10
+_MAX_EXTRAS_NAMED = 50
 
 
 class InputError(Exception):
@@ -632,13 +637,12 @@ def allowing_personal_columns(allow: bool = True) -> Iterator[None]:
 
 
 def _rows_text(rows: pd.Series) -> str:
+    """``row 3`` / ``rows 3, 5`` / ``rows 2, 3, ... and 990 more (1,000 rows)``."""
     shown = ", ".join(str(r) for r in rows.iloc[:_MAX_ROWS_LISTED])
+    if len(rows) == 1:
+        return f"row {shown}"
     more = len(rows) - _MAX_ROWS_LISTED
-    return (
-        f"row {shown}"
-        if len(rows) == 1
-        else (f"rows {shown}" + (f" and {more:,} more ({len(rows):,} rows)" if more > 0 else ""))
-    )
+    return f"rows {shown}" + (f" and {more:,} more ({len(rows):,} rows)" if more > 0 else "")
 
 
 def _personal_problem(
@@ -762,11 +766,18 @@ def validate_frame(
         if spec.dtype in ("string", "int", "float"):
             # Dates, flags and categories cannot hold a valid personal value: anything else
             # there is already a problem, and its value is masked in the message.
-            hits = scan_values(text, mobile=spec.dtype not in _NUMERIC_NO_MOBILE)
+            cells = text
+            if spec.dtype != "string":
+                # Only a number of 11 or more digits (or an unreadable one: "138-1234-5678",
+                # an ID ending in X) can be a phone or ID number: the rest skip the scan.
+                big = (out.astype("float64").abs() >= 1e10).fillna(False).astype(bool)
+                cells = text[big | bad | far]
+            hits = scan_values(cells, mobile=spec.dtype not in _NUMERIC_NO_MOBILE)
             for rule, idx in hits.items():
                 personal[idx] = True
                 _personal_problem(found, rows[idx], order, spec.display, rule, contract_column=True)
-                report.personal_columns.append(spec.display)
+                if spec.display not in report.personal_columns:
+                    report.personal_columns.append(spec.display)
             if personal.any():
                 # The typed frame never holds the value either (a notebook may show it).
                 out = (
@@ -821,9 +832,12 @@ def validate_frame(
         for rule, where in rules.items():
             _personal_problem(found, where, order, label, rule, contract_column=False)
     if kept:
+        named = ", ".join(_shown(extras[j]) for j in kept[:_MAX_EXTRAS_NAMED])
+        more = len(kept) - _MAX_EXTRAS_NAMED
         report.warnings.append(
             "columns not in the contract were kept but are not used: "
-            + ", ".join(_shown(extras[j]) for j in kept)
+            + named
+            + (f" and {more:,} more ({len(kept):,} columns)" if more > 0 else "")
         )
     if report.dropped_columns:
         report.warnings.append(
@@ -1170,6 +1184,11 @@ def write_table(
     extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a frame to CSV, Parquet or XLSX (by extension), atomically.
+
+    Text a spreadsheet would run as a formula (a cell or header starting with ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return) is prefixed with ``'`` in CSV and XLSX; in XLSX,
+    control characters become U+FFFD and text beyond :data:`EXCEL_MAX_CHARS` is cut with a
+    marker, so any text gives a file Excel opens.
 
     Parameters
     ----------

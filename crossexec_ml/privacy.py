@@ -405,7 +405,9 @@ def scan_values(text: pd.Series, *, mobile: bool = True) -> dict[str, pd.Index]:
     as_str = text.astype("string")
     # RE2 through pyarrow: about ten times faster than pandas' str.contains on 1M cells.
     try:
-        cells = pa.array(as_str.astype(object), type=pa.string(), from_pandas=True)
+        cells = pa.array(as_str)  # zero-copy for pandas' Arrow-backed strings
+        if not pa.types.is_string(cells.type) and not pa.types.is_large_string(cells.type):
+            cells = pa.array(as_str.astype(object), type=pa.string(), from_pandas=True)
         hits = pc.match_substring_regex(cells, _PREFILTER).fill_null(False)
         maybe = np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
     except (pa.ArrowException, UnicodeError):  # text that is not valid UTF-8 (lone surrogates)
