@@ -1234,6 +1234,11 @@ def write_table(
         return frame.rename(columns={c: names.get(c, c) for c in frame.columns})
 
     out = headers(df)
+    if out is df:
+        out = df.copy(deep=False)
+    # pandas writes DataFrame.attrs into Parquet metadata: the input's file name and reading
+    # warnings (extra column names) would travel into every output. Outputs carry data only.
+    out.attrs = {}
     sheets = {sheet_name: out, **{k: headers(v) for k, v in (extra_sheets or {}).items()}}
     writers: dict[str, Callable[[Path], None]] = {
         ".csv": lambda p: _write_csv(_neutralise_formulas(out), p),

@@ -31,6 +31,7 @@ from crossexec_ml.io import (
     read_cases,
     read_handlers,
     validate_file,
+    write_table,
 )
 from crossexec_ml.ledger import Ledger, LedgerError
 from crossexec_ml.privacy import header_rule, is_id_number, mask_text, value_rule
@@ -505,6 +506,17 @@ def check_outputs(out: Path, console: str) -> int:
     for secret in (*SECRETS, *PLANTED_HEADERS):
         assert secret not in console
     return len(files)
+
+
+def test_outputs_carry_no_input_metadata(tmp_path):
+    """pandas writes DataFrame.attrs into Parquet metadata; write_table leaves them out."""
+    df = pd.DataFrame({"a": [1.0], "b": ["x"]})
+    df.attrs = {"source": f"{NAME}的案件.csv", "warnings": [f"kept: {ADDRESS}"]}
+    for suffix in (".parquet", ".csv", ".xlsx"):
+        path = write_table(df, tmp_path / f"t{suffix}")
+        for text in file_texts(path):
+            assert NAME not in text and ADDRESS not in text, suffix
+    assert df.attrs["source"] == f"{NAME}的案件.csv"  # the caller's frame is untouched
 
 
 def test_jobs_with_allowed_personal_columns_write_none_of_them(base, tmp_path, capsys, caplog):
