@@ -35,6 +35,7 @@ from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS
 
 __all__ = [
     "PAST_COLUMNS",
+    "RUNG_TEXT",
     "TEAM_COLUMNS",
     "calibration_text",
     "labelled",
@@ -509,7 +510,8 @@ _TILE_TEXT: dict[str, tuple[str, str]] = {
     ),
     "na": ("无数据", "n/a"),
 }
-_RUNG_TEXT: dict[str, tuple[str, str]] = {
+#: Leaders' names of the rungs: rung -> (zh, en).
+RUNG_TEXT: dict[str, tuple[str, str]] = {
     "keep": ("维持", "keep"),
     "intra_team": ("团队内", "intra-team"),
     "inter_team": ("团队间", "inter-team"),
@@ -535,7 +537,7 @@ def headline_html(head: Mapping[str, Any], lang: str = "zh") -> str:
 
     amount = head.get("expected_amount")
     rungs = " · ".join(
-        f"{_RUNG_TEXT[r][i]} {n}" for r, n in head.get("rungs", {}).items() if n and r != "keep"
+        f"{RUNG_TEXT[r][i]} {n}" for r, n in head.get("rungs", {}).items() if n and r != "keep"
     )
     tiles = [
         ("stalled", f"{head['n_stalled']:,}", ""),

@@ -54,6 +54,7 @@ __all__ = [
     "RunInputs",
     "RunResult",
     "changes_since",
+    "top_table",
     "fairness_html",
     "outcome_text",
     "load_run_inputs",
@@ -90,7 +91,7 @@ TOP_COLUMNS: dict[str, tuple[str, str]] = {
     "p_cross": ("交叉执行化解概率", "P(resolve) reassigned"),
     "uplift": ("提升", "uplift"),
     "n_hard_bone_flags": ("硬骨头标记数", "hard-bone flags"),
-    "top_reason_zh": ("主要原因", "main reason"),
+    "main_reason": ("主要原因", "main reason"),
     "carried_over": ("上轮已列入且未决定", "carried over"),
     "decided_action": ("台账决定", "ledger decision"),
 }
@@ -603,3 +604,39 @@ def fairness_html(inputs: RunInputs, lang: str = "zh") -> str:
             f"model used here ({html.escape(model_id)}); audit it again.</b></p>"
         )
     return note + summary_html(inputs.fairness, lang)
+
+
+def top_table(scored: pd.DataFrame, lang: str = "zh", n: int = 20) -> pd.DataFrame:
+    """The first ``n`` candidates as the report shows them: leaders' words, not codes.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        This run's list (after :func:`crossexec_ml.monitor.carry_over`).
+    lang : {"zh", "en"}
+    n : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TOP_COLUMNS` (present ones) under their ``lang`` names; rungs and decisions
+        named, yes/no for the carried-over mark, the main reason in ``lang``.
+    """
+    from crossexec_ml.dashboard import RUNG_TEXT, top_list
+    from crossexec_ml.ledger import ACTION_LABELS
+
+    i = 0 if lang == "zh" else 1
+    top = top_list(scored).head(n).copy()
+    top["suggested_rung"] = top["suggested_rung"].astype(str).map(lambda r: RUNG_TEXT[r][i])
+    yes_no = ("是", "否") if i == 0 else ("yes", "no")
+    top["carried_over"] = [yes_no[0] if v else yes_no[1] for v in top["carried_over"]]
+    if i == 0:
+        top["decided_action"] = top["decided_action"].map(
+            lambda a: ACTION_LABELS.get(a, a) if isinstance(a, str) else ""
+        )
+        top["main_reason"] = top["top_reason_zh"]
+    else:
+        top["decided_action"] = top["decided_action"].fillna("")
+        top["main_reason"] = top["reasons_en"].astype("string").str.split("; ").str[0]
+    cols = [c for c in TOP_COLUMNS if c in top]
+    return top[cols].rename(columns={c: TOP_COLUMNS[c][i] for c in cols})

@@ -93,8 +93,8 @@ plots.headline_compare_bars(head, lang).show()
 # proposed handlers are in `plan.xlsx`).
 
 # %%
-top = dashboard.top_list(result.scored).head(20)
-display(dashboard.labelled(top, rescore.TOP_COLUMNS, lang))
+top = rescore.top_table(result.scored, lang)
+display(top.style.format(precision=2, na_rep="—").hide(axis="index"))
 teams = dashboard.list_by_team(result.scored)
 plots.team_list_bars(teams, lang).show()
 

@@ -473,3 +473,22 @@ def test_personal_data_in_the_stock_exits_2_without_echoing_it(model_dir, tmp_pa
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err
     assert "手机号" in err and "13912345678" not in err
+
+
+def test_top_table_speaks_the_leaders_language(model_dir):
+    from crossexec_ml.monitor import carry_over
+    from crossexec_ml.rescore import top_table
+
+    scored = score(model_dir, SAMPLE / "current.csv")
+    first = str(scored["case_id"].iloc[0])
+    marked = carry_over(scored, scored, {first: "escalate_higher_court"})
+    zh, en = top_table(marked, "zh", n=5), top_table(marked, "en", n=5)
+    assert len(zh) == len(en) == 5
+    assert list(zh.columns[:3]) == ["排名", "上轮排名", "案号"] and en.columns[0] == "rank"
+    assert set(zh["建议层级"]) <= {"团队内", "团队间", "提级/指令"}
+    assert set(en["suggested rung"]) <= {"intra-team", "inter-team", "higher court"}
+    assert zh["台账决定"].iloc[0] == "报请提级/指令执行"
+    assert zh["上轮已列入且未决定"].iloc[0] == "否"  # decided, so not carried over
+    assert (zh["上轮已列入且未决定"].iloc[1:] == "是").all()
+    assert en["main reason"].str.contains("points").all()
+    assert zh["主要原因"].str.contains("百分点").all()
