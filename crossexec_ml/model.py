@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -172,7 +173,9 @@ _CHUNK = 100_000
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    # scipy's expit, not 1/(1+exp(-z)): absurd counts in an export (a billion debtors) would
+    # overflow exp with a RuntimeWarning; expit saturates to 0 or 1 quietly.
+    return expit(z)
 
 
 def _rowdot(a: np.ndarray, w: np.ndarray) -> np.ndarray:

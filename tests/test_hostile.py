@@ -554,14 +554,11 @@ score_edits = (
     st.sampled_from([".xlsx", ".csv", ".parquet"]),
 )
 
-# Counts far beyond any real case (n_debtors above ~12,000 on the test model) overflow the
-# model's logistic function (np.exp) with a RuntimeWarning; the probabilities are still 0 or
-# 1, finite and valid, which is what these tests check. The warning itself is tracked by
-# test_extreme_counts_score_without_overflow_warning below (a fix belongs in model._sigmoid).
-_OVERFLOW = "ignore:overflow encountered in exp:RuntimeWarning"
+# Counts far beyond any real case (a billion debtors) once overflowed the model's logistic
+# function with a RuntimeWarning (found here; model._sigmoid now uses scipy's expit):
+# test_extreme_counts_score_without_overflow_warning keeps it fixed.
 
 
-@pytest.mark.filterwarnings(_OVERFLOW)
 @settings(FAST, max_examples=6)
 @given(*score_edits)
 def test_scoring_hostile_cases_gives_a_list_or_a_refusal(model_dir, cells, fmt, out):
@@ -569,19 +566,12 @@ def test_scoring_hostile_cases_gives_a_list_or_a_refusal(model_dir, cells, fmt, 
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings(_OVERFLOW)
 @settings(MANY, max_examples=200)
 @given(*score_edits)
 def test_scoring_hostile_cases_many(model_dir, cells, fmt, out):
     _score_hostile(model_dir, cells, fmt, out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeWarning,
-    reason="model._sigmoid uses 1/(1+exp(-z)), which warns on overflow for absurd counts; "
-    "scipy.special.expit gives the same values without the warning",
-)
 def test_extreme_counts_score_without_overflow_warning(model_dir):
     model, _ = load_model(model_dir / "m")
     cases = read_cases(model_dir / "data/current.csv").head(3)
