@@ -10,7 +10,6 @@ the fairness audit, the known limits, and the hashes that identify the model and
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -319,13 +318,9 @@ def write_card(
     _, card = load_model(model_dir)
     fairness = None
     if fairness_path is not None:
-        fp = Path(fairness_path)
-        if not fp.is_file():
-            raise InputError(f"--fairness {fp}: no such file; run `crossexec fairness` first")
-        try:
-            fairness = json.loads(fp.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"--fairness {fp}: not a JSON file ({exc})") from None
+        from crossexec_ml.fairness import read_audit
+
+        fairness = read_audit(fairness_path)
     page = card_html(card, fairness)
     with atomic_path(dest) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -91,6 +91,7 @@ __all__ = [
     "backtest_predictions",
     "fairness_audit",
     "fairness_summary",
+    "read_audit",
     "summary_html",
     "summary_text",
     "top_k_selection",
@@ -1526,3 +1527,36 @@ def write_audit(audit: FairnessAudit, path: str | os.PathLike[str]) -> Path:
     with atomic_path(dest) as tmp:
         tmp.write_text(html, encoding="utf-8")
     return dest
+
+
+def read_audit(path: str | os.PathLike[str]) -> dict:
+    """Read the JSON an audit was written to (``crossexec fairness --out FILE.json``).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    dict
+        The document (its ``summary`` is what reports and the model card show).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not JSON, or not a fairness audit.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--fairness {p}: no such file; write it with `crossexec fairness`")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"--fairness {p}: not a JSON file ({exc})") from None
+    summary = doc.get("summary", doc) if isinstance(doc, dict) else None
+    if not isinstance(summary, dict) or "n_flagged" not in summary:
+        raise InputError(
+            f"--fairness {p}: not a fairness audit; write it with "
+            "`crossexec fairness --model MODEL_DIR --cases HISTORY --out FILE.json`"
+        )
+    return doc

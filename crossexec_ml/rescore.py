@@ -249,7 +249,11 @@ def load_run_inputs(
     decisions: dict[str, dict[str, object]] = {}
     if ledger_path and Path(ledger_path).is_file():
         decisions = ledger_decisions(ledger_path)
-    fairness = _read_fairness(fairness_path) if fairness_path else None
+    fairness = None
+    if fairness_path:
+        from crossexec_ml.fairness import read_audit
+
+        fairness = read_audit(fairness_path)
     return RunInputs(
         cases=cases,
         model=model,
@@ -266,23 +270,6 @@ def load_run_inputs(
         fairness=fairness,
         fairness_path=Path(fairness_path) if fairness_path else None,
     )
-
-
-def _read_fairness(path: str | os.PathLike[str]) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"--fairness {p}: no such file; write it with `crossexec fairness`")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--fairness {p}: not a JSON file ({exc})") from None
-    summary = doc.get("summary", doc) if isinstance(doc, dict) else None
-    if not isinstance(summary, dict) or "n_flagged" not in summary:
-        raise InputError(
-            f"--fairness {p}: not a fairness audit; write it with "
-            "`crossexec fairness --model MODEL_DIR --cases HISTORY --out FILE.json`"
-        )
-    return doc
 
 
 def changes_since(scored: pd.DataFrame, previous_scored: pd.DataFrame | None) -> pd.DataFrame:

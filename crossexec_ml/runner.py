@@ -291,22 +291,14 @@ def run_rescore(
                     cwd=str(source.parent),
                     progress_bar=progress,
                 )
-            except papermill.PapermillExecutionError as err:
+            except Exception as err:  # a failing cell, or a kernel that died or never started
                 kept = _keep_failed(executed, dest, run_id)
-                return RescoreOutcome(
-                    EXIT_FAILED,
-                    f"the notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
-                    + (f"\nthe executed notebook is kept in {kept}" if kept else ""),
-                    failed_notebook=kept,
-                )
-            except Exception as err:  # kernel died, could not start, ...
-                kept = _keep_failed(executed, dest, run_id)
-                return RescoreOutcome(
-                    EXIT_FAILED,
-                    f"the run failed: {type(err).__name__}: {err}"
-                    + (f"\nthe executed notebook is kept in {kept}" if kept else ""),
-                    failed_notebook=kept,
-                )
+                if isinstance(err, papermill.PapermillExecutionError):
+                    why = f"the notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
+                else:
+                    why = f"the run failed: {type(err).__name__}: {err}"
+                where = f"\nthe executed notebook is kept in {kept}" if kept else ""
+                return RescoreOutcome(EXIT_FAILED, why + where, failed_notebook=kept)
             say("writing report.html")
             (tmp / REPORT_FILE).write_text(
                 report_html(executed, f"重新评分 Re-scoring {run_id}"), encoding="utf-8"
