@@ -451,7 +451,7 @@ def _write_decisions(path: str, proc: int, n: int, barrier) -> None:
 
 
 def test_concurrent_processes_lose_no_decision(path: Path) -> None:
-    n_procs, n_each = 4, 50
+    n_procs, n_each = 8, 200  # the trust issue's figure: 8 processes x 200 decisions
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(n_procs)
     procs = [
@@ -461,7 +461,7 @@ def test_concurrent_processes_lose_no_decision(path: Path) -> None:
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=60)
+        p.join(timeout=300)
     assert [p.exitcode for p in procs] == [0] * n_procs
 
     with Ledger(path, create=False) as led:
