@@ -534,6 +534,16 @@ def _duplicate_error(keys: pd.DataFrame, pieces: list[Piece], local: np.ndarray)
     )
 
 
+def _remove(tmp: Path) -> None:
+    """Remove the temporary output; again after a moment if a task still running on another
+    client's workers wrote into it meanwhile (cancelling does not stop a running task)."""
+    for _ in range(3):
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not tmp.exists():
+            return
+        time.sleep(0.5)
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
     if out.exists():
         if not out.is_dir():
@@ -680,7 +690,10 @@ def score_partitioned(
         _move_into_place(tmp, out)
         seconds["write"] = time.perf_counter() - t0
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if runner is not None:
+            runner.close()
+            runner = None
+        _remove(tmp)
         raise
     finally:
         if runner is not None:

@@ -27,13 +27,13 @@ from crossexec_ml.model import CrossExecModel, load_model
 from crossexec_ml.pipeline import SCORE_COLUMNS, score_cases, train
 
 EXPLAIN = 120  # reasons for the top 120: spread over several partitions
-SPLITS = [(0, 90), (90, 500), (500, 760), (760, 1100)]  # uneven on purpose
+SPLITS = [(0, 70), (70, 480), (480, 630), (630, 800)]  # uneven on purpose
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("engines")
-    data = make_cases(n_history=1500, n_current=1100, seed=31)
+    data = make_cases(n_history=1200, n_current=800, seed=31)
     write_table(data.history, root / "history.csv")
     train(root / "history.csv", root / "model", progress=False)
     parts = root / "cases"
@@ -77,7 +77,7 @@ def test_pieces_follow_files_and_row_groups(setup):
         "cases-2.parquet",
         "cases-3.parquet",
     ]
-    assert [p.n_rows for p in pieces] == [90, 200, 200, 10, 260, 340]
+    assert [p.n_rows for p in pieces] == [70, 200, 200, 10, 150, 170]
     assert [p.first_row for p in pieces[1:4]] == [0, 200, 400]
 
 
@@ -110,7 +110,7 @@ def test_chunked_pandas_engine_equals_score_cases(setup):
         piece_rows=200,
         progress=False,
     )
-    assert (run.n_rows, run.n_parts) == (1100, 6)
+    assert (run.n_rows, run.n_parts) == (800, 6)
     got = read_scored_parts(root / "out-pandas")
     pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
     assert got["reasons_zh"].notna().sum() == EXPLAIN
@@ -119,7 +119,7 @@ def test_chunked_pandas_engine_equals_score_cases(setup):
     ranks = [pd.read_parquet(p)["priority_rank"].dropna() for p in parts]
     assert all(r.is_monotonic_increasing for r in ranks)
     assert sum(int(r.min()) == 1 for r in ranks) == 1
-    assert all(r.max() > 900 for r in ranks if len(r) > 50)
+    assert all(r.max() > 600 for r in ranks if len(r) > 50)
     _no_temp(root, "out-pandas")
 
 
@@ -148,7 +148,7 @@ def test_dask_engine_equals_score_cases(setup, dask_client):
         piece_rows=200,
         progress=False,
     )
-    assert run.n_rows == 1100
+    assert run.n_rows == 800
     got = read_scored_parts(root / "out-dask")
     pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
     assert list(got.columns) == list(SCORE_COLUMNS)
@@ -223,7 +223,7 @@ def test_cli_scores_a_folder_piece_by_piece(setup, tmp_path, capsys):
         ]
     )
     assert rc == 0
-    assert "1100 cases" in capsys.readouterr().out
+    assert "800 cases" in capsys.readouterr().out
     got = read_scored_parts(tmp_path / "scored")
     pd.testing.assert_frame_equal(
         got.drop(columns=["top_reason_zh", "reasons_zh", "reasons_en"]),
