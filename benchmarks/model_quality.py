@@ -107,12 +107,10 @@ def print_throughput(t: dict) -> None:
     ):
         print(f"  {label:<30}{t[key]:>10,.0f} cases/s  {t[key] / bare:>5.0%} of bare")
     print(
-        "  bare = LogisticRegression.predict_proba on ready-made design rows only; the model's"
-        " own transforms
-  (splines, one-hot, the boosted baseline) are part of predict_rungs;"
-        " score_cases adds the
-  ranking, guidance, fingerprints and reasons for the top 2,000"
-        " cases (a fixed cost)."
+        "  bare = LogisticRegression.predict_proba on ready-made design rows only; the model's\n"
+        "  own transforms (splines, one-hot, the boosted baseline) are part of predict_rungs;\n"
+        "  score_cases adds the ranking, guidance, fingerprints and the reasons for the top\n"
+        "  2,000 cases (a fixed cost)."
     )
 
 
