@@ -81,6 +81,10 @@ def _partitioned(args: argparse.Namespace) -> bool:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from crossexec_ml.pipeline import score
+    from crossexec_ml.prioritise import PrioritySettings
+
+    # --capacity sets this cycle's candidates (the top-k and its floors), not just the printout.
+    priority = PrioritySettings(capacity=args.capacity)
 
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler is for --engine dask")
@@ -94,6 +98,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             engine=args.engine,
             scheduler=args.scheduler,
             ledger_path=args.ledger,
+            priority=priority,
         )
         print(
             f"scored {run.n_rows} cases ({run.n_ranked} in the stalled cohort, "
@@ -101,10 +106,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"({run.n_parts} parts, ranked across all of them)"
         )
         return 0
-    scored = score(args.model, args.cases, args.out, ledger_path=args.ledger)
+    scored = score(args.model, args.cases, args.out, ledger_path=args.ledger, priority=priority)
     ranked = scored[scored["priority_rank"].notna()]
-    k = args.capacity if args.capacity is not None else max(1, round(0.1 * len(ranked)))
-    top = ranked.head(k)
+    top = ranked[ranked["candidate"].astype(bool)]
     print(f"scored {len(scored)} cases ({len(ranked)} in the stalled cohort) -> {args.out}")
     rungs = top["suggested_rung"].value_counts().reindex(top["suggested_rung"].cat.categories)
     print(

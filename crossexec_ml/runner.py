@@ -18,12 +18,14 @@ written), :data:`EXIT_DRIFT` 3 (drift or stale input; outputs written, the manif
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import json
 import os
 import re
 import shutil
 import signal
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -125,6 +127,8 @@ def _preflight(
     if out_dir.exists() and not out_dir.is_dir():
         return f"--out-dir {out_dir} is a file, not a folder"
     parent = next((p for p in out_dir.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        return f"--out-dir {out_dir}: {parent} is a file, not a folder"
     if parent is None or not os.access(parent, os.W_OK | os.X_OK):
         return f"--out-dir {out_dir}: cannot write in {parent}; choose a folder you can write to"
     if not NOTEBOOK.is_file():
@@ -312,6 +316,9 @@ def run_rescore(
                     json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
                 )
             _move_into_place(tmp, dest, run_id)
+        except BaseException:
+            _kill_children()
+            raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     code = EXIT_DRIFT if manifest["outcome"] != "ok" else EXIT_OK
@@ -321,16 +328,70 @@ def run_rescore(
     return RescoreOutcome(code, message, out_dir=dest, manifest=manifest)
 
 
-def _move_into_place(tmp: Path, dest: Path, run_id: str) -> None:
-    """Rename the finished run onto ``dest``; an existing ``dest`` is swapped out, then removed."""
-    if not dest.exists():
-        os.rename(tmp, dest)
-        return
-    old = dest.parent / f".{dest.name}.old-{run_id}"
-    os.rename(dest, old)
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if
+    the system cannot."""
+    if sys.platform != "linux":
+        return False
     try:
-        os.rename(tmp, dest)
-    except BaseException:
-        os.rename(old, dest)  # put the previous run back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
+
+
+def _move_into_place(tmp: Path, dest: Path, run_id: str) -> None:
+    """Rename the finished run onto ``dest``; an existing ``dest`` is swapped out, then removed.
+
+    SIGTERM is held back meanwhile, so a stop cannot land between two renames; replacing an
+    existing run is one atomic exchange where the system offers it (Linux), so even a SIGKILL
+    leaves either the old run or the new one at ``dest``.
+    """
+    blocked = {signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        if not dest.exists():
+            os.rename(tmp, dest)
+        elif _exchange(tmp, dest):
+            shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous run
+        else:
+            old = dest.parent / f".{dest.name}.old-{run_id}"
+            os.rename(dest, old)
+            try:
+                os.rename(tmp, dest)
+            except BaseException:
+                os.rename(old, dest)  # put the previous run back
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
+def _kill_children() -> None:
+    """Stop this process's children (the notebook's kernel) after an interrupted run.
+
+    papermill shuts the kernel down when a run ends normally or fails in a cell; after a
+    SIGTERM it may not, and a kernel still running its last cell would write into the
+    temporary folder after it was removed.
+    """
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == me:
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass

@@ -17,6 +17,7 @@ Each test prints how many faults it injected (``pytest -s`` shows it).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -153,6 +154,12 @@ def previous_run(tmp_path_factory) -> dict[str, Path]:
     return {"model": model, "runs": runs, "prev": prev}
 
 
+def _complete(folder: Path) -> bool:
+    """A whole run: a stamped manifest and every file it lists."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return bool(manifest["finished_at"]) and all((folder / f).is_file() for f in manifest["files"])
+
+
 def _rescore_cmd(model: Path, prev: Path, out: Path, replace: bool) -> list[str]:
     cmd = [
         str(CROSSEXEC),
@@ -172,11 +179,13 @@ def _rescore_cmd(model: Path, prev: Path, out: Path, replace: bool) -> list[str]
     return [*cmd, "--replace"] if replace else cmd
 
 
-def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]]) -> None:
+def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: str) -> None:
     runs, prev, model = previous_run["runs"], previous_run["prev"], previous_run["model"]
     before = _tree(prev)
+    codes: list[int] = []
     for i, (sig, delay, replace) in enumerate(kills):
-        out = prev if replace else runs / f"new-{i}"
+        out = prev if replace else runs / f"{label}-{i}"
+        assert replace or not out.exists()
         proc = subprocess.Popen(
             _rescore_cmd(model, prev, out, replace),
             stdout=subprocess.DEVNULL,
@@ -194,33 +203,31 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]]) -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        finished = code == 0
+        codes.append(code)
         if replace:
             now = _tree(prev)
-            # Either untouched, or (killed after it finished) wholly the new run.
-            assert now == before or (finished and "manifest.json" in now), (sig, delay)
-            if now != before:
-                before = now
+            # Either untouched, or (the signal came once the run was in place) wholly new.
+            assert now == before or _complete(prev), (sig, delay, code)
+            before = now
         else:
-            assert _tree(prev) == before, (sig, delay)
-            if out.exists():
-                assert (
-                    finished and (out / "manifest.json").exists() and (out / "report.html").exists()
-                )
+            assert _tree(prev) == before, (sig, delay, code)
+            assert not out.exists() or _complete(out), (sig, delay, code)
         hidden = [p.name for p in runs.iterdir() if p.name.startswith(".")]
         if sig == signal.SIGTERM:
             assert hidden == [], f"SIGTERM after {delay:.1f}s left {hidden}"
-        assert not (runs / "failed").exists() or sig != signal.SIGTERM or code != 1
     # A SIGKILL may leave a hidden temporary folder; the next run removes it.
     from crossexec_ml.runner import run_rescore
 
-    final = runs / "after-faults"
+    final = runs / f"{label}-after"
     outcome = run_rescore(
         SAMPLE / "current.csv", model, final, previous_dir=prev, as_of_date=RUN_DATE
     )
     assert outcome.exit_code == 0, outcome.message
     assert [p.name for p in runs.iterdir() if p.name.startswith(".")] == []
-    print(f"rescore: {len(kills)} faults injected; previous run intact or wholly replaced")
+    print(
+        f"rescore: {len(kills)} faults injected (exit codes {codes}); previous run intact or "
+        "wholly replaced, no partial folder"
+    )
 
 
 @pytest.mark.notebook
@@ -232,6 +239,7 @@ def test_stopped_or_killed_rescore_leaves_the_previous_run_intact(previous_run):
             (signal.SIGTERM, rng.uniform(3.0, 8.0), True),
             (signal.SIGKILL, rng.uniform(3.0, 8.0), False),
         ],
+        label="default",
     )
 
 
@@ -243,4 +251,4 @@ def test_stopped_or_killed_rescore_many_times(previous_run):
         (rng.choice([signal.SIGTERM, signal.SIGKILL]), rng.uniform(0.2, 16.0), rng.random() < 0.5)
         for _ in range(12)
     ]
-    _kill_rescores(previous_run, kills)
+    _kill_rescores(previous_run, kills, label="many")

@@ -349,3 +349,21 @@ def test_decided_cases_are_not_proposed_again_unless_their_data_changed(trained,
     )
     row = pd.read_csv(third, encoding="utf-8-sig").set_index("case_id").loc[top_case]
     assert row["decided_action"] == "keep" and pd.notna(row["priority_rank"])
+
+
+def test_score_capacity_sets_the_candidates(trained, tmp_path, capsys):
+    out = tmp_path / "s.parquet"
+    args = [
+        "score",
+        "--model",
+        str(trained / "model"),
+        "--cases",
+        str(trained / "data/current.csv"),
+    ]
+    assert main([*args, "--out", str(out), "--capacity", "7"]) == 0
+    scored = pd.read_parquet(out)
+    assert int(scored["candidate"].sum()) == 7
+    assert "top 7:" in capsys.readouterr().out
+    assert main([*args, "--out", str(out)]) == 0  # default: 10% of the ranked cohort
+    ranked = pd.read_parquet(out)["priority_rank"].notna().sum()
+    assert int(pd.read_parquet(out)["candidate"].sum()) == max(1, round(0.1 * ranked))

@@ -282,7 +282,12 @@ def test_invalid_input_exits_2_and_creates_nothing(model_dir, tmp_path, capsys):
     assert _rescore("--cases", cases, "--model", str(altered), "--out-dir", str(out / "e")) == 2
     assert "altered" in capsys.readouterr().err
     assert _rescore("--cases", cases, *args, "--as-of-date", "28/11/2026", "--out-dir", "x") == 2
-    assert sorted(out.iterdir()) == [*before, existing]
+    # An output folder that cannot be made (its parent is a file).
+    blocker = out / "blocker"
+    blocker.write_text("a file")
+    assert _rescore("--cases", cases, *args, "--out-dir", str(blocker / "run")) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert sorted(out.iterdir()) == sorted([*before, existing, blocker])
     assert not (tmp_path / "failed").exists()
 
 
