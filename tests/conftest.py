@@ -51,3 +51,20 @@ def handlers_frame() -> pd.DataFrame:
             "is_leader": ["否", "是", ""],
         }
     )
+
+
+def sample_audit(model_dir: Path, out: Path) -> Path:
+    """A real fairness audit of ``model_dir`` on the sample history, as the CLI writes it.
+
+    Fewer bootstrap draws than the default keep it quick; the summary is what reports show.
+    """
+    from crossexec_ml.fairness import FairnessSettings, audit_saved, write_audit
+
+    sample = REPO / "data" / "sample"
+    audit = audit_saved(
+        model_dir,
+        sample / "history.csv",
+        truth_path=sample / "truth.csv",
+        settings=FairnessSettings(n_boot=50),
+    )
+    return write_audit(audit, out)

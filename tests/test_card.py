@@ -14,7 +14,7 @@ from crossexec_ml.errors import ModelFileError
 from crossexec_ml.io import InputError
 from crossexec_ml.model import load_model
 from crossexec_ml.pipeline import train
-from tests.conftest import REPO
+from tests.conftest import REPO, sample_audit
 
 SAMPLE = REPO / "data" / "sample"
 
@@ -57,15 +57,7 @@ def test_card_has_every_section_and_the_models_own_figures(model_dir, tmp_path):
 
 
 def test_card_includes_the_fairness_audit_and_says_when_it_is_of_another_model(model_dir, tmp_path):
-    from crossexec_ml.fairness import FairnessSettings, audit_saved, write_audit
-
-    audit = audit_saved(
-        model_dir,
-        SAMPLE / "history.csv",
-        truth_path=SAMPLE / "truth.csv",
-        settings=FairnessSettings(n_boot=50),
-    )
-    doc_path = write_audit(audit, tmp_path / "fairness.json")
+    doc_path = sample_audit(model_dir, tmp_path / "fairness.json")
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     out = write_card(model_dir, tmp_path / "card.html", fairness_path=doc_path)
     page = out.read_text(encoding="utf-8")

@@ -208,28 +208,21 @@ def test_existing_output_folder_is_replaced_whole(setup, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["part-00000.parquet"]
 
 
-def test_cli_scores_a_folder_piece_by_piece(setup, tmp_path, capsys):
-    rc = main(
-        [
-            "score",
-            "--model",
-            str(setup["root"] / "model"),
-            "--cases",
-            str(setup["parts"]),
-            "--out",
-            str(tmp_path / "scored"),
-            "--engine",
-            "pandas",
-        ]
-    )
-    assert rc == 0
-    assert "800 cases" in capsys.readouterr().out
-    got = read_scored_parts(tmp_path / "scored")
+def _cli_scores_like_score_cases(setup, out, engine: str) -> None:
+    """``crossexec score --engine ENGINE`` on the folder gives exactly ``score_cases``."""
+    args = ["score", "--model", str(setup["root"] / "model"), "--cases", str(setup["parts"])]
+    assert main([*args, "--out", str(out), "--engine", engine]) == 0
+    reasons = ["top_reason_zh", "reasons_zh", "reasons_en"]
     pd.testing.assert_frame_equal(
-        got.drop(columns=["top_reason_zh", "reasons_zh", "reasons_en"]),
-        setup["expected"].drop(columns=["top_reason_zh", "reasons_zh", "reasons_en"]),
+        read_scored_parts(out).drop(columns=reasons),
+        setup["expected"].drop(columns=reasons),
         check_exact=True,
     )
+
+
+def test_cli_scores_a_folder_piece_by_piece(setup, tmp_path, capsys):
+    _cli_scores_like_score_cases(setup, tmp_path / "scored", "pandas")
+    assert "800 cases" in capsys.readouterr().out
 
 
 def test_cli_refuses_a_scheduler_without_dask(setup, tmp_path, capsys):
@@ -250,24 +243,5 @@ def test_cli_refuses_a_scheduler_without_dask(setup, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_cli_dask_on_a_local_process_cluster(setup, tmp_path, capsys):
-    rc = main(
-        [
-            "score",
-            "--model",
-            str(setup["root"] / "model"),
-            "--cases",
-            str(setup["parts"]),
-            "--out",
-            str(tmp_path / "scored"),
-            "--engine",
-            "dask",
-        ]
-    )
-    assert rc == 0
-    got = read_scored_parts(tmp_path / "scored")
-    pd.testing.assert_frame_equal(
-        got.drop(columns=["top_reason_zh", "reasons_zh", "reasons_en"]),
-        setup["expected"].drop(columns=["top_reason_zh", "reasons_zh", "reasons_en"]),
-        check_exact=True,
-    )
+def test_cli_dask_on_a_local_process_cluster(setup, tmp_path):
+    _cli_scores_like_score_cases(setup, tmp_path / "scored", "dask")

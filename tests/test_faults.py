@@ -154,6 +154,29 @@ def previous_run(tmp_path_factory) -> dict[str, Path]:
     return {"model": model, "runs": runs, "prev": prev}
 
 
+def _kernels_of(pid: int) -> list[int]:
+    """Kernels started by process ``pid`` (jupyter_client sets JPY_PARENT_PID for them)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"JPY_PARENT_PID={pid}\0".encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _wait_for_kernels_of(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _kernels_of(pid):
+        if time.monotonic() > deadline:
+            for k in _kernels_of(pid):
+                os.kill(k, signal.SIGKILL)
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _complete(folder: Path) -> bool:
     """A whole run: a stamped manifest and every file it lists."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -190,19 +213,15 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
             _rescore_cmd(model, prev, out, replace),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,  # so the kernel it starts can be cleaned up with it
         )
         time.sleep(delay)
         proc.send_signal(sig)
-        try:
-            code = proc.wait(timeout=120)
-        finally:
-            # A SIGKILLed runner cannot stop its kernel (the kernel notices its parent is gone
-            # and exits by itself); do not leave it running for the rest of the suite.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        code = proc.wait(timeout=120)
+        # A SIGKILLed runner cannot stop its kernel (jupyter_client starts it in its own
+        # session); ipykernel's parent poller ends it within about a second. Until then it may
+        # still write into the run's hidden temp folder, so wait for it, as a scheduler's next
+        # run (a week later) would.
+        assert _wait_for_kernels_of(proc.pid, timeout=30), "the orphaned kernel kept running"
         codes.append(code)
         if replace:
             now = _tree(prev)

@@ -26,7 +26,7 @@ from crossexec_ml.ledger import Ledger
 from crossexec_ml.pipeline import read_scored, score, train
 from crossexec_ml.rescore import changes_since, load_run_inputs, rescore_cases
 from crossexec_ml.runner import NOTEBOOK, report_html
-from tests.conftest import REPO
+from tests.conftest import REPO, sample_audit
 
 SAMPLE = REPO / "data" / "sample"
 RUN_DATE = "2026-11-28"  # the sample's screening date is 2026-10-31: fresh on this date
@@ -89,15 +89,7 @@ def runs(model_dir, tmp_path_factory) -> dict[str, object]:
             model_id=str(shown["model_id"]),
             scores={"case_fingerprint": str(shown["case_fingerprint"])},
         )
-    from crossexec_ml.fairness import FairnessSettings, audit_saved, write_audit
-
-    audit = audit_saved(
-        model_dir,
-        SAMPLE / "history.csv",
-        truth_path=SAMPLE / "truth.csv",
-        settings=FairnessSettings(n_boot=50),
-    )
-    fairness = write_audit(audit, root / "fairness.json")
+    fairness = sample_audit(model_dir, root / "fairness.json")
     second = root / "2026-12-05"
     code2 = _rescore(
         *common,
