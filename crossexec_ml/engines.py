@@ -28,7 +28,6 @@ SHA-256), so nothing but paths and small arrays travels between processes.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import shutil
@@ -240,22 +239,26 @@ def _as_text_table(table):
 
 
 def _validate_raw(
-    raw: pd.DataFrame, header: list[str], piece: Piece, allow_personal: bool
+    raw: pd.DataFrame,
+    header: list[str],
+    piece: Piece,
+    allow_personal: bool,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    # Every row as the file numbers it (header = row 1, as read_cases counts a whole file):
+    # the validator then uses these numbers everywhere, in the rows listed inside a message
+    # (personal data "in rows ...", "duplicate: row ...") as much as in each problem's row.
+    # Shifting the problems' rows afterwards left those inner numbers counted within the piece.
+    local = np.arange(len(raw)) if rows is None else np.asarray(rows, dtype=np.int64)
     report = validate_frame(
         raw,
         header,
         kind="cases",
         source=Path(piece.path).name,
         allow_personal_columns=allow_personal,
+        row_numbers=piece.first_row + 2 + local,
     )
     if not report.ok:
-        if piece.first_row:
-            # Row numbers of the whole file, not of the piece (the header is row 1).
-            report.problems = [
-                dataclasses.replace(p, row=None if p.row is None else p.row + piece.first_row)
-                for p in report.problems
-            ]
         raise PartitionError(ValidationError(report).args[0])
     return report.frame
 
@@ -300,7 +303,7 @@ def read_piece(
     raw = _as_text_table(table).to_pandas()
     raw.columns = range(len(header))
     try:
-        return _validate_raw(raw, header, piece, allow_personal_columns)
+        return _validate_raw(raw, header, piece, allow_personal_columns, rows)
     except InputError as exc:
         if isinstance(exc, PartitionError):
             raise

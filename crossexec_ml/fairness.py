@@ -73,7 +73,7 @@ import pandas as pd
 from crossexec_ml.errors import TrainingDataError
 from crossexec_ml.evaluate import BacktestSettings, temporal_splits
 from crossexec_ml.features import hard_bone_flags, rung_of, stalled_cohort
-from crossexec_ml.io import InputError, atomic_path, read_cases, write_table
+from crossexec_ml.io import InputError, atomic_path, read_cases, read_truth, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, allowed_rungs, suggest_rung
 from crossexec_ml.prioritise import PrioritySettings, priority_order
 from crossexec_ml.profile import CAUSE_LABELS
@@ -993,7 +993,9 @@ def audit_saved(
     history_path : path-like
         Historical export with outcomes.
     truth_path : path-like, optional
-        Synthetic ``truth.csv`` (pilot rows, true gains).
+        Synthetic ``truth.csv`` (pilot rows, true gains), read by
+        :func:`crossexec_ml.io.read_truth`: it must match some of the history's back-tested
+        rows (``ValidationError`` / ``InputError`` otherwise).
     settings : FairnessSettings, optional
     progress : callable, optional
 
@@ -1013,18 +1015,9 @@ def audit_saved(
         seed = (settings or FairnessSettings()).seed
         model, card = CrossExecModel(random_state=seed), {"model_id": None}
     history = read_cases(history_path)
-    truth = None
-    if truth_path:
-        tp = Path(truth_path)
-        if not tp.is_file():
-            raise InputError(f"{tp}: no such truth file; leave out --truth or give truth.csv")
-        truth = pd.read_csv(tp, encoding="utf-8-sig")
-        missing = [c for c in ("case_id", "as_of_date") if c not in truth]
-        if missing:
-            raise InputError(
-                f"{tp.name}: not a truth file (missing {', '.join(missing)}); give the "
-                "truth.csv written by `crossexec generate`"
-            )
+    # Validated like every input (file, row, column); one that matches none of the history's
+    # back-tested rows is refused here rather than joined into columns of missing values.
+    truth = read_truth(truth_path, cases=history, cover="some") if truth_path else None
     bt = BacktestSettings(**card.get("backtest_settings", {"seed": model.random_state}))
     ladder = LadderSettings(**card.get("ladder_settings", {}))
     try:
@@ -1044,11 +1037,6 @@ def audit_saved(
         )
     except TrainingDataError as err:
         raise TrainingDataError(f"{Path(history_path).name}: {err}") from None
-    except pd.errors.MergeError:
-        raise InputError(
-            f"{Path(truth_path or '').name}: a (case_id, as_of_date) appears twice; the "
-            "truth file must have one row per historical case and date"
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import csv
+import functools
 import io as _io
 import logging
 import os
@@ -27,6 +28,7 @@ import pandas as pd
 from crossexec_ml.privacy import RULES, header_rule, mask_text, scan_values, value_rule
 from crossexec_ml.schema import (
     OUTPUT_LABELS,
+    RUNGS,
     ColumnSpec,
     Contract,
     cases_contract,
@@ -37,6 +39,7 @@ __all__ = [
     "DATE_RANGE",
     "EXCEL_MAX_CHARS",
     "MAX_ABS_NUMBER",
+    "TRUTH_PROB_COLUMNS",
     "InputError",
     "Problem",
     "ValidationError",
@@ -46,6 +49,8 @@ __all__ = [
     "temp_path_beside",
     "read_cases",
     "read_handlers",
+    "read_truth",
+    "truth_contract",
     "validate_file",
     "validate_frame",
     "write_table",
@@ -128,7 +133,7 @@ class ValidationReport:
     source : str
         File name (or a label) the frame came from.
     kind : str
-        ``cases`` or ``handlers``.
+        ``cases``, ``handlers`` or ``truth``.
     frame : pandas.DataFrame
         The contract-typed frame (cells with problems are missing values).
     problems : list of Problem
@@ -687,6 +692,7 @@ def validate_frame(
     kind: str = "cases",
     source: str = "<frame>",
     allow_personal_columns: bool | None = None,
+    row_numbers: np.ndarray | None = None,
 ) -> ValidationReport:
     """Validate a table against the contract and return a typed frame with every problem.
 
@@ -703,13 +709,18 @@ def validate_frame(
         The table as read. Its columns are the header unless ``header`` is given.
     header : list of str, optional
         Header cells as read, one per column of ``raw`` (positional).
-    kind : {"cases", "handlers"}
-        Which contract to validate against.
+    kind : {"cases", "handlers", "truth"}
+        Which contract to validate against (``truth``: see :func:`truth_contract`).
     source : str
         Name used in messages (usually the file name).
     allow_personal_columns : bool, optional
         Drop extra columns that look like personal data instead of refusing them. Default:
         as set by :func:`allowing_personal_columns` (off unless inside that block).
+    row_numbers : numpy.ndarray of int, optional
+        Spreadsheet row number (the header is row 1) of each row of ``raw``, in order.
+        Default 2, 3, ...: ``raw`` is a whole file. A caller validating a slice of a file
+        (a piece of a large Parquet file) passes the file's numbers, so every message, row
+        lists inside messages included, names the row as it is in the file.
 
     Returns
     -------
@@ -734,21 +745,24 @@ def validate_frame(
     raw = raw.reset_index(drop=True)
     pos_of = {name: pos for pos, name in mapping.items()}
     n = len(raw)
-    rows = pd.Series(np.arange(n) + 2, index=raw.index)  # spreadsheet row: header is row 1
+    if row_numbers is None:
+        row_numbers = np.arange(n) + 2  # spreadsheet row: the header is row 1
+    elif len(row_numbers) != n:
+        raise ValueError(f"row_numbers has {len(row_numbers)} entries for {n} rows")
+    rows = pd.Series(np.asarray(row_numbers, dtype=np.int64), index=raw.index)
     col_order = {name: i for i, name in enumerate(contract.names)}
     found = _Collector()
     report = ValidationReport(source=source, kind=kind, frame=pd.DataFrame())
 
     missing_required = [c for c in contract.required if c not in pos_of]
+    missing_fix = (
+        _TRUTH_MISSING_FIX
+        if kind == "truth"
+        else "required column is missing from the header; add it (English name or Chinese label)"
+    )
     for name in missing_required:
         spec = contract.columns[name]
-        found.add(
-            None,
-            col_order[name],
-            spec.display,
-            "",
-            "required column is missing from the header; add it (English name or Chinese label)",
-        )
+        found.add(None, col_order[name], spec.display, "", missing_fix)
     report.absent_optional = [
         c for c in contract.names if c not in pos_of and not contract.columns[c].required
     ]
@@ -762,6 +776,9 @@ def validate_frame(
         col = raw[pos_of[name]]
         text = _as_text(col)
         out, bad, expected, far = _coerce(col, text, spec)
+        upper = _UPPER.get((kind, name))
+        if upper is not None:
+            expected = f"a probability between {spec.minimum:g} and {upper:g}"
         personal = pd.Series(False, index=raw.index)
         if spec.dtype in ("string", "int", "float"):
             # Dates, flags and categories cannot hold a valid personal value: anything else
@@ -789,9 +806,11 @@ def validate_frame(
         for idx in bad[bad & ~personal].index:
             found.add(int(rows[idx]), order, spec.display, col[idx], expected)
         far_text = _DATE_RANGE_TEXT if spec.dtype == "date" else _NUMBER_RANGE_TEXT
+        if upper is not None:
+            far_text = expected
         for idx in far[far & ~personal].index:
             found.add(int(rows[idx]), order, spec.display, col[idx], far_text)
-        if spec.required:
+        if spec.required or (kind, name) in _FILLED_WHEN_PRESENT:
             for idx in missing[missing].index:
                 found.add(int(rows[idx]), order, spec.display, "", f"required: {expected}")
         if spec.minimum is not None:
@@ -799,6 +818,12 @@ def validate_frame(
             for idx in low[low].index:
                 found.add(int(rows[idx]), order, spec.display, col[idx], expected)
             out = out.where(~low) if spec.dtype == "float" else out.mask(low)
+        if upper is not None:
+            # Far values (10^15 and more) are already listed; any other cell above the bound.
+            high = out.notna() & (out.astype("float64") > upper)
+            for idx in high[high].index:
+                found.add(int(rows[idx]), order, spec.display, col[idx], expected)
+            out = out.where(~high)
         typed[name] = out
 
     # Extra columns are checked as one block: a file with thousands of them costs one pass.
@@ -904,6 +929,7 @@ def _check_rows(
                 f"must be on or after filing_date (立案日期) "
                 f"{frame.at[idx, 'filing_date']:%Y-%m-%d}",
             )
+    if kind in ("cases", "truth"):
         keys = ["case_id", "as_of_date"]
         what = "the same case_id (案号) and as_of_date (评估基准日)"
     else:
@@ -948,7 +974,9 @@ def _contract(kind: str) -> Contract:
         return cases_contract()
     if kind == "handlers":
         return handlers_contract()
-    raise ValueError(f"kind must be 'cases' or 'handlers', not {kind!r}")
+    if kind == "truth":
+        return truth_contract()
+    raise ValueError(f"kind must be 'cases', 'handlers' or 'truth', not {kind!r}")
 
 
 def validate_file(
@@ -964,8 +992,8 @@ def validate_file(
     ----------
     path : path-like
         ``.csv`` (UTF-8, UTF-8 with BOM, GBK/GB18030), ``.xlsx`` or ``.parquet``.
-    kind : {"cases", "handlers"}
-        Which contract applies.
+    kind : {"cases", "handlers", "truth"}
+        Which contract applies (a truth file is best read with :func:`read_truth`).
     sheet : str or int, optional
         Worksheet name or 0-based number of an XLSX file (default: the first sheet).
     allow_personal_columns : bool, optional
@@ -1069,6 +1097,167 @@ def _read_valid(
     report.frame.attrs["warnings"] = list(report.warnings)
     report.frame.attrs["source"] = report.source
     return report.frame
+
+
+# --------------------------------------------------------------------------------------------
+# The synthetic truth (truth.csv from `crossexec generate`), read through the same validation
+# --------------------------------------------------------------------------------------------
+
+#: Probability columns of a truth file: the true chance of resolution on each rung.
+TRUTH_PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{r}" for r in RUNGS)
+# Upper bounds besides a contract's ">=" minimum, by (kind, column): probabilities.
+_UPPER: dict[tuple[str, str], float] = {("truth", c): 1.0 for c in TRUTH_PROB_COLUMNS}
+# Optional columns that must be filled in every row once present: a blank pilot flag would
+# silently count as "not in the pilot".
+_FILLED_WHEN_PRESENT = {("truth", "is_pilot")}
+_TRUTH_IS = "the truth.csv that `crossexec generate` wrote together with the history file"
+_TRUTH_MISSING_FIX = (
+    f"required column is missing from the header; give {_TRUTH_IS} (columns case_id, "
+    f"as_of_date, stall_cause, is_pilot, {', '.join(TRUTH_PROB_COLUMNS)})"
+)
+
+
+@functools.cache
+def truth_contract() -> Contract:
+    """The columns of a synthetic truth file (``truth.csv`` from ``crossexec generate``).
+
+    Required: ``case_id`` and ``as_of_date`` (as in the case contract; one row per pair) and
+    the true probabilities :data:`TRUTH_PROB_COLUMNS` (numbers in [0, 1]). Optional:
+    ``stall_cause`` (text) and ``is_pilot`` (true/false, filled in every row when present).
+
+    Returns
+    -------
+    Contract
+        ``kind="truth"``; accepted by :func:`validate_frame` and :func:`validate_file`.
+    """
+    cases = cases_contract().columns
+    specs = [
+        cases["case_id"],
+        cases["as_of_date"],
+        ColumnSpec("stall_cause", "堵点成因（真值）", "string", "truth", False),
+        ColumnSpec("is_pilot", "随机试点", "bool", "truth", False),
+        *(
+            ColumnSpec(c, f"{OUTPUT_LABELS[c]}（真值）", "float", "truth", True, minimum=0.0)
+            for c in TRUTH_PROB_COLUMNS
+        ),
+    ]
+    return Contract(
+        kind="truth",
+        columns={c.name: c for c in specs},
+        version="truth",
+        _by_label={c.label_zh: c.name for c in specs},
+    )
+
+
+def read_truth(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    cases: pd.DataFrame | None = None,
+    cover: str = "some",
+) -> pd.DataFrame:
+    """Read and validate a synthetic truth file, optionally checking that it fits the history.
+
+    Parameters
+    ----------
+    path : path-like
+        ``truth.csv`` from ``crossexec generate`` (UTF-8 with or without BOM, or GBK); XLSX
+        and Parquet with the same columns are read too. See :func:`truth_contract`.
+    sheet : str or int, optional
+        XLSX worksheet (default: the first).
+    cases : pandas.DataFrame, optional
+        The history the truth is joined to, as :func:`read_cases` returned it (rows in file
+        order). Only its back-tested rows count: those with ``cross_mode`` and
+        ``resolved_180d`` filled (all rows when it has neither column).
+    cover : {"some", "all"}
+        With ``cases``: ``some`` refuses a truth that matches none of those rows (it belongs to
+        another history: joined, it would give nothing but missing values); ``all`` also
+        refuses one that misses any of them (the back-test needs the truth of every row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id`` (string), ``as_of_date`` (datetime64), ``stall_cause`` and ``is_pilot``
+        when present (absent optional columns are left out), the ``p_*`` columns (float64),
+        then any extra columns as text. Rows in file order.
+
+    Raises
+    ------
+    ValidationError
+        Missing required columns, bad or out-of-range cells, blank ids, duplicate
+        ``(case_id, as_of_date)`` rows: every problem, with its spreadsheet row (the header is
+        row 1) and column; values that look like ID or telephone numbers are never shown.
+    InputError
+        The file cannot be read, is not a truth file at all, or does not fit ``cases``.
+    """
+    if cover not in ("some", "all"):
+        raise ValueError(f"cover must be 'some' or 'all', not {cover!r}")
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such truth file; check the path, or leave out --truth")
+    try:
+        header, raw = _read_raw(p, sheet)
+    except InputError as err:
+        raise InputError(f"{err} (the truth file is {_TRUTH_IS})") from None
+    labels = truth_contract().labels_zh()
+    probs = {c.lower() for c in TRUTH_PROB_COLUMNS} | {labels[c] for c in TRUTH_PROB_COLUMNS}
+    cleaned = [str(h).replace("\ufeff", "").strip() for h in header]
+    if not any(h.lower() in probs or h in probs for h in cleaned):
+        # Most likely the history or a scored list given by mistake: say what is expected
+        # once, rather than one "missing column" problem per probability.
+        raise InputError(
+            f"{p.name}: not a truth file: its header has none of the true probabilities "
+            f"({', '.join(TRUTH_PROB_COLUMNS)}); give {_TRUTH_IS}"
+        )
+    if raw.empty:
+        raise InputError(f"{p.name}: the truth file has a header but no rows; give {_TRUTH_IS}")
+    report = validate_frame(raw, header, kind="truth", source=p.name)
+    if not report.ok:
+        raise ValidationError(report)
+    for w in report.warnings:
+        log.warning("%s: %s", report.source, w)
+    truth = report.frame.drop(columns=report.absent_optional)
+    truth.attrs["warnings"] = list(report.warnings)
+    truth.attrs["source"] = report.source
+    if cases is not None:
+        _check_truth_fits(truth, cases, cover)
+    return truth
+
+
+def _check_truth_fits(truth: pd.DataFrame, cases: pd.DataFrame, cover: str) -> None:
+    """Refuse a truth that matches none (``some``) or not all (``all``) back-tested rows."""
+    key = ["case_id", "as_of_date"]
+    used = pd.Series(True, index=cases.index)
+    for c in ("cross_mode", "resolved_180d"):
+        if c in cases:
+            used &= cases[c].notna().to_numpy()
+    positions = np.flatnonzero(used.to_numpy())
+    if len(positions) == 0:
+        return
+    rows = cases.iloc[positions]
+    ids = rows["case_id"].astype("string")
+    dates = pd.to_datetime(rows["as_of_date"]).astype("datetime64[ns]")
+    found = pd.MultiIndex.from_arrays([ids, dates]).isin(
+        pd.MultiIndex.from_arrays([truth["case_id"], truth["as_of_date"]])
+    )
+    history = cases.attrs.get("source", "the history")
+    outcomes = "cross_mode" in cases or "resolved_180d" in cases
+    what = "back-tested rows (cross_mode and resolved_180d filled)" if outcomes else "rows"
+    if not found.any():
+        raise InputError(
+            f"{truth.attrs['source']}: none of its {len(truth):,} rows matches one of the "
+            f"{len(rows):,} {what} of {history} by {' and '.join(key)} (案号, 评估基准日): it "
+            f"belongs to another data set; give {_TRUTH_IS}"
+        )
+    if cover == "all" and not found.all():
+        first = int(np.flatnonzero(~found)[0])
+        raise InputError(
+            f"{truth.attrs['source']}: {int((~found).sum()):,} of the {len(rows):,} {what} of "
+            f"{history} have no truth row, the first at {history} row {positions[first] + 2} "
+            f"(case_id {_shown(ids.iloc[first])!r}, as_of_date "
+            f"{dates.iloc[first]:%Y-%m-%d}); the back-test needs the truth of every row: "
+            f"give {_TRUTH_IS}"
+        )
 
 
 # --------------------------------------------------------------------------------------------

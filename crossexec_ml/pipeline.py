@@ -23,7 +23,7 @@ from crossexec_ml import __version__
 from crossexec_ml.evaluate import BacktestSettings, backtest
 from crossexec_ml.explain import explain_cases
 from crossexec_ml.features import case_fingerprint, derived_features, rung_of, stalled_cohort
-from crossexec_ml.io import InputError, read_cases, read_handlers, write_table
+from crossexec_ml.io import InputError, read_cases, read_handlers, read_truth, write_table
 from crossexec_ml.ladder import PROB_COLUMNS, LadderSettings, suggest_rung
 from crossexec_ml.model import CrossExecModel, load_model, save_model, training_rows
 from crossexec_ml.monitor import REFERENCE_FILE, reference_sample
@@ -558,7 +558,7 @@ def evaluate_saved(
     history = read_cases(history_path)
     truth = None
     if truth_path is not None:
-        truth = pd.read_csv(truth_path, encoding="utf-8-sig")
+        truth = read_truth(truth_path, cases=history, cover="all")
     bt = BacktestSettings(**card.get("backtest_settings", {}))
     ladder = LadderSettings(**card.get("ladder_settings", {}))
     result = backtest(

@@ -430,5 +430,6 @@ def test_cli_refuses_a_truth_file_with_a_case_twice(model_dir, tmp_path, capsys)
     args = ["fairness", "--model", str(model_dir), "--cases", str(SAMPLE / "history.csv")]
     rc = main([*args, "--truth", str(bad), "--out", str(tmp_path / "a.json"), "--quiet"])
     assert rc == 1
-    assert "truth.csv: a (case_id, as_of_date) appears twice" in capsys.readouterr().err
+    err = capsys.readouterr().err  # read_truth names both rows (header = row 1)
+    assert "truth.csv: 1 problem(s) found" in err and "duplicate: row 7501 has the same" in err
     assert not (tmp_path / "a.json").exists()
