@@ -247,16 +247,21 @@ def stalled_cohort(cases: pd.DataFrame, settings: CohortSettings | None = None) 
 _CLOCK_COLUMNS = {"as_of_date", "days_since_last_action", "days_since_last_asset_query"}
 
 
-def case_fingerprint(cases: pd.DataFrame) -> pd.Series:
+def case_fingerprint(cases: pd.DataFrame, *, include_case_id: bool = False) -> pd.Series:
     """A short hash of each case's facts, to tell whether a decided case's data changed.
 
     Every contract id and feature column enters except the clock columns (``as_of_date``,
-    ``days_since_last_action``, ``days_since_last_asset_query``), which grow on their own.
+    ``days_since_last_action``, ``days_since_last_asset_query``), which grow on their own,
+    and the case id itself: a fingerprint is only ever compared with the same case's, and
+    hashing a million unique ids was most of the fingerprint's cost.
 
     Parameters
     ----------
     cases : pandas.DataFrame
         Contract-typed cases.
+    include_case_id : bool
+        Also hash ``case_id``: the fingerprint of earlier builds, which decisions recorded
+        before this change hold (:func:`crossexec_ml.pipeline.score_rows` accepts both).
 
     Returns
     -------
@@ -269,6 +274,7 @@ def case_fingerprint(cases: pd.DataFrame) -> pd.Series:
         for c in contract.names
         if contract.columns[c].role in ("id", "feature", "time")
         and c not in _CLOCK_COLUMNS
+        and (include_case_id or c != "case_id")
         and c in cases
     ]
     # Hashes each column natively (categories by their values, so category order is irrelevant)
