@@ -45,6 +45,20 @@ class LadderSettings:
     respect_ladder: bool = True
 
 
+def _stage_index(ladder_stage: pd.Series) -> np.ndarray:
+    """Index into RUNGS of each case's stage; missing or unknown is ``original`` (0).
+
+    Read through category codes (one small lookup table), not a per-cell text map: on a
+    province's million cases the map alone cost more than choosing the rungs.
+    """
+    values = ladder_stage.array
+    if not isinstance(values, pd.Categorical):
+        values = pd.Categorical(ladder_stage.astype(object), categories=list(_STAGE_INDEX))
+    lookup = np.array([_STAGE_INDEX.get(str(c), 0) for c in values.categories] + [0], dtype=int)
+    # Code -1 (missing) reads the table's last entry, 0.
+    return lookup[np.asarray(values.codes)]
+
+
 def allowed_rungs(ladder_stage: pd.Series | None, n: int, settings: LadderSettings) -> np.ndarray:
     """Boolean matrix ``(n, 3)``: may each case go to intra_team, inter_team, higher_court.
 
@@ -64,9 +78,7 @@ def allowed_rungs(ladder_stage: pd.Series | None, n: int, settings: LadderSettin
     allowed = np.ones((n, 3), dtype=bool)
     if ladder_stage is None or not settings.respect_ladder:
         return allowed
-    stage = (
-        ladder_stage.astype("string").map(_STAGE_INDEX, na_action="ignore").fillna(0)
-    ).to_numpy(dtype=int)
+    stage = _stage_index(ladder_stage)
     rung_index = np.arange(1, 4)
     allowed = rung_index[None, :] > stage[:, None]
     allowed[:, 2] = True  # the higher court can always be asked (again)
@@ -115,10 +127,9 @@ def suggest_rung(
     act = best >= s.min_gain
     rung_idx = np.where(act, choice + 1, 0)
     p_cross = p[np.arange(n), rung_idx]
-    rungs = np.asarray(RUNGS, dtype=object)[rung_idx]
     return pd.DataFrame(
         {
-            "suggested_rung": pd.Categorical(rungs, categories=list(RUNGS)),
+            "suggested_rung": pd.Categorical.from_codes(rung_idx, categories=list(RUNGS)),
             "p_cross": p_cross,
             "uplift": p_cross - p[:, 0],
             "best_gain": best,
