@@ -22,7 +22,9 @@ __all__ = [
     "order_by_gain",
     "expected_gain",
     "guidance",
+    "categories_as_text",
     "guidance_arrays",
+    "guidance_categories",
     "rank_cases",
 ]
 
@@ -126,17 +128,28 @@ def expected_gain(
     return np.where(vulnerable(cases), gain * s.vulnerability_boost, gain)
 
 
-def _text_rank(values: pd.Series) -> np.ndarray:
-    """Dense rank of text in code-point order, the order of Python's ``str`` comparison.
+def _tie_rule_order(gain: np.ndarray, idle_days: np.ndarray, case_id: pd.Series) -> np.ndarray:
+    """Positions sorted by :data:`TIE_BREAK_RULE`: gain desc, idle days desc, case id asc.
 
-    Arrow compares UTF-8 bytes, and UTF-8 byte order is code-point order, so sorting by these
-    ranks equals sorting the strings themselves, without a million Python objects.
+    One stable multi-key sort in Arrow, which compares case ids only within ties of the two
+    numbers. Arrow compares UTF-8 bytes, and UTF-8 byte order is code-point order, so the
+    order equals sorting by Python's ``str`` comparison, without a million Python objects.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(values.astype(str).astype("string").array)
-    return pc.rank(text, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    ids = pd.Series(case_id)
+    if not isinstance(ids.dtype, pd.StringDtype):
+        ids = ids.astype(str).astype("string")
+    table = pa.table(
+        {
+            "gain": np.asarray(gain, dtype=float),
+            "idle": np.asarray(idle_days, dtype=float),
+            "case_id": pa.array(ids.array),
+        }
+    )
+    keys = [("gain", "descending"), ("idle", "descending"), ("case_id", "ascending")]
+    return pc.sort_indices(table, sort_keys=keys).to_numpy()
 
 
 def _apply_floor(
@@ -263,9 +276,8 @@ def order_by_gain(
     gain = np.asarray(gain, dtype=float)
     n = len(gain)
     in_cohort = np.flatnonzero(stalled)
-    ids = _text_rank(pd.Series(case_id).iloc[in_cohort])
-    # lexsort: last key is primary
-    order = in_cohort[np.lexsort((ids, -idle_days[in_cohort], -gain[in_cohort]))]
+    ids = pd.Series(case_id).iloc[in_cohort]
+    order = in_cohort[_tie_rule_order(gain[in_cohort], np.asarray(idle_days)[in_cohort], ids)]
     k = s.k_for(len(order))
     # Only cases with something to gain can fill the top-k or a floor.
     actionable = gain > 0
@@ -346,6 +358,20 @@ _RUNG_TEXT = {
 }
 
 
+def _is_in(values: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
+    """Whether each cell's text is one of ``wanted`` (missing: no).
+
+    Categorical columns are compared through their few categories and the codes, not by
+    turning a million cells into text.
+    """
+    arr = values.array
+    if isinstance(arr, pd.Categorical):
+        hit = np.isin(np.asarray(arr.categories.astype(str), dtype=object), list(wanted))
+        # Code -1 (missing) reads the appended False.
+        return np.append(hit, False)[np.asarray(arr.codes)]
+    return np.isin(values.astype("string").fillna("").to_numpy(dtype=object), list(wanted))
+
+
 def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]], np.ndarray]:
     """The first-step rules with where each applies, most useful first, and the idle days."""
 
@@ -355,10 +381,11 @@ def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]],
     def num(name: str) -> np.ndarray:
         return pd.to_numeric(feats[name], errors="coerce").to_numpy(dtype=float)
 
-    obstacle = feats["asset_disposal_obstacle"].astype("string").fillna("").to_numpy()
+    def obstacle_is(*values: str) -> np.ndarray:
+        return _is_in(feats["asset_disposal_obstacle"], values)
+
     idle = num("days_since_last_action")
     last_query = num("days_since_last_asset_query")
-    whereabouts = feats["debtor_whereabouts"].astype("string").fillna("").to_numpy()
     estate = flag("has_real_estate") & ~flag("real_estate_encumbered")
     rules: list[tuple[np.ndarray, str, str]] = [
         (
@@ -372,22 +399,22 @@ def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]],
             "freeze and deduct the deposits found",
         ),
         (
-            obstacle == "failed_auction",
+            obstacle_is("failed_auction"),
             "流拍财产重新评估、降价再拍或以物抵债",
             "re-auction at a lower price or take in kind",
         ),
         (
-            obstacle == "occupancy",
+            obstacle_is("occupancy"),
             "依法腾退占有人后处置财产",
             "clear the occupants, then dispose of the property",
         ),
         (
-            (obstacle == "third_party_objection") | flag("objection_pending"),
+            obstacle_is("third_party_objection") | flag("objection_pending"),
             "先行审查处理执行异议",
             "decide the pending objection first",
         ),
         (
-            obstacle == "mortgage_priority",
+            obstacle_is("mortgage_priority"),
             "与抵押权人协商处置并参与分配",
             "agree a sale with the mortgagee and share the proceeds",
         ),
@@ -414,7 +441,7 @@ def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]],
             "run a fresh online asset inquiry",
         ),
         (
-            np.isin(whereabouts, ["unreachable", "abroad"]),
+            _is_in(feats["debtor_whereabouts"], ("unreachable", "abroad")),
             "协调公安机关查找被执行人下落",
             "ask the police to locate the debtor",
         ),
@@ -432,23 +459,35 @@ def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]],
     return rules, idle
 
 
-def _first_steps(feats: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
+# Where the real-estate step writes the idle days.
+_IDLE = "{idle}"
+
+
+def _idle_text(idle: np.ndarray) -> np.ndarray:
+    """Idle days as written into the real-estate step ("?" when unknown)."""
+    return np.where(np.isnan(idle), "?", np.char.mod("%.0f", np.nan_to_num(idle))).astype(object)
+
+
+def _first_steps(
+    feats: pd.DataFrame, *, write_idle: bool = True
+) -> dict[tuple[str, int], np.ndarray]:
     """What the new handler should try first, from each case's own facts, most useful first.
 
     Returns the first two and three applicable steps joined per language
     (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
-    any step applies.
+    any step applies. With ``write_idle=False`` the real-estate step keeps its ``{idle}``
+    marker for the idle days, to be filled in later.
     """
     rules, idle = _step_rules(feats)
     # The first three steps that apply to each row, in rule order, joined per language.
     matrix = np.column_stack([m for m, _, _ in rules])
     first = np.argsort(~matrix, axis=1, kind="stable")[:, :3]
     valid = np.take_along_axis(matrix, first, axis=1)
-    days = np.where(np.isnan(idle), "?", np.char.mod("%.0f", np.nan_to_num(idle))).astype(object)
+    days = _idle_text(idle) if write_idle else np.full(len(idle), _IDLE, dtype=object)
     joined: dict[tuple[str, int], np.ndarray] = {}
     for lang, sep, col in (("zh", "；", 1), ("en", "; ", 2)):
         const = np.array([r[col] for r in rules], dtype=object)
-        head = const[0].split("{idle}")
+        head = const[0].split(_IDLE)
         idle_text = head[0] + days + head[1]
         texts = [np.where(first[:, j] == 0, idle_text, const[first[:, j]]) for j in range(3)]
         out2 = np.where(valid[:, 0], texts[0], "") + np.where(valid[:, 1], sep + texts[1], "")
@@ -488,10 +527,22 @@ def guidance_arrays(
 ) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
     """:func:`guidance` as two ``string`` arrays, built once per distinct text.
 
+    See :func:`guidance_categories` for how; this writes every row's text out.
+    """
+    zh, en = guidance_categories(scored, cases, derived)
+    return categories_as_text(zh), categories_as_text(en)
+
+
+def guidance_categories(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.Categorical, pd.Categorical]:
+    """:func:`guidance` as two categoricals: each distinct text once, a code per case.
+
     The text depends only on a few facts per case (rung, vulnerability, whether anything was
     found, which first-step rules apply, and the idle days when real estate leads), so a
-    province's million cases share a few thousand texts: each is written once, from one case
-    that has it, and the arrays index into them.
+    province's million cases share about a hundred thousand texts: each is written once, from
+    one case that has it. Keeping them as categories lets the list be sorted by moving codes;
+    :func:`categories_as_text` writes the texts out once, at the end.
     """
     from crossexec_ml.features import derived_features
 
@@ -500,23 +551,54 @@ def guidance_arrays(
     if derived is None:
         derived = derived_features(cases)
     derived = derived.reset_index(drop=True)
-    rungs = scored["suggested_rung"].astype(str).to_numpy()
-    rung_code = pd.factorize(rungs)[0].astype(np.int64)
+    rung_values = scored["suggested_rung"].array
+    if isinstance(rung_values, pd.Categorical):
+        rung_code = np.asarray(rung_values.codes, dtype=np.int64) + 1  # missing (-1) -> 0
+    else:
+        rung_code = pd.factorize(scored["suggested_rung"].astype(str).to_numpy())[0]
+        rung_code = rung_code.astype(np.int64)
     vuln = vulnerable(cases)
     nothing_found = _nothing_found(derived)
     rules, idle = _step_rules(cases)
     matrix = np.column_stack([m for m, _, _ in rules]).astype(np.int64)
     bits = matrix @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
-    # The idle days are written only into the real-estate step (rule 0).
-    idle_key = pd.factorize(np.where(matrix[:, 0] > 0, idle, -1.0), use_na_sentinel=False)[0]
+    # Everything but the idle days: a few hundred templates, each written once from the
+    # first case that has it, with the real-estate step's idle days left as a marker.
     key = (((rung_code * 2 + vuln) * 2 + nothing_found) << matrix.shape[1]) | bits
-    key = key * (int(idle_key.max(initial=0)) + 1) + idle_key
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    zh, en = _guidance_texts(scored.iloc[first], cases.iloc[first], derived.iloc[first])
-    zh_arr = pd.array(np.asarray(zh, dtype=object), dtype="string")
-    en_arr = pd.array(np.asarray(en, dtype=object), dtype="string")
-    inverse = inverse.reshape(-1)
-    return zh_arr.take(inverse), en_arr.take(inverse)
+    group, _ = pd.factorize(key)
+    first = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
+    templates = _guidance_texts(
+        scored.iloc[first], cases.iloc[first], derived.iloc[first], write_idle=False
+    )
+    idle_code, idle_values = pd.factorize(idle, use_na_sentinel=False)
+    days = _idle_text(np.asarray(idle_values, dtype=float))
+    out = []
+    for texts in templates:
+        # Different keys can give the same template (only the first three steps are written).
+        t_code, t_text = pd.factorize(np.asarray(texts, dtype=object))
+        marked = np.array([_IDLE in t for t in t_text], dtype=bool)
+        row_t = t_code[group]
+        # Distinct (template, idle days) pairs; the days only count where they are written,
+        # so the pairs map one to one onto distinct texts.
+        pair = row_t * np.int64(len(idle_values) + 1) + np.where(marked[row_t], idle_code + 1, 0)
+        codes, pairs = pd.factorize(pair)
+        tt, dd = np.divmod(pairs, len(idle_values) + 1)
+        text = [
+            t_text[t].replace(_IDLE, days[d - 1]) if d else t_text[t]
+            for t, d in zip(tt.tolist(), dd.tolist(), strict=True)
+        ]
+        out.append(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)))
+    return out[0], out[1]
+
+
+def categories_as_text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A categorical of texts as a ``string`` array (one take of the categories)."""
+    texts = pd.array(np.asarray(values.categories, dtype=object), dtype="string")
+    codes = np.asarray(values.codes)
+    if (codes < 0).any():
+        return pd.array(np.asarray(values, dtype=object), dtype="string")
+    return texts.take(codes)
 
 
 def _nothing_found(derived: pd.DataFrame) -> np.ndarray:
@@ -526,13 +608,13 @@ def _nothing_found(derived: pd.DataFrame) -> np.ndarray:
 
 
 def _guidance_texts(
-    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame, *, write_idle: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The guidance texts of each row, vectorised (see :func:`guidance`)."""
     rungs = scored["suggested_rung"].astype(str).to_numpy()
     vuln = vulnerable(cases)
     nothing_found = _nothing_found(derived)
-    steps = _first_steps(cases)
+    steps = _first_steps(cases, write_idle=write_idle)
     has = steps[("any", 0)]
     rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
     rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossexec_ml.datasets import make_cases
-from crossexec_ml.prioritise import PrioritySettings, expected_gain, guidance, rank_cases
+from crossexec_ml.prioritise import (
+    PrioritySettings,
+    expected_gain,
+    guidance,
+    order_by_gain,
+    rank_cases,
+)
 
 CASES = make_cases(n_history=0, n_current=60, seed=2).current
 
@@ -79,6 +85,42 @@ def test_ties_broken_by_idle_time_then_case_id():
     ids = cases["case_id"].tolist()
     tied = sorted([ids[1], ids[2]])
     assert out["case_id"].tolist() == [*tied, ids[3], ids[0]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.05, 0.1, 0.25]),
+            st.sampled_from([0.0, 181.0, 400.0]),
+            st.text(alphabet="0京执号(){}aAzZ-é丁𠀀 ", min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda r: r[2],
+    ),
+    stalled=st.lists(st.booleans(), min_size=40, max_size=40),
+)
+def test_order_equals_python_sort_by_the_tie_rule(rows, stalled):
+    # The fast Arrow sort must give exactly Python's order: gain desc, idle desc, then the
+    # case id as Python compares str (code points, incl. astral characters), many ties.
+    gain = np.array([r[0] for r in rows])
+    idle = np.array([r[1] for r in rows])
+    ids = pd.Series([r[2] for r in rows], dtype="string")
+    in_cohort = np.array(stalled[: len(rows)])
+    order = order_by_gain(
+        gain,
+        stalled=in_cohort,
+        livelihood=np.zeros(len(rows), bool),
+        long_unresolved=np.zeros(len(rows), bool),
+        idle_days=idle,
+        case_id=ids,
+        settings=PrioritySettings(capacity=0, livelihood_floor=0, long_unresolved_floor=0),
+    )
+    expected = sorted(np.flatnonzero(in_cohort), key=lambda i: (-gain[i], -idle[i], rows[i][2]))
+    got = [int(i) for i in np.argsort(order.rank) if not np.isnan(order.rank[i])]
+    assert got == expected
+    assert np.isnan(order.rank[~in_cohort]).all()
 
 
 @settings(max_examples=60, deadline=None)
