@@ -125,8 +125,11 @@ class _Design:
     numeric: list[str]
     categorical: list[str]
 
-    def matrix(self, cases: pd.DataFrame, flags: FlagSettings | None) -> pd.DataFrame:
-        derived = derived_features(cases, flags)
+    def matrix(
+        self, cases: pd.DataFrame, flags: FlagSettings | None, derived: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        if derived is None:
+            derived = derived_features(cases, flags)
         feats = {
             **{c: cases[c] for c in self.numeric + self.categorical if c in cases},
             **{c: derived[c] for c in derived},
@@ -456,13 +459,18 @@ class CrossExecModel(BaseEstimator):
         self._check_fitted()
         return _Design(self.numeric_, self.categorical_).matrix(cases, self.flag_settings)
 
-    def predict_rungs(self, cases: pd.DataFrame) -> pd.DataFrame:
+    def predict_rungs(
+        self, cases: pd.DataFrame, *, derived: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Probability of resolution within 180 days under each rung.
 
         Parameters
         ----------
         cases : pandas.DataFrame
             Contract-typed cases; treatment and outcome columns, if present, are ignored.
+        derived : pandas.DataFrame, optional
+            ``derived_features(cases, self.flag_settings)`` with the same index, when the
+            caller has it already (scoring needs it too); computed here otherwise.
 
         Returns
         -------
@@ -473,9 +481,18 @@ class CrossExecModel(BaseEstimator):
         self._check_fitted()
         if len(cases) == 0:
             return pd.DataFrame({c: np.zeros(0) for c in PROB_COLUMNS}, index=cases.index)
+        if derived is not None and not derived.index.equals(cases.index):
+            raise ValueError("derived must have the same index as cases (derived_features(cases))")
+        design = _Design(self.numeric_, self.categorical_)
         z = np.vstack(
             [
-                self._logits(self.design_matrix(cases.iloc[i : i + _CHUNK]))
+                self._logits(
+                    design.matrix(
+                        cases.iloc[i : i + _CHUNK],
+                        self.flag_settings,
+                        None if derived is None else derived.iloc[i : i + _CHUNK],
+                    )
+                )
                 for i in range(0, len(cases), _CHUNK)
             ]
         )

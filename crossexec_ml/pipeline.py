@@ -31,8 +31,9 @@ from crossexec_ml.prioritise import (
     TIE_BREAK_RULE,
     PriorityOrder,
     PrioritySettings,
+    categories_as_text,
     expected_gain,
-    guidance_arrays,
+    guidance_categories,
     order_by_gain,
 )
 from crossexec_ml.schema import HARD_BONE_FLAGS, RUNGS, CohortSettings
@@ -274,23 +275,24 @@ def score_rows(
     """
     ladder = ladder or LadderSettings()
     cases = cases.reset_index(drop=True)
-    probs = model.predict_rungs(cases)
+    derived = derived_features(cases, model.flag_settings)
+    probs = model.predict_rungs(cases, derived=derived)
     rung = suggest_rung(probs, cases["ladder_stage"], ladder)
     ids = ["case_id", "as_of_date", "court_id", "team_id", "handler_id", "previous_handler_ids"]
     out = pd.concat([cases[ids], probs, rung], axis=1)
-    derived = derived_features(cases, model.flag_settings)
     for c in HARD_BONE_FLAGS:
         out[c] = derived[c]
     out["n_hard_bone_flags"] = out[list(HARD_BONE_FLAGS)].sum(axis=1).astype(int)
     out["stalled"] = stalled_cohort(cases, cohort)
     out["case_fingerprint"] = case_fingerprint(cases)
-    decided, settled = _decided(out["case_id"], out["case_fingerprint"], decisions)
+    decided, settled = _decided(cases, out["case_fingerprint"], decisions)
     out["decided_action"] = decided
     # Decided and unchanged: shown, not proposed again (outside the ranked cohort).
     out["stalled"] = out["stalled"] & ~settled
     out["model_id"] = model_id
     out["expected_gain"] = expected_gain(out, cases, priority)
-    out["guidance"], out["guidance_en"] = guidance_arrays(out, cases, derived)
+    # Categoricals here (a code per case); with_order writes the texts out after sorting.
+    out["guidance"], out["guidance_en"] = guidance_categories(out, cases, derived)
     idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0)
     out["idle_days"] = idle.to_numpy(dtype=float)
     livelihood = cases.get("is_livelihood", pd.Series(False, index=cases.index))
@@ -299,21 +301,26 @@ def score_rows(
 
 
 def _decided(
-    case_id: pd.Series,
+    cases: pd.DataFrame,
     fingerprint: pd.Series,
     decisions: Mapping[str, Mapping[str, object]] | None,
 ) -> tuple[pd.Series, np.ndarray]:
     """Each case's decided action (or missing) and whether its facts are unchanged since."""
-    decided = pd.Series(pd.NA, index=case_id.index, dtype="string")
-    settled = np.zeros(len(case_id), dtype=bool)
+    decided = pd.Series(pd.NA, index=cases.index, dtype="string")
+    settled = np.zeros(len(cases), dtype=bool)
     if not decisions:
         return decided, settled
     # Only the rows of decided cases are visited, not every row of a province's list.
-    ids = case_id.astype(str).to_numpy(dtype=object)
-    for r in np.flatnonzero(pd.Index(ids).isin(list(decisions))):
+    ids = cases["case_id"].astype(str).to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.Index(ids).isin(list(decisions)))
+    # Decisions recorded by earlier builds hold the fingerprint with the case id hashed in;
+    # it is computed for these few rows only, so such a decision still counts as unchanged.
+    legacy = case_fingerprint(cases.iloc[rows], include_case_id=True).to_numpy(dtype=object)
+    current = fingerprint.to_numpy(dtype=object)
+    for r, old in zip(rows, legacy, strict=True):
         d = decisions[ids[r]]
         decided.iloc[r] = str(d.get("action"))
-        settled[r] = d.get("case_fingerprint") == fingerprint.iloc[r]
+        settled[r] = d.get("case_fingerprint") in (current[r], old)
     return decided, settled
 
 
@@ -358,14 +365,19 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
         ``rows`` plus ``priority_rank``, ``candidate``, ``floor_reason`` and empty reasons,
         sorted by ``priority_rank`` (unranked rows last, in their original order).
     """
-    out = rows.reset_index(drop=True).copy()
-    out["priority_rank"] = pd.array(order.rank, dtype="Float64").astype("Int64")
-    out["candidate"] = order.candidate
-    out["floor_reason"] = pd.array(order.floor_reason, dtype="string")
+    # Ranked rows by rank, then unranked ones in their order: one stable argsort of the
+    # ranks and one take per column (sort_values would also sort and take the new columns).
+    perm = np.argsort(np.where(np.isnan(order.rank), np.inf, order.rank), kind="stable")
+    out = rows.take(perm).reset_index(drop=True)
+    out["priority_rank"] = pd.array(order.rank[perm], dtype="Float64").astype("Int64")
+    out["candidate"] = np.asarray(order.candidate)[perm]
+    out["floor_reason"] = pd.array(np.asarray(order.floor_reason)[perm], dtype="string")
     for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
         out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out = out.sort_values("priority_rank", na_position="last", kind="stable")
-    return out.reset_index(drop=True)
+    for col in ("guidance", "guidance_en"):
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = categories_as_text(out[col].array)
+    return out
 
 
 def reasons_for(
@@ -438,10 +450,10 @@ def score_cases(
     ranked = with_order(rows, order)
     top = np.flatnonzero(ranked["priority_rank"].notna() & (ranked["priority_rank"] <= explain_top))
     if len(top):
-        # Rows of the top in rank order; their positions in ``cases`` via the stable sort.
-        position = np.argsort(np.where(np.isnan(order.rank), np.inf, order.rank), kind="stable")[
-            top
-        ]
+        # The top's positions in ``cases``, in rank order (ranks are distinct, so ``ranked``,
+        # sorted by rank, holds them in the same order).
+        position = np.flatnonzero(order.rank <= explain_top)
+        position = position[np.argsort(order.rank[position])]
         why = reasons_for(model, cases.iloc[position], ladder)
         for col in why:
             ranked.loc[top, col] = why[col].to_numpy()
