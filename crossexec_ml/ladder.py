@@ -117,13 +117,20 @@ def suggest_rung(
     s = settings or LadderSettings()
     p = probs[list(PROB_COLUMNS)].to_numpy(dtype=float)
     n = len(p)
-    gains = p[:, 1:] - p[:, [0]]
     allowed = allowed_rungs(ladder_stage, n, s)
-    masked = np.where(allowed, gains, -np.inf)
-    best = masked.max(axis=1) if n else np.zeros(0)
-    # Cheapest allowed rung within close_share of the best gain (argmax picks the first True).
-    close = allowed & (masked >= (s.close_share * best)[:, None]) & (masked > 0)
-    choice = np.where(close.any(axis=1), close.argmax(axis=1), masked.argmax(axis=1) if n else 0)
+    # Column by column (three rungs): reductions along a row of three are slow in numpy.
+    masked = [np.where(allowed[:, j], p[:, j + 1] - p[:, 0], -np.inf) for j in range(3)]
+    best = np.maximum(np.maximum(masked[0], masked[1]), masked[2])
+    # The cheapest allowed rung within close_share of the best gain; failing that (no rung
+    # gains anything) the first rung with the best gain.
+    floor = s.close_share * best
+    close = [allowed[:, j] & (masked[j] >= floor) & (masked[j] > 0) for j in range(3)]
+    top = [masked[j] == best for j in range(3)]
+    choice = np.where(
+        close[0] | close[1] | close[2],
+        np.where(close[0], 0, np.where(close[1], 1, 2)),
+        np.where(top[0], 0, np.where(top[1], 1, 2)),
+    )
     act = best >= s.min_gain
     rung_idx = np.where(act, choice + 1, 0)
     p_cross = p[np.arange(n), rung_idx]

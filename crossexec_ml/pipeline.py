@@ -349,6 +349,28 @@ def rank_rows(rows: pd.DataFrame, priority: PrioritySettings | None = None) -> P
     )
 
 
+def _rank_permutation(rank: np.ndarray) -> np.ndarray:
+    """Row positions by rank, then the unranked rows (NaN) in their own order.
+
+    The same as a stable argsort of the ranks with NaN last. Ranks are distinct whole
+    numbers, so when they are dense (a whole list, not a small slice of a province's) each
+    row is put straight into its place instead of sorting.
+    """
+    ranked = ~np.isnan(rank)
+    where = np.flatnonzero(ranked)
+    unranked = np.flatnonzero(~ranked)
+    if not len(where):
+        return unranked
+    r = rank[where].astype(np.int64)
+    if r.max() <= 4 * len(where):
+        slot = np.full(r.max() + 1, -1, dtype=np.int64)
+        slot[r] = where
+        by_rank = slot[slot >= 0]
+    else:
+        by_rank = where[np.argsort(r, kind="stable")]
+    return np.concatenate([by_rank, unranked])
+
+
 def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
     """Rows of :func:`score_rows` with their slice of the global order, sorted by rank.
 
@@ -365,13 +387,15 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
         ``rows`` plus ``priority_rank``, ``candidate``, ``floor_reason`` and empty reasons,
         sorted by ``priority_rank`` (unranked rows last, in their original order).
     """
-    # Ranked rows by rank, then unranked ones in their order: one stable argsort of the
-    # ranks and one take per column (sort_values would also sort and take the new columns).
-    perm = np.argsort(np.where(np.isnan(order.rank), np.inf, order.rank), kind="stable")
+    perm = _rank_permutation(order.rank)
     out = rows.take(perm).reset_index(drop=True)
     out["priority_rank"] = pd.array(order.rank[perm], dtype="Float64").astype("Int64")
     out["candidate"] = np.asarray(order.candidate)[perm]
-    out["floor_reason"] = pd.array(np.asarray(order.floor_reason)[perm], dtype="string")
+    # A few distinct reasons: written out once each, then taken by code.
+    reason_code, reasons = pd.factorize(np.asarray(order.floor_reason, dtype=object)[perm])
+    out["floor_reason"] = pd.array(np.asarray(reasons, dtype=object), dtype="string").take(
+        reason_code
+    )
     for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
         out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
     for col in ("guidance", "guidance_en"):
