@@ -10,6 +10,7 @@ import pytest
 import skops.io as sio
 
 from crossexec_ml.datasets import make_cases
+from crossexec_ml.features import derived_features
 from crossexec_ml.ladder import PROB_COLUMNS
 from crossexec_ml.model import (
     CARD_FILE,
@@ -50,6 +51,16 @@ def test_learns_the_direction_of_the_truth(fitted, data):
     truth = data.truth.iloc[len(data.history) :].reset_index(drop=True)
     corr = np.corrcoef(p["p_keep"], truth["p_keep"])[0, 1]
     assert corr > 0.6
+
+
+def test_precomputed_derived_features_give_the_same_scores(fitted, data):
+    cases = data.current
+    derived = derived_features(cases, fitted.flag_settings)
+    pd.testing.assert_frame_equal(
+        fitted.predict_rungs(cases, derived=derived), fitted.predict_rungs(cases)
+    )
+    with pytest.raises(ValueError, match="same index"):
+        fitted.predict_rungs(cases, derived=derived.reset_index(drop=True).iloc[::-1])
 
 
 def test_deterministic(data):
