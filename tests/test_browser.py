@@ -188,7 +188,6 @@ def _drawn_marks(page, plot) -> int:
 
 
 def test_dashboard_renders_tiles_and_charts(artefacts, browser_page, tmp_path):
-    t0 = time.monotonic()
     nb = _parametrised_copy(
         "04_leadership_dashboard",
         tmp_path / "nb",
@@ -223,7 +222,6 @@ def test_dashboard_renders_tiles_and_charts(artefacts, browser_page, tmp_path):
         )
         for i in range(plots.count()):
             plots.nth(i).screenshot(path=str(SCREENSHOTS / f"dashboard_chart_{i + 1}.png"))
-    assert time.monotonic() - t0 < 60
 
 
 def _widget(page, kind: str, label: str):
@@ -235,7 +233,6 @@ def _widget(page, kind: str, label: str):
 def test_picker_filters_clicks_a_bar_and_records_a_decision(artefacts, browser_page, tmp_path):
     from crossexec_ml.ledger import Ledger
 
-    t0 = time.monotonic()
     ledger_path = tmp_path / "ledger.sqlite"
     nb = _parametrised_copy(
         "03_pick_next_case",
@@ -310,4 +307,3 @@ def test_picker_filters_clicks_a_bar_and_records_a_decision(artefacts, browser_p
     assert rows["case_id"].iloc[0] == case_id
     assert rows["action"].iloc[0] == "keep"
     assert rows["decided_by"].iloc[0] == "L007"
-    assert time.monotonic() - t0 < 60
