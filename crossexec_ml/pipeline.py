@@ -271,7 +271,9 @@ def score_rows(
     pandas.DataFrame
         :data:`ROW_COLUMNS`, in the cases' order: the scored columns without
         :data:`GLOBAL_COLUMNS`, plus ``idle_days`` (``days_since_last_action``, missing as 0)
-        and ``is_livelihood`` (missing as False), the tie-break and floor keys.
+        and ``is_livelihood`` (missing as False), the tie-break and floor keys. ``guidance``
+        and ``guidance_en`` are categoricals (each distinct text once); :func:`with_order`
+        writes them out as text.
     """
     ladder = ladder or LadderSettings()
     cases = cases.reset_index(drop=True)
@@ -362,13 +364,13 @@ def _rank_permutation(rank: np.ndarray) -> np.ndarray:
     if not len(where):
         return unranked
     r = rank[where].astype(np.int64)
-    if r.max() <= 4 * len(where):
+    if r.min() >= 0 and r.max() <= 4 * len(where):
         slot = np.full(r.max() + 1, -1, dtype=np.int64)
         slot[r] = where
         by_rank = slot[slot >= 0]
-    else:
-        by_rank = where[np.argsort(r, kind="stable")]
-    return np.concatenate([by_rank, unranked])
+        if len(by_rank) == len(where):  # else a rank repeats: sort instead
+            return np.concatenate([by_rank, unranked])
+    return np.concatenate([where[np.argsort(r, kind="stable")], unranked])
 
 
 def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
@@ -392,7 +394,9 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
     out["priority_rank"] = pd.array(order.rank[perm], dtype="Float64").astype("Int64")
     out["candidate"] = np.asarray(order.candidate)[perm]
     # A few distinct reasons: written out once each, then taken by code.
-    reason_code, reasons = pd.factorize(np.asarray(order.floor_reason, dtype=object)[perm])
+    reason_code, reasons = pd.factorize(
+        np.asarray(order.floor_reason, dtype=object)[perm], use_na_sentinel=False
+    )
     out["floor_reason"] = pd.array(np.asarray(reasons, dtype=object), dtype="string").take(
         reason_code
     )

@@ -217,3 +217,19 @@ def test_guidance_names_rung_and_first_steps():
     assert "no substantive action for 420 days" in en[0]
     assert "终本" in zh[1] and "司法救助" not in zh[1]
     assert "司法救助" in zh[2]  # vulnerable applicant, nothing found
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ranks=st.lists(st.one_of(st.none(), st.integers(1, 400)), min_size=0, max_size=60),
+    distinct=st.booleans(),
+)
+def test_rows_are_put_in_rank_order_like_a_stable_sort(ranks, distinct):
+    from crossexec_ml.pipeline import _rank_permutation
+
+    if distinct:
+        seen: set[int] = set()
+        ranks = [r if r is None or r not in seen and not seen.add(r) else None for r in ranks]
+    rank = np.array([np.nan if r is None else float(r) for r in ranks])
+    expected = np.argsort(np.where(np.isnan(rank), np.inf, rank), kind="stable")
+    assert _rank_permutation(rank).tolist() == expected.tolist()
