@@ -283,21 +283,24 @@ def case_fingerprint(cases: pd.DataFrame, *, include_case_id: bool = False) -> p
     return pd.Series(_hex16(hashed), index=cases.index)
 
 
-# Each byte value's two hex digits, for :func:`_hex16`.
-_HEX_PAIRS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[
-    np.stack([np.arange(256) >> 4, np.arange(256) & 15], axis=1)
-]
+# Each byte value's two hex digits as one little-endian uint16 (first digit in the low byte),
+# for :func:`_hex16`.
+_HEX_PAIRS = np.array(
+    [ord("0123456789abcdef"[b >> 4]) | ord("0123456789abcdef"[b & 15]) << 8 for b in range(256)],
+    dtype="<u2",
+)
 
 
 def _hex16(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """uint64 values as 16 lower-case hex digits (``f"{v:016x}"``), as a ``string`` array.
 
-    Built byte-wise into one Arrow buffer: a million fingerprints take a tenth of a second
-    instead of a second of Python string formatting.
+    Built byte-wise into one Arrow buffer, each byte's two digits by one table lookup: a
+    million fingerprints take a few hundredths of a second instead of a second of Python
+    string formatting.
     """
     import pyarrow as pa
 
-    digits = _HEX_PAIRS[values.astype(">u8").view(np.uint8).reshape(-1, 8)].reshape(-1)
+    digits = np.take(_HEX_PAIRS, values.astype(">u8").view(np.uint8)).view(np.uint8)
     offsets = np.arange(len(values) + 1, dtype=np.int64) * 16
     arrow = pa.Array.from_buffers(
         pa.large_string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]

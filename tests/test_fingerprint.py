@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,16 @@ def test_decision_under_either_fingerprint_is_honoured(model_and_cases):
     )
     mine = rows[rows["case_id"] == cid].iloc[0]
     assert mine["decided_action"] == "keep" and mine["stalled"]
+
+
+def test_hex_digits_match_python_formatting():
+    from crossexec_ml.features import _hex16
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [
+            np.array([0, 1, 15, 16, 255, 2**63, 2**64 - 1], dtype=np.uint64),
+            rng.integers(0, 2**63, 500, dtype=np.int64).view(np.uint64) * np.uint64(3),
+        ]
+    )
+    assert list(_hex16(values)) == [f"{int(v):016x}" for v in values]
