@@ -560,11 +560,20 @@ def guidance_categories(
     vuln = vulnerable(cases)
     nothing_found = _nothing_found(derived)
     rules, idle = _step_rules(cases)
-    matrix = np.column_stack([m for m, _, _ in rules]).astype(np.int64)
-    bits = matrix @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+    # Bit j set where first-step rule j applies.
+    bits = np.zeros(len(cases), dtype=np.int64)
+    for j, (applies, _, _) in enumerate(rules):
+        bits |= applies.astype(np.int64) << j
+    # Only the first three rules that apply are written: keep their bits (lowest set bit,
+    # three times), so cases that differ only in later rules share a text.
+    shown = np.zeros_like(bits)
+    for _ in range(3):
+        lowest = bits & -bits
+        shown |= lowest
+        bits ^= lowest
     # Everything but the idle days: a few hundred templates, each written once from the
     # first case that has it, with the real-estate step's idle days left as a marker.
-    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << matrix.shape[1]) | bits
+    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << len(rules)) | shown
     group, _ = pd.factorize(key)
     first = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
     first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
@@ -584,10 +593,11 @@ def guidance_categories(
         pair = row_t * np.int64(len(idle_values) + 1) + np.where(marked[row_t], idle_code + 1, 0)
         codes, pairs = pd.factorize(pair)
         tt, dd = np.divmod(pairs, len(idle_values) + 1)
-        text = [
-            t_text[t].replace(_IDLE, days[d - 1]) if d else t_text[t]
-            for t, d in zip(tt.tolist(), dd.tolist(), strict=True)
-        ]
+        # Each text is its template's head, the days (if written) and the tail.
+        split = [(*t.split(_IDLE, 1), "")[:2] for t in t_text]
+        heads = np.array([h for h, _ in split], dtype=object)[tt]
+        tails = np.array([t for _, t in split], dtype=object)[tt]
+        text = heads + np.concatenate([[""], days]).astype(object)[dd] + tails
         out.append(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)))
     return out[0], out[1]
 
