@@ -393,13 +393,14 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
     out = rows.take(perm).reset_index(drop=True)
     out["priority_rank"] = pd.array(order.rank[perm], dtype="Float64").astype("Int64")
     out["candidate"] = np.asarray(order.candidate)[perm]
-    # A few distinct reasons: written out once each, then taken by code.
-    reason_code, reasons = pd.factorize(
-        np.asarray(order.floor_reason, dtype=object)[perm], use_na_sentinel=False
-    )
-    out["floor_reason"] = pd.array(np.asarray(reasons, dtype=object), dtype="string").take(
-        reason_code
-    )
+    # Mostly empty, a few distinct reasons: each written out once, then taken by code.
+    reason = np.asarray(order.floor_reason, dtype=object)[perm]
+    lifted = np.flatnonzero(reason != "")
+    codes = np.zeros(len(reason), dtype=np.int64)  # 0: not lifted by a floor
+    lifted_codes, reasons = pd.factorize(reason[lifted], use_na_sentinel=False)
+    codes[lifted] = lifted_codes + 1
+    texts = np.asarray(["", *reasons], dtype=object)
+    out["floor_reason"] = pd.array(texts, dtype="string").take(codes)
     for col in ("top_reason_zh", "reasons_zh", "reasons_en"):
         out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
     for col in ("guidance", "guidance_en"):

@@ -233,3 +233,20 @@ def test_rows_are_put_in_rank_order_like_a_stable_sort(ranks, distinct):
     rank = np.array([np.nan if r is None else float(r) for r in ranks])
     expected = np.argsort(np.where(np.isnan(rank), np.inf, rank), kind="stable")
     assert _rank_permutation(rank).tolist() == expected.tolist()
+
+
+def test_ranked_list_carries_each_cases_floor_reason():
+    from crossexec_ml.model import CrossExecModel
+    from crossexec_ml.pipeline import rank_rows, score_rows, with_order
+
+    data = make_cases(n_history=1500, n_current=400, seed=4)
+    model = CrossExecModel().fit(data.history)
+    s = PrioritySettings(capacity=40, livelihood_floor=0.5, long_unresolved_floor=0.3)
+    rows = score_rows(model, data.current, priority=s)
+    order = rank_rows(rows, s)
+    ranked = with_order(rows, order)
+    expected = dict(zip(rows["case_id"], order.floor_reason, strict=True))
+    got = dict(zip(ranked["case_id"], ranked["floor_reason"], strict=True))
+    assert got == expected
+    assert "" in set(got.values()) and len(set(got.values())) >= 2  # some lifted, most not
+    assert ranked["floor_reason"].dtype == "string"
