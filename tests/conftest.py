@@ -68,3 +68,19 @@ def sample_audit(model_dir: Path, out: Path) -> Path:
         settings=FairnessSettings(n_boot=50),
     )
     return write_audit(audit, out)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A Dask client on an in-process two-worker cluster, one per test module.
+
+    In-process workers keep the tests quick; the CLI's default cluster uses processes.
+    """
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -123,19 +123,6 @@ def test_chunked_pandas_engine_equals_score_cases(setup):
     _no_temp(root, "out-pandas")
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    # In-process workers keep the test quick; the CLI's default cluster uses processes.
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def test_dask_engine_equals_score_cases(setup, dask_client):
     root = setup["root"]
     run = score_partitioned(

@@ -114,19 +114,6 @@ def test_an_id_number_as_header_is_row_1_in_every_piece(setup, tmp_path):
     assert ID_NUMBER not in message
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    # In-process workers keep the test quick (as tests/test_engines.py).
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.mark.parametrize("engine", ["pandas", "dask"])
 def test_both_engines_name_the_file_and_its_row(setup, tmp_path, engine, request):
     client = request.getfixturevalue("dask_client") if engine == "dask" else None
