@@ -540,9 +540,10 @@ def guidance_categories(
 
     The text depends only on a few facts per case (rung, vulnerability, whether anything was
     found, which first-step rules apply, and the idle days when real estate leads), so a
-    province's million cases share about a hundred thousand texts: each is written once, from
-    one case that has it. Keeping them as categories lets the list be sorted by moving codes;
-    :func:`categories_as_text` writes the texts out once, at the end.
+    province's million cases share a few hundred templates (tens of thousands of texts once the
+    idle days are filled in): each template is written once, from one case that has it.
+    Keeping the texts as categories lets the list be sorted by moving codes;
+    :func:`categories_as_text` writes them out once, at the end.
     """
     from crossexec_ml.features import derived_features
 
