@@ -272,7 +272,9 @@ def _read_csv_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
                 f"{path.name}: row {i + 2} has {len(r)} cells but the header has {width}; "
                 "check for an unquoted comma in that row"
             )
-    body = [(r + [""] * width)[:width] for r in body]
+    # Pad short rows and cut empty trailing cells; rows of the header's width (nearly all)
+    # are used as they are rather than copied.
+    body = [r if len(r) == width else (r + [""] * width)[:width] for r in body]
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
     return header, frame
 

@@ -326,6 +326,21 @@ def test_ragged_csv_row(tmp_path):
     assert "row 3" in one_sentence(e.value)
 
 
+def test_short_rows_and_empty_trailing_cells(tmp_path):
+    # Excel drops empty cells at the end of a row, and some exports add empty ones: both read
+    # as the full row, the missing cells empty.
+    frame = case_rows()
+    text = frame.to_csv(index=False)
+    lines = text.splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0]  # the last cell (petition_count) left out
+    lines[2] += ",,"
+    (tmp_path / "s.csv").write_text("\n".join(lines), encoding="utf-8")
+    got = read_cases(tmp_path / "s.csv")
+    frame.assign(petition_count=["", "2", ""]).to_csv(tmp_path / "w.csv", index=False)
+    want = read_cases(tmp_path / "w.csv")
+    pd.testing.assert_frame_equal(got, want, check_like=True)
+
+
 # ---------------------------------------------------------------- writing
 
 
