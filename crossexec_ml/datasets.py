@@ -1098,6 +1098,29 @@ def _draw_outcomes(
     }
 
 
+def _add_assignment_and_outcome_dates(
+    rng: np.random.Generator,
+    f: dict[str, np.ndarray],
+    miss: dict[str, np.ndarray],
+    as_of: np.ndarray,
+    pilot: np.ndarray,
+) -> None:
+    """The contract's randomisation columns and ``outcome_date``, in place.
+
+    Pilot rows drew their rung uniformly among the four rungs, so the action taken had
+    probability 1/4. A closed case (resolved, 终本 or terminated) reached that status on a day
+    within the 180-day window [invented: uniform]. ``rng`` is a stream of its own so that every
+    other column stays as it was before these columns existed.
+    """
+    n = as_of.size
+    f["assignment_randomised"] = pilot
+    f["assignment_propensity"] = np.full(n, 1.0 / len(RUNGS))
+    miss["assignment_propensity"] = ~pilot
+    closed = f["closure_mode_180d"] != _codes("closure_mode_180d")["open"]
+    f["outcome_date"] = as_of + rng.integers(1, 181, n).astype("timedelta64[D]")
+    miss["outcome_date"] = ~closed
+
+
 def _frame(
     cols: dict[str, np.ndarray], miss: dict[str, np.ndarray], names: list[str], idx: np.ndarray
 ) -> pd.DataFrame:
@@ -1176,6 +1199,7 @@ def make_cases(
     f["cross_mode"] = np.where(rung == 3, higher_code, lower_code[np.minimum(rung, 2)])
     f["cross_date"] = as_of + rng.integers(1, 31, n).astype("timedelta64[D]")
     miss["cross_date"] = rung == 0
+    _add_assignment_and_outcome_dates(np.random.default_rng([seed, 1]), f, miss, as_of, pilot)
 
     contract = cases_contract()
     h_idx = np.flatnonzero(hist)

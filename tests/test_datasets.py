@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crossexec_ml.io import validate_file
 from crossexec_ml.datasets import (
     STALL_CAUSE_SHARES,
     STALL_CAUSES,
@@ -74,7 +75,7 @@ def test_sizes(data: SyntheticCases) -> None:
 def test_history_has_all_contract_columns_in_order_and_dtype(data: SyntheticCases) -> None:
     contract = cases_contract()
     assert list(data.history.columns) == contract.names
-    assert len(contract.names) == 53
+    assert len(contract.names) == 56
     for name, spec in contract.columns.items():
         assert data.history[name].dtype == _expected_dtype(spec), name
 
@@ -437,3 +438,31 @@ def test_uplift_by_cause(data: SyntheticCases) -> None:
     np.testing.assert_allclose(lift_by_n.loc[1], 1.2)
     if 2 in lift_by_n.index:
         np.testing.assert_allclose(lift_by_n.loc[2], 1.2 * 0.7)
+
+
+def test_randomisation_columns_and_outcome_dates_follow_the_pilot_and_the_closure():
+    data = make_cases(n_history=3000, n_current=50, seed=11)
+    h, truth = data.history, data.truth
+    pilot = truth["is_pilot"].to_numpy()[: len(h)]
+    assert (h["assignment_randomised"].to_numpy(dtype=bool) == pilot).all()
+    assert (h.loc[pilot, "assignment_propensity"] == 0.25).all()
+    assert h.loc[~pilot, "assignment_propensity"].isna().all()
+    closed = h["closure_mode_180d"] != "open"
+    assert h.loc[~closed, "outcome_date"].isna().all()
+    days = (h.loc[closed, "outcome_date"] - h.loc[closed, "as_of_date"]).dt.days
+    assert days.between(1, 180).all() and closed.any()
+    # current cases carry no treatment or outcome columns
+    assert "outcome_date" not in data.current and "assignment_randomised" not in data.current
+
+
+def test_new_randomisation_columns_are_validated(tmp_path):
+    rows = make_cases(n_history=40, n_current=0, seed=2).history
+    rows["assignment_propensity"] = rows["assignment_propensity"].astype(object)
+    rows.loc[3, "assignment_propensity"] = -0.5
+    rows["assignment_randomised"] = rows["assignment_randomised"].astype(object)
+    rows.loc[5, "assignment_randomised"] = "maybe"
+    path = tmp_path / "h.csv"
+    rows.to_csv(path, index=False)
+    report = validate_file(path)
+    where = {(p.row, p.column.split(" ")[0]) for p in report.problems}
+    assert where == {(5, "assignment_propensity"), (7, "assignment_randomised")}

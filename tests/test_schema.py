@@ -25,7 +25,7 @@ def test_cases_contract_shape():
     c = cases_contract()
     raw = pd.read_csv(REPO / "crossexec_ml" / "contract" / "cases_schema.csv")
     assert c.names == list(raw["name"])
-    assert len(c.names) == 53
+    assert len(c.names) == 56
     assert c.required == list(raw.loc[raw["required"] == "yes", "name"])
     assert len(c.required) == 11
     assert c.columns["case_id"].label_zh == "案号"
@@ -43,8 +43,14 @@ def test_allowed_values_and_ranges_parsed():
 
 def test_roles_cover_treatment_and_outcomes():
     c = cases_contract()
-    assert c.by_role("treatment") == ["cross_mode", "cross_date"]
+    assert c.by_role("treatment") == [
+        "cross_mode",
+        "cross_date",
+        "assignment_randomised",
+        "assignment_propensity",
+    ]
     assert set(c.by_role("outcome")) == {
+        "outcome_date",
         "resolved_180d",
         "amount_recovered_180d",
         "closure_mode_180d",
