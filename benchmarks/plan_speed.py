@@ -1,7 +1,7 @@
 """Speed of the assignment plan on a court-sized synthetic problem (run on demand, not a test).
 
 Builds a 100,000-row ranked list and 500 handlers (5 courts x 10 teams x 10 handlers, open
-slots 0-6, one leader a team) with numpy, then times :func:`crossexec_ml.assign.assign` with
+slots 0-6, one leader a team) with numpy, then times :func:`crossexec_ml.decide._assign.assign` with
 capacity = 10% of the cases and with every non-keep case, and checks every rule on the result.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plan_speed.py [--cases 100000] [--repeat 3]
@@ -31,10 +31,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from crossexec_ml.assign import assign
+from crossexec_ml.decide._assign import assign
 
 # The module itself (its private solver steps), whatever the package re-exports as `assign`.
-plan_mod = importlib.import_module("crossexec_ml.assign")
+plan_mod = importlib.import_module("crossexec_ml.decide._assign")
 
 N_COURTS, N_TEAMS, N_HANDLERS = 5, 10, 10
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -30,7 +30,9 @@
 import plotly.io as pio
 from IPython.display import display
 
-from crossexec_ml import ValidationError, plots, profile, stalled_cohort, validate_file
+from crossexec_ml import ValidationError, stalled_cohort, validate_file
+from crossexec_ml.report import _plots as plots
+from crossexec_ml.report import _profile as profile
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"

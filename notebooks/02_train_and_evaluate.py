@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -30,8 +30,10 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from crossexec_ml import load_model, plots, profile, read_cases, train
-from crossexec_ml.pipeline import evaluate_saved
+from crossexec_ml import load_model, read_cases, train
+from crossexec_ml.jobs._pipeline import evaluate_saved
+from crossexec_ml.report import _plots as plots
+from crossexec_ml.report import _profile as profile
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"

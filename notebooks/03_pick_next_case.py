@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -32,8 +32,8 @@ import plotly.io as pio
 from IPython.display import display
 
 from crossexec_ml import read_cases, read_handlers, score
-from crossexec_ml.pipeline import plan
-from crossexec_ml.widgets import CasePicker
+from crossexec_ml.apps._picker import CasePicker
+from crossexec_ml.jobs._pipeline import plan
 
 pio.renderers.default = "plotly_mimetype+notebook"
 

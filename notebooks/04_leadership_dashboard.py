@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -30,7 +30,8 @@
 import plotly.io as pio
 from IPython.display import HTML, Markdown, display
 
-from crossexec_ml import dashboard, plots
+from crossexec_ml.report import _dashboard as dashboard
+from crossexec_ml.report import _plots as plots
 
 pio.renderers.default = "plotly_mimetype+notebook"
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -34,7 +34,9 @@
 import plotly.io as pio
 from IPython.display import HTML, Markdown, display
 
-from crossexec_ml import dashboard, plots, rescore
+from crossexec_ml.jobs import _rescore as rescore
+from crossexec_ml.report import _dashboard as dashboard
+from crossexec_ml.report import _plots as plots
 
 # Figures must survive conversion to HTML, offline (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python (crossexec-ml)
 #     language: python
@@ -29,12 +29,12 @@
 # only on earlier cases, never by a model judged on the rows it was fitted on.
 
 # %%
-import pandas as pd
 import plotly.io as pio
 from IPython.display import HTML, display
 
-from crossexec_ml import FairnessSettings, audit_saved, fairness_summary, plots
-from crossexec_ml.fairness import summary_html
+from crossexec_ml import FairnessSettings, audit_saved, fairness_summary
+from crossexec_ml.evaluate._fairness import summary_html
+from crossexec_ml.report import _plots as plots
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"

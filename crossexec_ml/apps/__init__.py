@@ -1,0 +1,1 @@
+"""The apps room (front door filled in by the next commit)."""

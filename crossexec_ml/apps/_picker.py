@@ -1,0 +1,533 @@
+"""The interactive case picker: filter, re-rank, inspect a case, and record a person's decision.
+
+:class:`CasePicker` holds all the logic in plain methods (``refresh``, ``select``, ``decide``)
+behind ipywidgets controls, so plain pytest can drive it by setting ``.value`` and calling
+``.click()`` with no kernel, and the notebook only displays ``picker.view``. Ranking reuses
+:func:`crossexec_ml.decide._priority.priority_order` (the same order as the scored file); decisions go
+to the append-only ledger (:class:`crossexec_ml.decide._ledger.Ledger`) and need the decider and a
+reason. The picker never reassigns anything itself.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from copy import deepcopy
+from dataclasses import replace
+from pathlib import Path
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from crossexec_ml.data._contract import HARD_BONE_FLAGS, RUNGS
+from crossexec_ml.decide._assign import eligible_handlers
+from crossexec_ml.decide._checkup import checkup
+from crossexec_ml.decide._ledger import ACTION_LABELS, Ledger, LedgerError
+from crossexec_ml.decide._priority import PrioritySettings, priority_order
+from crossexec_ml.jobs._pipeline import scores_shown
+
+__all__ = ["CasePicker"]
+
+#: UI text: key -> (Chinese, English).
+TEXT: dict[str, tuple[str, str]] = {
+    "all": ("全部", "all"),
+    "court": ("执行法院", "Court"),
+    "team": ("执行团队", "Team"),
+    "cause": ("案由", "Cause"),
+    "rung": ("建议层级", "Rung"),
+    "livelihood": ("仅民生案件", "Livelihood only"),
+    "amount": ("标的额(万元)", "Amount (10k yuan)"),
+    "capacity": ("本轮名额", "Capacity"),
+    "weighting": ("增益口径", "Gain by"),
+    "case": ("案件", "Case"),
+    "decider": ("决定人", "Decided by"),
+    "reason": ("决定理由", "Reason"),
+    "target": ("接办承办人", "New handler"),
+    "reassign": ("交叉执行给所选承办人", "Reassign to selected"),
+    "escalate": ("报请提级/指令执行", "Escalate to higher court"),
+    "keep": ("维持原承办", "Keep"),
+    "aid": ("转司法救助", "Judicial aid"),
+    "defer": ("暂缓", "Defer"),
+    "rank": ("顺序", "#"),
+    "gain": ("预期增益", "Gain"),
+    "p_keep": ("维持概率", "P keep"),
+    "p_cross": ("交叉概率", "P cross"),
+    "why": ("首要理由", "Top reason"),
+    "decided": ("已决定", "Decided"),
+    "empty": (
+        "筛选后没有案件，请放宽筛选条件。",
+        "No case left after filtering; widen the filters.",
+    ),
+    "need_name": ("请填写决定人。", "Enter who decides."),
+    "need_reason": ("请填写决定理由。", "Enter the reason for the decision."),
+    "need_case": ("请先选择案件。", "Select a case first."),
+    "need_target": ("请选择接办承办人。", "Select the new handler."),
+    "recorded": ("已记入台账", "Recorded in the ledger"),
+    "chart": ("预期交叉增益前列案件（点击柱子查看）", "Top cases by expected gain (click a bar)"),
+}
+_RUNG_ZH = {"keep": "维持", "intra_team": "团队内", "inter_team": "团队间", "higher_court": "提级"}
+_WEIGHTS = {
+    "cases": ("按案件数", "cases"),
+    "amount": ("按金额", "amount"),
+    "blend": ("兼顾", "blend"),
+}
+
+
+class CasePicker:
+    """Pick the next case to reassign, see why, and record who decided what and why.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        The scored list (``crossexec score`` / :func:`crossexec_ml.jobs._pipeline.score_cases`).
+    cases : pandas.DataFrame
+        The contract-typed cases of the same screening (for the check-up sheet and weights).
+    handlers : pandas.DataFrame, optional
+        Contract-typed handlers: needed to offer eligible new handlers.
+    plan : pandas.DataFrame, optional
+        The assignment plan: its proposed handler is offered first.
+    ledger_path : path-like
+        Decision ledger (created on the first decision if it does not exist).
+    lang : {"zh", "en"}
+    top_n : int
+        Rows in the table and bars in the chart.
+    priority : PrioritySettings, optional
+        Starting gain weighting, floors and capacity.
+    """
+
+    def __init__(
+        self,
+        scored: pd.DataFrame,
+        cases: pd.DataFrame,
+        *,
+        handlers: pd.DataFrame | None = None,
+        plan: pd.DataFrame | None = None,
+        ledger_path: str | os.PathLike[str] = "var/ledger.sqlite",
+        lang: str = "zh",
+        top_n: int = 20,
+        priority: PrioritySettings | None = None,
+    ):
+        key = ["case_id", "as_of_date"]
+        self.scored = scored.reset_index(drop=True)
+        by_key = cases.drop_duplicates(key).set_index(key)
+        idx = pd.MultiIndex.from_frame(self.scored[key])
+        missing = ~idx.isin(by_key.index)
+        if missing.any():
+            raise ValueError(
+                f"{int(missing.sum())} scored case(s) are not in the cases frame (first: "
+                f"{self.scored.loc[missing, 'case_id'].iloc[0]}); pass the export that was scored"
+            )
+        self.cases = by_key.loc[idx].reset_index()
+        self.handlers = handlers
+        self.plan = plan
+        self.ledger_path = Path(ledger_path)
+        self.top_n = top_n
+        self.priority = priority or PrioritySettings()
+        self.decided: dict[str, str] = dict(self._ledger_state())
+        self.ranked = self.scored.iloc[:0]
+        self.selected: str | None = None
+        self._amount_wan = pd.to_numeric(self.cases["amount_outstanding"]).fillna(0).to_numpy()
+        self._amount_wan = self._amount_wan / 1e4
+        self._build(lang)
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    def _ledger_state(self) -> dict[str, str]:
+        if not self.ledger_path.exists():
+            return {}
+        try:
+            with Ledger(self.ledger_path, create=False) as ledger:
+                return ledger.decided_cases()
+        except LedgerError:
+            return {}
+
+    def t(self, key: str) -> str:
+        """UI text in the current language."""
+        zh, en = TEXT[key]
+        return zh if self.lang.value == "zh" else en
+
+    # ------------------------------------------------------------------ widgets
+    def _options(self, column: str) -> list[tuple[str, object]]:
+        values = (
+            sorted(self.scored[column].dropna().astype(str).unique())
+            if column in self.scored
+            else []
+        )
+        return [(self.t("all"), None), *((v, v) for v in values)]
+
+    def _build(self, lang: str) -> None:
+        self.lang = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=lang)
+        self.court = w.Dropdown()
+        self.team = w.Dropdown()
+        self.cause = w.Dropdown()
+        self.rung = w.Dropdown()
+        self.flags = {f: w.Checkbox(value=False, indent=False) for f in HARD_BONE_FLAGS}
+        self.livelihood = w.Checkbox(value=False, indent=False)
+        top = float(np.ceil(self._amount_wan.max())) if len(self._amount_wan) else 1.0
+        self.amount = w.FloatRangeSlider(value=(0.0, top), min=0.0, max=max(top, 1.0), step=0.5)
+        self.capacity = w.BoundedIntText(
+            value=self.priority.k_for(
+                int(self.scored["stalled"].sum()) if "stalled" in self.scored else len(self.scored)
+            ),
+            min=0,
+            max=max(len(self.scored), 1),
+        )
+        self.weighting = w.ToggleButtons(
+            options=[(en, k) for k, (_zh, en) in _WEIGHTS.items()], value=self.priority.weighting
+        )
+        self.case = w.Dropdown()
+        self.table = w.HTML()
+        self.sheet = w.HTML()
+        self.status = w.HTML()
+        self.decider = w.Text()
+        self.reason = w.Textarea(layout=w.Layout(width="100%"))
+        self.target = w.Dropdown()
+        self.buttons = {
+            "reassign": w.Button(button_style="primary"),
+            "escalate_higher_court": w.Button(button_style="warning"),
+            "keep": w.Button(),
+            "refer_judicial_aid": w.Button(),
+            "defer": w.Button(),
+        }
+        self.chart = go.FigureWidget(go.Bar(x=[], y=[], orientation="h"))
+        self.chart.update_layout(
+            height=420, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(autorange="reversed")
+        )
+        self.chart.data[0].on_click(self._on_bar_click)
+        for control in (
+            self.court,
+            self.team,
+            self.cause,
+            self.rung,
+            self.livelihood,
+            self.amount,
+            self.capacity,
+            self.weighting,
+            *self.flags.values(),
+        ):
+            control.observe(self._on_filter, names="value")
+        self.court.observe(self._on_court, names="value")
+        self.case.observe(self._on_case, names="value")
+        self.lang.observe(self._on_lang, names="value")
+        for action, button in self.buttons.items():
+            button.on_click(lambda _b, a=action: self.decide(a))
+        self._relabel()
+        filters = w.VBox(
+            [
+                self.court,
+                self.team,
+                self.cause,
+                self.rung,
+                self.amount,
+                self.livelihood,
+                *self.flags.values(),
+                self.capacity,
+                self.weighting,
+            ]
+        )
+        decision = w.VBox(
+            [
+                self.target,
+                self.decider,
+                self.reason,
+                w.HBox(list(self.buttons.values())),
+                self.status,
+            ]
+        )
+        self.view = w.VBox(
+            [
+                self.lang,
+                w.HBox([filters, w.VBox([self.chart, self.table])]),
+                self.case,
+                w.HBox([self.sheet, decision]),
+            ]
+        )
+
+    def _relabel(self) -> None:
+        self._quiet = True
+        try:
+            for control, key in (
+                (self.court, "court"),
+                (self.team, "team"),
+                (self.cause, "cause"),
+                (self.rung, "rung"),
+            ):
+                control.description = self.t(key)
+            keep = {c: c.value for c in (self.court, self.cause, self.rung)}
+            self.court.options = self._options("court_id")
+            self.cause.options = self._options_cases("cause_category")
+            self.rung.options = [(self.t("all"), None)] + [
+                ((_RUNG_ZH[r] if self.lang.value == "zh" else r), r) for r in RUNGS
+            ]
+            for c, v in keep.items():
+                c.value = v
+            self._team_options()
+            for f, box in self.flags.items():
+                zh, en = HARD_BONE_FLAGS[f]
+                box.description = zh if self.lang.value == "zh" else en
+            self.livelihood.description = self.t("livelihood")
+            self.amount.description = self.t("amount")
+            self.capacity.description = self.t("capacity")
+            self.weighting.description = self.t("weighting")
+            weight = self.weighting.value
+            self.weighting.options = [
+                (zh if self.lang.value == "zh" else en, k) for k, (zh, en) in _WEIGHTS.items()
+            ]
+            self.weighting.value = weight
+            self.case.description = self.t("case")
+            self.decider.description = self.t("decider")
+            self.reason.description = self.t("reason")
+            self.target.description = self.t("target")
+            labels = {
+                "reassign": "reassign",
+                "escalate_higher_court": "escalate",
+                "keep": "keep",
+                "refer_judicial_aid": "aid",
+                "defer": "defer",
+            }
+            for action, button in self.buttons.items():
+                button.description = self.t(labels[action])
+            self.chart.layout.title = self.t("chart")
+        finally:
+            self._quiet = False
+
+    def _options_cases(self, column: str) -> list[tuple[str, object]]:
+        values = sorted(self.cases[column].dropna().astype(str).unique())
+        return [(self.t("all"), None), *((v, v) for v in values)]
+
+    def _team_options(self) -> None:
+        teams = self.scored["team_id"]
+        if self.court.value is not None:
+            teams = teams[self.scored["court_id"] == self.court.value]
+        keep = self.team.value
+        self.team.options = [(self.t("all"), None)] + [
+            (v, v) for v in sorted(teams.dropna().astype(str).unique())
+        ]
+        self.team.value = keep if keep in {v for _, v in self.team.options} else None
+
+    # ------------------------------------------------------------------ events
+    def _on_filter(self, _change: dict) -> None:
+        if not self._quiet:
+            self.refresh()
+
+    def _on_court(self, _change: dict) -> None:
+        if not self._quiet:
+            self._quiet = True
+            try:
+                self._team_options()
+            finally:
+                self._quiet = False
+            self.refresh()
+
+    def _on_case(self, change: dict) -> None:
+        if not self._quiet and change["new"] is not None:
+            self.select(change["new"])
+
+    def _on_lang(self, _change: dict) -> None:
+        self._relabel()
+        self.refresh()
+
+    def _on_bar_click(self, trace: object, points: object, _state: object) -> None:
+        inds = list(getattr(points, "point_inds", []) or [])
+        if inds and inds[0] < len(self.ranked):
+            self.select(str(self.ranked["case_id"].iloc[inds[0]]))
+
+    # ------------------------------------------------------------------ logic
+    def filter_mask(self) -> np.ndarray:
+        """Which scored rows pass the current filters."""
+        s, c = self.scored, self.cases
+        mask = np.ones(len(s), dtype=bool)
+        if self.court.value is not None:
+            mask &= (s["court_id"] == self.court.value).to_numpy()
+        if self.team.value is not None:
+            mask &= (s["team_id"] == self.team.value).to_numpy()
+        if self.cause.value is not None:
+            mask &= (c["cause_category"].astype(str) == self.cause.value).to_numpy()
+        if self.rung.value is not None:
+            mask &= (s["suggested_rung"].astype(str) == self.rung.value).to_numpy()
+        for flag, box in self.flags.items():
+            if box.value:
+                mask &= s[flag].to_numpy(dtype=bool)
+        if self.livelihood.value:
+            mask &= c["is_livelihood"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        low, high = self.amount.value
+        mask &= (self._amount_wan >= low - 1e-9) & (self._amount_wan <= high + 1e-9)
+        return mask
+
+    def refresh(self) -> None:
+        """Filter, re-rank with the current weighting and capacity, redraw table and chart."""
+        mask = self.filter_mask()
+        idx = np.flatnonzero(mask)
+        settings = replace(
+            self.priority, weighting=self.weighting.value, capacity=int(self.capacity.value)
+        )
+        sub_s = self.scored.iloc[idx].reset_index(drop=True)
+        sub_c = self.cases.iloc[idx].reset_index(drop=True)
+        order = priority_order(sub_s, sub_c, settings)
+        ranked = sub_s.assign(
+            expected_gain=order.gain, priority_rank=order.rank, candidate=order.candidate
+        )
+        ranked = ranked[ranked["priority_rank"].notna()].sort_values("priority_rank")
+        self.ranked = ranked.head(self.top_n).reset_index(drop=True)
+        self._draw()
+
+    def _draw(self) -> None:
+        zh = self.lang.value == "zh"
+        r = self.ranked
+        if r.empty:
+            self.table.value = f"<p><b>{html.escape(self.t('empty'))}</b></p>"
+            with self.chart.batch_update():
+                self.chart.data[0].x, self.chart.data[0].y = [], []
+            self._sync_chart()
+            self._quiet = True
+            self.case.options = []
+            self._quiet = False
+            return
+        heads = ["rank", "case", "gain", "p_keep", "p_cross", "rung", "why", "decided"]
+        rows = []
+        for _, row in r.iterrows():
+            cid = str(row["case_id"])
+            rung = str(row["suggested_rung"])
+            why = row.get("top_reason_zh" if zh else "reasons_en")
+            why = "" if why is None or why is pd.NA or (isinstance(why, float)) else str(why)
+            if not zh:
+                why = why.split("; ")[0]
+            decided = self.decided.get(cid, "")
+            if decided:
+                decided = ACTION_LABELS.get(decided, decided) if zh else decided
+            cells = [
+                f"{int(row['priority_rank'])}",
+                cid,
+                f"{row['expected_gain']:.3f}",
+                f"{row['p_keep']:.1%}",
+                f"{row['p_cross']:.1%}",
+                _RUNG_ZH.get(rung, rung) if zh else rung,
+                why,
+                decided,
+            ]
+            style = " style='color:#888'" if decided else ""
+            rows.append(
+                f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+            )
+        head = "".join(f"<th>{html.escape(self.t(h))}</th>" for h in heads)
+        self.table.value = f"<table class='crossexec-picker'><tr>{head}</tr>{''.join(rows)}</table>"
+        labels = [f"{i + 1}. {c}" for i, c in enumerate(r["case_id"].astype(str))]
+        colors = ["#bbbbbb" if self.decided.get(str(c)) else "#1f77b4" for c in r["case_id"]]
+        with self.chart.batch_update():
+            self.chart.data[0].x = r["expected_gain"].tolist()
+            self.chart.data[0].y = labels
+            self.chart.data[0].marker.color = colors
+        self._sync_chart()
+        self._quiet = True
+        try:
+            self.case.options = [(lab, str(c)) for lab, c in zip(labels, r["case_id"], strict=True)]
+            self.case.value = self.selected if self.selected in set(r["case_id"]) else None
+        finally:
+            self._quiet = False
+
+    def _sync_chart(self) -> None:
+        """Copy the chart's state into the traits a newly connecting page reads.
+
+        Voilà workaround (voila#1533, open; NOTEBOOK_NOTES.md): a FigureWidget inside a VBox, or
+        updated before the page connects, otherwise renders without what Python set before
+        (title, reversed axis, colours). Touches plotly's private attributes (checked with
+        plotly 7.1; pyproject only asks plotly>=5.20): ``tests/test_browser.py`` guards it by
+        checking the chart's own bars, title, order and the grey bar of a decided case.
+        """
+        self.chart._widget_data = deepcopy(self.chart._data)
+        self.chart._widget_layout = deepcopy(self.chart._layout_obj._props)
+
+    def select(self, case_id: str) -> None:
+        """Show a case's check-up sheet and offer its eligible new handlers."""
+        self.selected = case_id
+        self._quiet = True
+        try:
+            if case_id in {v for _, v in self.case.options}:
+                self.case.value = case_id
+        finally:
+            self._quiet = False
+        sheet = checkup(case_id, self.cases, self.scored, self.plan)
+        self.sheet.value = sheet.to_html(self.lang.value)
+        self.target.options = self._targets(case_id)
+        self.status.value = ""
+
+    def _targets(self, case_id: str) -> list[tuple[str, str]]:
+        if self.handlers is None:
+            return []
+        case = self.cases[self.cases["case_id"] == case_id].iloc[-1]
+        options: list[tuple[str, str]] = []
+        proposed = None
+        if self.plan is not None and "target_handler_id" in self.plan:
+            p = self.plan[self.plan["case_id"] == case_id]
+            if not p.empty and isinstance(p["target_handler_id"].iloc[0], str):
+                proposed = p["target_handler_id"].iloc[0] or None
+        for rung in ("intra_team", "inter_team"):
+            for _, h in eligible_handlers(case, self.handlers, rung).iterrows():
+                label = f"{h['handler_id']} ({h['team_id']})"
+                if h["handler_id"] == proposed:
+                    label += " ★"
+                options.append((label, str(h["handler_id"])))
+        options.sort(key=lambda o: (o[1] != proposed,))
+        return options
+
+    def _say(self, key: str, ok: bool = False, extra: str = "") -> None:
+        color = "#1a7f37" if ok else "#b3261e"
+        self.status.value = f"<span style='color:{color}'>{html.escape(self.t(key) + extra)}</span>"
+
+    def decide(self, action: str) -> dict | None:
+        """Record a decision on the selected case; refuse without a decider or a reason.
+
+        Parameters
+        ----------
+        action : str
+            ``reassign`` (intra- or inter-team by the chosen handler's team),
+            ``escalate_higher_court``, ``keep``, ``refer_judicial_aid`` or ``defer``.
+
+        Returns
+        -------
+        dict or None
+            The ledger row, or None when refused (the reason is shown in ``status``; nothing is
+            written).
+        """
+        if self.selected is None:
+            self._say("need_case")
+            return None
+        if not self.decider.value.strip():
+            self._say("need_name")
+            return None
+        if not self.reason.value.strip():
+            self._say("need_reason")
+            return None
+        target = None
+        if action == "reassign":
+            target = self.target.value
+            if not target:
+                self._say("need_target")
+                return None
+            case = self.cases[self.cases["case_id"] == self.selected].iloc[-1]
+            team = self.handlers.loc[self.handlers["handler_id"] == target, "team_id"].iloc[0]
+            action = "reassign_intra_team" if team == case["team_id"] else "reassign_inter_team"
+        row = self.scored[self.scored["case_id"] == self.selected].iloc[-1]
+        shown = scores_shown(row)
+        try:
+            with Ledger(self.ledger_path) as ledger:
+                rec = ledger.record(
+                    self.selected,
+                    action,
+                    self.decider.value,
+                    self.reason.value,
+                    target_handler_id=target,
+                    model_id=str(row.get("model_id") or "") or None,
+                    scores=shown,
+                    as_of_date=pd.Timestamp(row["as_of_date"]).date(),
+                )
+        except LedgerError as err:
+            self.status.value = f"<span style='color:#b3261e'>{html.escape(str(err))}</span>"
+            return None
+        self.decided[self.selected] = action
+        self.reason.value = ""
+        self._draw()
+        self._say("recorded", ok=True, extra=f" #{rec['seq']}: {self.selected} → {action}")
+        return rec

@@ -1,0 +1,1 @@
+"""The data room (front door filled in by the next commit)."""

@@ -1,0 +1,1 @@
+"""The decide room (front door filled in by the next commit)."""

@@ -1,0 +1,1092 @@
+"""The decision ledger (动态台账): who decided what about which case, when, why, on which model.
+
+The tool ranks and explains; a person decides, and every decision is appended here. The ledger
+is one SQLite file (stdlib :mod:`sqlite3`, default ``var/ledger.sqlite``) that is
+
+* **append-only**: there is no update or delete method, a correction is a new row that names the
+  row it ``supersedes``, and SQLite triggers abort any ``UPDATE`` or ``DELETE`` of a decision;
+* **tamper-evident**: each row stores the hash of the previous row and its own
+  ``row_hash = sha256(prev_hash + canonical JSON of its content)``; the meta table keeps the
+  head hash and the row count, so :meth:`Ledger.verify` finds an edited row, a deleted row
+  (first, middle or last) and a row inserted out of turn;
+* **safe for several processes**: WAL journal, a 30 s busy timeout and each append inside
+  ``BEGIN IMMEDIATE``, so reading the head and appending after it is one atomic step;
+* **durable**: ``synchronous=FULL``, so a decision :meth:`Ledger.record` returned is on disk;
+* **careful with other files**: an existing file that is not a ledger (a CSV, another
+  application's SQLite database, an empty file) is refused and never opened for writing.
+
+Only pseudonymised codes are stored (the decider's and the receiving handler's codes); there is
+no field for a name, and a decision whose case number, codes or reason holds something that
+looks like a resident ID number or a mobile number is refused (:mod:`crossexec_ml.data._privacy`), so
+nothing personal enters a file that can never be edited; the refusal never repeats the value.
+An edit that also rewrites every later hash and the meta head cannot be seen from inside the
+file: record the head hash that :meth:`Ledger.verify` returns somewhere else (the
+paper 台账, a leader's e-mail) to anchor the chain.
+
+Examples
+--------
+>>> with Ledger("var/ledger.sqlite") as led:  # doctest: +SKIP
+...     led.record("(2023)湘0103执1号", "reassign_intra_team", "L007", "财产线索未穷尽",
+...                target_handler_id="H012", model_id="m-2024-03", as_of_date="2024-03-01")
+...     led.verify().ok
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.data._contract import RUNGS
+from crossexec_ml.data._io import temp_path_beside, write_table
+from crossexec_ml.data._privacy import mask_text, value_rule
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_LABELS",
+    "ACTION_TO_RUNG",
+    "DEFAULT_LEDGER_PATH",
+    "GENESIS_HASH",
+    "Ledger",
+    "LedgerError",
+    "VerifyReport",
+]
+
+#: What a person can decide about a case, in ledger codes.
+ACTIONS: tuple[str, ...] = (
+    "reassign_intra_team",
+    "reassign_inter_team",
+    "escalate_higher_court",
+    "keep",
+    "refer_judicial_aid",
+    "defer",
+)
+
+#: Chinese label of each action, as the 台账 shows it.
+ACTION_LABELS: dict[str, str] = {
+    "reassign_intra_team": "团队内交叉执行",
+    "reassign_inter_team": "团队间交叉执行",
+    "escalate_higher_court": "报请提级/指令执行",
+    "keep": "维持原承办",
+    "refer_judicial_aid": "转司法救助",
+    "defer": "暂缓",
+}
+
+#: The ladder rung (see :data:`crossexec_ml.data._contract.RUNGS`) an action puts the case on, so a
+#: decision can be compared with the suggested rung. Judicial aid and deferral are off the ladder.
+ACTION_TO_RUNG: dict[str, str] = {
+    "keep": "keep",
+    "reassign_intra_team": "intra_team",
+    "reassign_inter_team": "inter_team",
+    "escalate_higher_court": "higher_court",
+}
+assert set(ACTION_TO_RUNG.values()) == set(RUNGS), "ACTION_TO_RUNG must cover every rung"
+
+#: Where the CLI keeps the ledger; generated files live under the git-ignored ``var/``.
+DEFAULT_LEDGER_PATH = Path("var") / "ledger.sqlite"
+
+#: ``prev_hash`` of the first decision.
+GENESIS_HASH = "0" * 64
+
+#: Written into the SQLite header (``PRAGMA application_id``), so a ledger is recognised from its
+#: first 100 bytes without opening it: ASCII "CXLG".
+APPLICATION_ID = 0x43584C47
+FORMAT_NAME = "crossexec-ml decision ledger"
+FORMAT_VERSION = 1
+
+_TARGET_ACTIONS = frozenset({"reassign_intra_team", "reassign_inter_team"})
+_BUSY_TIMEOUT_S = 30.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+# A Chinese resident ID number: 17 digits and a check digit. Person fields hold codes only.
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# All Chinese courts keep Beijing time (UTC+8, no daylight saving): the 台账 shows it.
+_BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+
+# The hashed content of a row, in this order; prev_hash and row_hash are the chain itself.
+_CONTENT = (
+    "seq",
+    "case_id",
+    "action",
+    "target_handler_id",
+    "decided_by",
+    "reason",
+    "decided_at",
+    "model_id",
+    "scores",
+    "as_of_date",
+    "supersedes",
+)
+_COLUMNS = (*_CONTENT, "prev_hash", "row_hash")
+_TRIGGERS = ("decisions_no_update", "decisions_no_delete", "decisions_insert_in_turn")
+
+_SCHEMA = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE decisions (
+    seq               INTEGER PRIMARY KEY,
+    case_id           TEXT NOT NULL CHECK (length(trim(case_id)) > 0),
+    action            TEXT NOT NULL CHECK (action IN ({", ".join(f"'{a}'" for a in ACTIONS)})),
+    target_handler_id TEXT,
+    decided_by        TEXT NOT NULL CHECK (length(trim(decided_by)) > 0),
+    reason            TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    decided_at        TEXT NOT NULL,
+    model_id          TEXT,
+    scores            TEXT,
+    as_of_date        TEXT,
+    supersedes        INTEGER REFERENCES decisions(seq),
+    prev_hash         TEXT NOT NULL,
+    row_hash          TEXT NOT NULL UNIQUE
+);
+CREATE INDEX decisions_by_case ON decisions(case_id, seq);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions BEGIN
+    SELECT RAISE(ABORT, 'append-only ledger: record a correction with supersedes=<seq>');
+END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions BEGIN
+    SELECT RAISE(ABORT, 'append-only ledger: rows cannot be deleted, record a correction');
+END;
+CREATE TRIGGER decisions_insert_in_turn BEFORE INSERT ON decisions
+WHEN NEW.seq IS NOT (SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = 'n_rows')
+  OR NEW.prev_hash IS NOT (SELECT value FROM meta WHERE key = 'head_hash')
+BEGIN
+    SELECT RAISE(ABORT, 'a decision must follow the ledger head: use Ledger.record');
+END;
+CREATE TRIGGER meta_fixed BEFORE UPDATE ON meta
+WHEN OLD.key NOT IN ('n_rows', 'head_hash') BEGIN
+    SELECT RAISE(ABORT, 'the ledger identity in meta cannot be changed');
+END;
+CREATE TRIGGER meta_moves_with_head BEFORE UPDATE ON meta
+WHEN (OLD.key = 'n_rows' AND NEW.value IS NOT (SELECT CAST(max(seq) AS TEXT) FROM decisions))
+  OR (OLD.key = 'head_hash'
+      AND NEW.value IS NOT (SELECT row_hash FROM decisions ORDER BY seq DESC LIMIT 1))
+BEGIN
+    SELECT RAISE(ABORT, 'meta n_rows/head_hash only follow the last appended decision');
+END;
+CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN
+    SELECT RAISE(ABORT, 'the ledger meta table cannot be deleted from');
+END;
+"""
+
+
+class LedgerError(Exception):
+    """The ledger refused something: bad input, a file that is not a ledger, a broken chain.
+
+    The message says what is wrong and how to fix it; when it is raised, nothing was written.
+    """
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :meth:`Ledger.verify`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every row matches its hash, the chain is unbroken from the genesis to the head
+        recorded in meta, and the append-only triggers are in place.
+    n_rows : int
+        Number of decision rows found.
+    problems : list of str
+        One sentence per problem, e.g. ``"seq 7: content does not match its hash (edited)"``.
+    head_hash : str
+        ``row_hash`` of the last row (the genesis value for an empty ledger). Write it down
+        outside the ledger to anchor the chain.
+    """
+
+    ok: bool
+    n_rows: int
+    problems: list[str] = field(default_factory=list)
+    head_hash: str = GENESIS_HASH
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"ledger OK: {self.n_rows} decision(s), head {self.head_hash[:16]}"
+        lines = [f"ledger BROKEN: {len(self.problems)} problem(s) in {self.n_rows} row(s)"]
+        lines.extend(f"  {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Hashing and validation
+# --------------------------------------------------------------------------------------------
+
+
+def _canonical(content: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {k: content[k] for k in _CONTENT},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
+
+
+def _row_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + _canonical(content)).encode("utf-8")).hexdigest()
+
+
+def _seq_range(first: int, last: int) -> str:
+    return f"seq {first}" if first == last else f"seq {first}..{last}"
+
+
+def _now_utc() -> str:
+    # Stored as text: sqlite3's default datetime adapters are deprecated (Python 3.12).
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _text(value: Any, name: str, what: str, problems: list[str], *, required: bool) -> str | None:
+    """Strip a text field; note a problem when it is not text or is required and empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        value = ""
+    if not isinstance(value, str):
+        problems.append(f"{name} must be text ({what}), not {type(value).__name__} {value!r}")
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            problems.append(f"{name} is empty; give {what}")
+        return None
+    return value
+
+
+_PERSONAL_WHAT = {"id_number": "an ID number (身份证号)", "mobile": "a mobile number (手机号)"}
+
+
+def _no_personal(value: str | None, name: str, problems: list[str], *, code: bool) -> None:
+    """Refuse text holding an ID or mobile number; the ledger is append-only, so it would stay.
+
+    Codes (``code=True``) are also refused for any 18-character ID-like run, valid or not:
+    a code never needs one.
+    """
+    if value is None:
+        return
+    rule = value_rule(value)
+    if rule is None and code and _ID_NUMBER.search(value):
+        rule = "id_number"
+    if rule is None:
+        return
+    if code:
+        fix = "the ledger stores pseudonymised codes only (e.g. H012), never names or numbers"
+    else:
+        fix = (
+            "the ledger keeps no personal data and can never be edited: name parties and "
+            "people by their codes and leave out ID and telephone numbers"
+        )
+    said = "looks like" if code else "contains what looks like"
+    problems.append(f"{name} {said} {_PERSONAL_WHAT[rule]}, not shown; {fix}")
+
+
+def _clean_scores(scores: Any, problems: list[str]) -> str | None:
+    """Check the scores shown at decision time and return them as canonical JSON text."""
+    if scores is None:
+        return None
+    if isinstance(scores, pd.Series):
+        scores = scores.to_dict()
+    if not isinstance(scores, Mapping):
+        problems.append(
+            "scores must be a mapping of score name -> number or text "
+            f"(e.g. {{'uplift': 0.25}}), not {type(scores).__name__}"
+        )
+        return None
+    clean: dict[str, Any] = {}
+    for key, value in scores.items():
+        if not isinstance(key, str) or not key.strip():
+            problems.append(f"scores: key {key!r} must be a non-empty text name")
+            continue
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or value is pd.NA:
+            clean[key] = None
+        elif isinstance(value, bool | str):
+            clean[key] = value
+        elif isinstance(value, int | float):
+            if isinstance(value, float) and math.isnan(value):
+                clean[key] = None  # a score that was not shown (missing) is stored as null
+            elif isinstance(value, float) and math.isinf(value):
+                problems.append(f"scores[{key!r}] is infinite; pass a finite number or None")
+            else:
+                clean[key] = value
+        else:
+            problems.append(
+                f"scores[{key!r}] is a {type(value).__name__}; scores hold numbers, text, "
+                "true/false or None only (flatten nested values)"
+            )
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _clean_date(value: Any, problems: list[str]) -> str | None:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, dt.datetime):  # pandas.Timestamp included; checked before date
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    if isinstance(value, str) and not value.strip():
+        return None
+    problems.append(
+        f"as_of_date {value!r} is not a date; give the as-of date of the scored list as "
+        "YYYY-MM-DD (e.g. 2024-03-01)"
+    )
+    return None
+
+
+def _validate(
+    case_id: Any,
+    action: Any,
+    decided_by: Any,
+    reason: Any,
+    target_handler_id: Any,
+    model_id: Any,
+    scores: Any,
+    as_of_date: Any,
+    supersedes: Any,
+) -> dict[str, Any]:
+    """Check one decision and return its normalised fields; raise LedgerError with every problem."""
+    problems: list[str] = []
+    fields: dict[str, Any] = {
+        "case_id": _text(case_id, "case_id", "the case number (案号)", problems, required=True),
+        "decided_by": _text(
+            decided_by,
+            "decided_by",
+            "the pseudonymised code of who decided",
+            problems,
+            required=True,
+        ),
+        "reason": _text(
+            reason, "reason", "the reason for the decision (决定理由)", problems, required=True
+        ),
+        "target_handler_id": _text(
+            target_handler_id,
+            "target_handler_id",
+            "the receiving handler's code",
+            problems,
+            required=False,
+        ),
+        "model_id": _text(
+            model_id, "model_id", "the model version shown", problems, required=False
+        ),
+        "scores": _clean_scores(scores, problems),
+        "as_of_date": _clean_date(as_of_date, problems),
+        "action": None,
+        "supersedes": None,
+    }
+    _no_personal(fields["case_id"], "case_id", problems, code=False)
+    _no_personal(fields["decided_by"], "decided_by", problems, code=True)
+    _no_personal(fields["target_handler_id"], "target_handler_id", problems, code=True)
+    _no_personal(fields["reason"], "reason", problems, code=False)
+    _no_personal(fields["model_id"], "model_id", problems, code=False)
+
+    if isinstance(action, str):
+        action = action.strip()
+    if action not in ACTIONS:
+        choices = ", ".join(f"{a} ({ACTION_LABELS[a]})" for a in ACTIONS)
+        problems.append(f"action {action!r} is not a ledger action; use one of: {choices}")
+    else:
+        fields["action"] = action
+        if action in _TARGET_ACTIONS and fields["target_handler_id"] is None:
+            problems.append(
+                f"target_handler_id is empty; {action} ({ACTION_LABELS[action]}) needs the code "
+                "of the handler who receives the case"
+            )
+        if action not in _TARGET_ACTIONS and fields["target_handler_id"] is not None:
+            problems.append(
+                f"target_handler_id must be empty for {action} ({ACTION_LABELS[action]}): only "
+                "reassign_intra_team and reassign_inter_team name a receiving handler"
+            )
+
+    if supersedes is not None:
+        if isinstance(supersedes, np.integer):
+            supersedes = int(supersedes)
+        if isinstance(supersedes, bool) or not isinstance(supersedes, int) or supersedes < 1:
+            problems.append(
+                f"supersedes {supersedes!r} must be the seq (a whole number >= 1) of the earlier "
+                "decision this one corrects, or None"
+            )
+        else:
+            fields["supersedes"] = supersedes
+
+    if problems:
+        # Masked: a refused value (a number typed into a code field...) is never echoed.
+        raise LedgerError(mask_text("decision not recorded: " + "; ".join(problems)))
+    return fields
+
+
+# --------------------------------------------------------------------------------------------
+# Opening and creating the file
+# --------------------------------------------------------------------------------------------
+
+
+def _connect(path: Path, *, configure: bool = True) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves. check_same_thread=False
+    # because a Ledger serialises its own calls with a lock (widget callbacks may use threads).
+    conn = sqlite3.connect(
+        path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    if configure:
+        try:
+            _configure(conn)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    # Setting WAL rewrites the file header, so it only runs once the file is known to be ours.
+    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the new directory entry durable; not possible on every platform (Windows).
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _create(path: Path) -> None:
+    """Create an initialised ledger at ``path`` unless a file appears there first."""
+    try:
+        _create_file(path)
+    except OSError as exc:
+        raise LedgerError(
+            f"{path}: cannot create the ledger ({exc.strerror or exc}); check that the folder "
+            "exists or can be created and that you may write to it"
+        ) from None
+
+
+def _create_file(path: Path) -> None:
+    # The ledger is built in a temporary file beside ``path`` and hard-linked into place: linking
+    # fails if ``path`` exists, so two processes creating the same ledger at once cannot
+    # overwrite each other, and nobody ever sees a half-initialised file.
+    # Usual permissions, not 0600: the clerk's account and a scheduled job share the ledger
+    # (SQLite gives its -wal/-shm files the same mode).
+    tmp = temp_path_beside(path, suffix=".init")
+    try:
+        conn = _connect(tmp)
+        try:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+            # The file is private until linked into place, so no transaction is needed here.
+            conn.executescript(_SCHEMA)
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [
+                    ("format", FORMAT_NAME),
+                    ("format_version", str(FORMAT_VERSION)),
+                    ("created_at", _now_utc()),
+                    ("n_rows", "0"),
+                    ("head_hash", GENESIS_HASH),
+                ],
+            )
+        finally:
+            conn.close()  # the last connection checkpoints and removes the -wal/-shm files
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return  # another process created it first: open theirs
+        except OSError:
+            # No hard links on this file system: claim the name exclusively, then fill it.
+            try:
+                out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return
+            with os.fdopen(out, "wb") as fh:
+                fh.write(tmp.read_bytes())
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(path.parent)
+    finally:
+        for p in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            p.unlink(missing_ok=True)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a file that is not a ledger by its first 100 bytes, before SQLite touches it."""
+    if path.is_dir():
+        raise LedgerError(
+            f"{path} is a folder; give the path of a ledger file such as {DEFAULT_LEDGER_PATH}"
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise LedgerError(
+            f"{path}: cannot be read ({exc.strerror}); check the path and its permissions"
+        ) from None
+    if not head:
+        raise LedgerError(
+            f"{path} is an empty file, not a decision ledger; it was left untouched. Delete it "
+            f"or choose another path (the default is {DEFAULT_LEDGER_PATH})"
+        )
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        raise LedgerError(
+            f"{path} is not a decision ledger (it is not an SQLite database; perhaps a CSV or "
+            "another export); it was left untouched. Give the ledger's path (default "
+            f"{DEFAULT_LEDGER_PATH}) or a path where no file exists yet to start a new ledger"
+        )
+    app_id = int.from_bytes(head[68:72], "big")
+    if app_id != APPLICATION_ID:
+        raise LedgerError(
+            f"{path} is an SQLite database of another application (application_id "
+            f"{app_id:#x}), not a crossexec decision ledger; it was left untouched. Give the "
+            f"ledger's path (default {DEFAULT_LEDGER_PATH}) or a new path"
+        )
+
+
+def _check_meta(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        conn.execute("SELECT seq FROM decisions LIMIT 0")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(
+            f"{path} carries the ledger's mark but its tables cannot be read ({exc}); the file "
+            "is damaged: restore it from a backup"
+        ) from None
+    if meta.get("format") != FORMAT_NAME:
+        raise LedgerError(
+            f"{path} carries the ledger's mark but its meta table does not identify a "
+            "crossexec decision ledger; the file is damaged or foreign: restore it from a backup"
+        )
+    version = meta.get("format_version", "")
+    if not version.isdigit() or int(version) > FORMAT_VERSION:
+        raise LedgerError(
+            f"{path} is a ledger of format version {version!r}; this crossexec-ml reads version "
+            f"{FORMAT_VERSION}. Upgrade crossexec-ml to open it"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The ledger
+# --------------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """An append-only, hash-chained decision ledger in one SQLite file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ledger file (the CLI uses ``var/ledger.sqlite``). If no file exists there, a new
+        ledger is created (with its parent folders) unless ``create=False``. An existing file
+        must be a ledger: anything else is refused and left untouched.
+    create : bool
+        Whether a missing file may be created. Readers (dashboards, reports) pass False so a
+        mistyped path is an error instead of a new, empty ledger.
+
+    Raises
+    ------
+    LedgerError
+        The file is not a ledger, is damaged, comes from a newer version, or is missing and
+        ``create`` is False.
+
+    Notes
+    -----
+    One ``Ledger`` may be shared by threads (calls are serialised); each process opens its own.
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_LEDGER_PATH, *, create: bool = True):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        if not self.path.exists() and not self.path.is_symlink():
+            if not create:
+                raise LedgerError(
+                    f"{self.path}: no ledger here; check the path, or record a decision first"
+                )
+            _create(self.path)
+        _check_header(self.path)
+        # Read-only checks first: nothing is written until the meta table says it is a ledger.
+        conn = _connect(self.path, configure=False)
+        try:
+            _check_meta(conn, self.path)
+            _configure(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file. Safe to call twice; the ledger cannot be used afterwards."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"Ledger({str(self.path)!r}, {state})"
+
+    @property
+    def n_rows(self) -> int:
+        """How many decisions the ledger holds."""
+        with self._reading() as conn:
+            return conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise LedgerError(f"the ledger {self.path} is closed; open it again with Ledger()")
+            try:
+                yield self._conn
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                raise LedgerError(
+                    f"{self.path}: another process held the ledger for more than "
+                    f"{_BUSY_TIMEOUT_S:.0f} s; nothing was recorded, try again"
+                ) from exc
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def record(
+        self,
+        case_id: str,
+        action: str,
+        decided_by: str,
+        reason: str,
+        *,
+        target_handler_id: str | None = None,
+        model_id: str | None = None,
+        scores: Mapping[str, Any] | None = None,
+        as_of_date: str | dt.date | None = None,
+        supersedes: int | None = None,
+    ) -> dict[str, Any]:
+        """Append one decision and return it as stored.
+
+        Parameters
+        ----------
+        case_id : str
+            Case number (案号).
+        action : str
+            One of :data:`ACTIONS`.
+        decided_by : str
+            Pseudonymised code of the person who decided (never a name).
+        reason : str
+            Why (决定理由); required. Name parties and people by their codes, not by name.
+        target_handler_id : str, optional
+            Code of the receiving handler: required for ``reassign_intra_team`` and
+            ``reassign_inter_team``, must be empty for every other action.
+        model_id : str, optional
+            Version of the model whose list was shown.
+        scores : mapping, optional
+            Scores shown at decision time, name -> number/text/bool/None (NaN is stored as
+            None), e.g. ``{"p_keep": 0.05, "uplift": 0.25, "suggested_rung": "intra_team"}``.
+        as_of_date : str or date, optional
+            As-of date of the scored list (``YYYY-MM-DD``).
+        supersedes : int, optional
+            ``seq`` of an earlier decision on the same case that this one corrects.
+
+        Returns
+        -------
+        dict
+            The stored row: ``seq``, the fields above (normalised: text stripped, scores parsed),
+            ``decided_at`` (UTC ISO timestamp set by the ledger), ``prev_hash``, ``row_hash``.
+
+        Raises
+        ------
+        LedgerError
+            On any invalid field (every problem is listed), when ``supersedes`` does not name an
+            earlier decision of the same case, or when the ledger's head does not match its
+            meta (it was tampered with: run :meth:`verify`). Nothing is written then.
+        """
+        fields = _validate(
+            case_id,
+            action,
+            decided_by,
+            reason,
+            target_handler_id,
+            model_id,
+            scores,
+            as_of_date,
+            supersedes,
+        )
+        with self._reading() as conn:
+            # IMMEDIATE takes the write lock before reading the head, so no other process can
+            # append between our read of the previous hash and our insert.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._append(conn, fields)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        row["scores"] = None if row["scores"] is None else json.loads(row["scores"])
+        return row
+
+    def _append(self, conn: sqlite3.Connection, fields: dict[str, Any]) -> dict[str, Any]:
+        meta = dict(
+            conn.execute("SELECT key, value FROM meta WHERE key IN ('n_rows', 'head_hash')")
+        )
+        n_rows, head = int(meta["n_rows"]), meta["head_hash"]
+        last = conn.execute(
+            "SELECT seq, row_hash FROM decisions ORDER BY seq DESC LIMIT 1"
+        ).fetchone() or (0, GENESIS_HASH)
+        if tuple(last) != (n_rows, head):
+            raise LedgerError(
+                f"{self.path}: the last decision (seq {last[0]}) does not match the head recorded "
+                f"in meta (seq {n_rows}); the ledger was altered outside this tool. Nothing was "
+                "recorded: run `verify` and restore the file from a backup"
+            )
+        sup = fields["supersedes"]
+        if sup is not None:
+            target = conn.execute("SELECT case_id FROM decisions WHERE seq = ?", (sup,)).fetchone()
+            if target is None:
+                raise LedgerError(
+                    f"decision not recorded: supersedes {sup} names no decision (the ledger has "
+                    f"seq 1..{n_rows}); give the seq of the decision this one corrects"
+                )
+            if target[0] != fields["case_id"]:
+                raise LedgerError(
+                    f"decision not recorded: supersedes {sup} is a decision on case "
+                    f"{target[0]!r}, not {fields['case_id']!r}; a correction must supersede a "
+                    "decision of the same case"
+                )
+        row: dict[str, Any] = {
+            **fields,
+            "seq": n_rows + 1,
+            # Set under the write lock, so decided_at never goes backwards as seq grows.
+            "decided_at": _now_utc(),
+            "prev_hash": head,
+        }
+        row["row_hash"] = _row_hash(head, row)
+        conn.execute(
+            f"INSERT INTO decisions({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [row[c] for c in _COLUMNS],
+        )
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'n_rows'", (str(row["seq"]),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (row["row_hash"],))
+        return {c: row[c] for c in _COLUMNS}
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every row and walk the chain from the genesis to the head recorded in meta.
+
+        Returns
+        -------
+        VerifyReport
+            ``ok`` is False when a row's content does not match its hash (edited), a row does not
+            chain to the one before (deleted, inserted or re-hashed), the last row is not the
+            head recorded in meta (the last row deleted), a correction points at another case,
+            the append-only triggers were dropped, or SQLite finds the file damaged.
+        """
+        problems: list[str] = []
+        with self._reading() as conn:
+            conn.execute("BEGIN")  # one consistent snapshot, even while others append
+            try:
+                check = conn.execute("PRAGMA quick_check").fetchone()[0]
+                meta = dict(conn.execute("SELECT key, value FROM meta"))
+                triggers = {
+                    r[0]
+                    for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+                }
+                rows = conn.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM decisions ORDER BY seq"
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        if check != "ok":
+            problems.append(f"SQLite integrity check failed: {check}")
+        missing = [t for t in _TRIGGERS if t not in triggers]
+        if missing:
+            problems.append(
+                "append-only triggers are missing (" + ", ".join(missing) + "): someone opened "
+                "the file with another tool and removed them"
+            )
+
+        case_of: dict[int, str] = {}
+        prev_seq, prev_hash = 0, GENESIS_HASH
+        for values in rows:
+            row = dict(zip(_COLUMNS, values, strict=True))
+            seq = row["seq"]
+            try:
+                expected = _row_hash(row["prev_hash"], row)
+            except (TypeError, ValueError):
+                expected = ""
+            if expected != row["row_hash"]:
+                problems.append(f"seq {seq}: content does not match its hash (edited)")
+            if seq != prev_seq + 1:
+                before = f"rows {prev_seq} and {seq}" if prev_seq else f"the genesis and row {seq}"
+                problems.append(
+                    f"{_seq_range(prev_seq + 1, seq - 1)} missing: {before} do not chain (deleted)"
+                )
+            elif row["prev_hash"] != prev_hash:
+                before = f"seq {prev_seq}" if prev_seq else "the genesis"
+                problems.append(
+                    f"seq {seq}: does not chain to {before} (a row before it was edited and "
+                    "re-hashed, or rows were replaced)"
+                )
+            sup = row["supersedes"]
+            if sup is not None and case_of.get(sup) != row["case_id"]:
+                problems.append(
+                    f"seq {seq}: supersedes seq {sup}, which is not an earlier decision of the "
+                    "same case"
+                )
+            case_of[seq] = row["case_id"]
+            prev_seq, prev_hash = seq, row["row_hash"]
+
+        meta_n = meta.get("n_rows", "")
+        meta_head = meta.get("head_hash")
+        if meta_n.isdigit() and int(meta_n) > prev_seq:
+            problems.append(
+                f"{_seq_range(prev_seq + 1, int(meta_n))} missing: the ledger recorded "
+                f"{meta_n} decision(s) but the last row is seq {prev_seq} (deleted)"
+            )
+        elif meta_n != str(prev_seq):
+            problems.append(
+                f"the last row is seq {prev_seq} but meta records {meta_n!r} decision(s) "
+                "(rows added or meta altered outside this tool)"
+            )
+        if meta_head != prev_hash:
+            problems.append("last row's hash differs from the head recorded in meta")
+        return VerifyReport(
+            ok=not problems, n_rows=len(rows), problems=problems, head_hash=prev_hash
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def rows(self, case_id: str | None = None, *, expand_scores: bool = False) -> pd.DataFrame:
+        """Every decision (or every decision on one case) in ``seq`` order.
+
+        Parameters
+        ----------
+        case_id : str, optional
+            Only this case's history.
+        expand_scores : bool
+            Add one column per score name (prefixed ``score_`` when it clashes with a ledger
+            column); ``scores`` stays as JSON text either way.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``seq, case_id, action, action_zh, target_handler_id, decided_by, reason,
+            decided_at`` (UTC), ``model_id, scores, as_of_date, supersedes, prev_hash,
+            row_hash``.
+        """
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM decisions"
+        params: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql += " WHERE case_id = ?"
+            params = (str(case_id).strip(),)
+        with self._reading() as conn:
+            records = conn.execute(sql + " ORDER BY seq", params).fetchall()
+        df = _frame(records, _COLUMNS)
+        return _expand_scores(df) if expand_scores else df
+
+    def latest(self, *, expand_scores: bool = False) -> pd.DataFrame:
+        """One row per case: its latest decision (highest ``seq``) and its history.
+
+        Parameters
+        ----------
+        expand_scores : bool
+            As in :meth:`rows`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :meth:`rows` plus ``n_decisions`` (how many decisions the case has)
+            and ``first_decided_at``, ordered by the latest decision's ``seq``.
+        """
+        cols = ", ".join(f"d.{c}" for c in _COLUMNS)
+        with self._reading() as conn:
+            records = conn.execute(
+                f"SELECT {cols}, h.n_decisions, h.first_decided_at FROM decisions d JOIN ("
+                "  SELECT case_id, max(seq) AS last_seq, count(*) AS n_decisions,"
+                "         min(decided_at) AS first_decided_at"
+                "  FROM decisions GROUP BY case_id"
+                ") h ON d.seq = h.last_seq ORDER BY d.seq"
+            ).fetchall()
+        df = _frame(records, (*_COLUMNS, "n_decisions", "first_decided_at"))
+        return _expand_scores(df) if expand_scores else df
+
+    def decided_cases(self) -> dict[str, str]:
+        """Map each case with a decision to its latest action, for the scoring step."""
+        with self._reading() as conn:
+            return dict(
+                conn.execute(
+                    "SELECT d.case_id, d.action FROM decisions d JOIN ("
+                    "  SELECT max(seq) AS last_seq FROM decisions GROUP BY case_id"
+                    ") h ON d.seq = h.last_seq ORDER BY d.seq"
+                ).fetchall()
+            )
+
+    # -- exporting ----------------------------------------------------------------------------
+
+    def export(self, path: str | os.PathLike[str], *, zh_headers: bool | None = None) -> Path:
+        """Write the 台账 (one row per case, latest decision and history count), atomically.
+
+        Parameters
+        ----------
+        path : path-like
+            ``.xlsx`` (what leaders open), ``.csv`` (UTF-8 with BOM) or ``.parquet``.
+        zh_headers : bool, optional
+            Chinese headers and actions in Chinese. Default: True for ``.xlsx`` and ``.csv``,
+            False for ``.parquet``.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        dest = Path(path)
+        if dest.resolve() == self.path.resolve():
+            raise LedgerError(f"{dest} is the ledger itself; export to another file")
+        if zh_headers is None:
+            zh_headers = dest.suffix.lower() in (".xlsx", ".csv")
+        form = _ledger_form(self.latest(expand_scores=True), zh=zh_headers)
+        return write_table(
+            form, dest, zh_headers=zh_headers, sheet_name="决定台账", labels=_FORM_LABELS
+        )
+
+    def export_xlsx(self, path: str | os.PathLike[str]) -> Path:
+        """Write the 台账 as an Excel workbook with Chinese headers; see :meth:`export`."""
+        return self._export_as(path, ".xlsx")
+
+    def export_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write the 台账 as CSV (UTF-8 with BOM, Chinese headers); see :meth:`export`."""
+        return self._export_as(path, ".csv")
+
+    def _export_as(self, path: str | os.PathLike[str], suffix: str) -> Path:
+        if Path(path).suffix.lower() != suffix:
+            raise LedgerError(f"{path}: the file name must end in {suffix}")
+        return self.export(path, zh_headers=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Frames and the 台账 form
+# --------------------------------------------------------------------------------------------
+
+
+def _frame(records: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records, columns=list(columns))
+    df["seq"] = df["seq"].astype("int64")
+    df["supersedes"] = df["supersedes"].astype("Int64")
+    for c in ("decided_at", "first_decided_at"):
+        if c in df:
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+    df["as_of_date"] = pd.to_datetime(df["as_of_date"], format="%Y-%m-%d")
+    if "n_decisions" in df:
+        df["n_decisions"] = df["n_decisions"].astype("int64")
+    for c in (
+        "case_id",
+        "action",
+        "target_handler_id",
+        "decided_by",
+        "reason",
+        "model_id",
+        "scores",
+        "prev_hash",
+        "row_hash",
+    ):
+        df[c] = df[c].astype("string")
+    df.insert(
+        df.columns.get_loc("action") + 1,
+        "action_zh",
+        df["action"].map(ACTION_LABELS).astype("string"),
+    )
+    return df
+
+
+def _expand_scores(df: pd.DataFrame) -> pd.DataFrame:
+    parsed = [json.loads(s) if isinstance(s, str) else {} for s in df["scores"]]
+    keys = list(dict.fromkeys(k for d in parsed for k in d))
+    out = df.copy()
+    for k in keys:
+        name = k if k not in out.columns else f"score_{k}"
+        out[name] = [d.get(k) for d in parsed]
+        if all(isinstance(v, str) or v is None for v in out[name]):
+            out[name] = out[name].astype("string")
+        elif all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in out[name]
+        ):
+            out[name] = pd.to_numeric(out[name])
+    return out
+
+
+# English column -> Chinese header of the 台账 (contract and output labels cover the rest).
+_FORM_LABELS: dict[str, str] = {
+    "seq": "台账序号",
+    "case_id": "案号",
+    "action": "决定代码",
+    "action_zh": "决定",
+    "target_handler_id": "接收承办人",
+    "decided_by": "决定人",
+    "reason": "决定理由",
+    "decided_at": "决定时间",
+    "first_decided_at": "首次决定时间",
+    "n_decisions": "决定次数",
+    "model_id": "模型版本",
+    "as_of_date": "评估基准日",
+    "supersedes": "更正的台账序号",
+}
+
+_RUNG_LABELS = {rung: ACTION_LABELS[action] for action, rung in ACTION_TO_RUNG.items()}
+
+
+def _ledger_form(latest: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
+    """The 台账 leaders read: who decided what, when and why, with the scores then shown."""
+    form = latest.drop(columns=["scores", "prev_hash", "row_hash"])
+    for c in ("decided_at", "first_decided_at"):
+        # Beijing time as text: what a court reads, and write_table would cut datetimes to dates.
+        form[c] = form[c].dt.tz_convert(_BEIJING).dt.strftime("%Y-%m-%d %H:%M:%S")
+    if zh:
+        form = form.drop(columns=["action"])
+        if "suggested_rung" in form:
+            form["suggested_rung"] = form["suggested_rung"].map(
+                lambda r: _RUNG_LABELS.get(r, r) if isinstance(r, str) else r
+            )
+    else:
+        form = form.drop(columns=["action_zh"])
+    first = [
+        "seq",
+        "case_id",
+        "action_zh" if zh else "action",
+        "target_handler_id",
+        "decided_by",
+        "reason",
+        "decided_at",
+        "n_decisions",
+        "first_decided_at",
+        "model_id",
+        "as_of_date",
+        "supersedes",
+    ]
+    return form[first + [c for c in form.columns if c not in first]]

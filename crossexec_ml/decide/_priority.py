@@ -1,0 +1,651 @@
+"""Priority: order cases by the expected gain of reassigning them, with floors and guidance.
+
+Ranking by raw probability favours easy, rich commercial cases (DOMAIN.md section 2). The list
+here is ordered by **expected gain**: what reassignment adds over leaving the case where it is
+(``uplift``), optionally weighted by the amount at stake. Vulnerability (livelihood cases,
+vulnerable applicants) may only raise a case, never lower it; floors reserve a share of the
+top-k for livelihood and long-unresolved cases; ties are broken by a written rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TIE_BREAK_RULE",
+    "PriorityOrder",
+    "PrioritySettings",
+    "priority_order",
+    "order_by_gain",
+    "expected_gain",
+    "guidance",
+    "categories_as_text",
+    "guidance_arrays",
+    "guidance_categories",
+    "rank_cases",
+]
+
+#: How ties are broken; recorded in model cards, manifests and the scored file's metadata.
+TIE_BREAK_RULE = (
+    "expected_gain desc, then days_since_last_action desc (the longer stall first), "
+    "then case_id asc"
+)
+
+
+@dataclass(frozen=True)
+class PrioritySettings:
+    """How the list is ordered. Settings, not constants.
+
+    Parameters
+    ----------
+    weighting : {"cases", "amount", "blend"}
+        ``cases``: expected extra resolutions (``uplift``); ``amount``: uplift times the
+        outstanding amount (expected yuan brought in); ``blend``: uplift times the square root
+        of the amount in units of 10,000 yuan, so amount counts but does not dominate.
+    vulnerability_boost : float
+        Multiplier (>= 1) on the gain of livelihood cases and cases of vulnerable applicants.
+    livelihood_floor : float
+        Minimum share of the top-k reserved for livelihood cases (when enough have a gain).
+    long_unresolved_floor : float
+        Minimum share of the top-k reserved for long-unresolved cases (长期未结老案).
+    capacity : int or None
+        k, the cases a bureau can reassign this cycle; None = ``capacity_share`` of the
+        stalled cases.
+    capacity_share : float
+        Used when ``capacity`` is None.
+    """
+
+    weighting: str = "cases"
+    vulnerability_boost: float = 1.25
+    livelihood_floor: float = 0.2
+    long_unresolved_floor: float = 0.2
+    capacity: int | None = None
+    capacity_share: float = 0.10
+
+    def __post_init__(self) -> None:
+        if self.weighting not in ("cases", "amount", "blend"):
+            raise ValueError(
+                f"weighting must be 'cases', 'amount' or 'blend', not {self.weighting!r}"
+            )
+        if self.vulnerability_boost < 1:
+            raise ValueError("vulnerability_boost must be >= 1: vulnerability never lowers a case")
+        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.livelihood_floor + self.long_unresolved_floor > 1:
+            raise ValueError("the two floors together cannot exceed the whole list")
+
+    def k_for(self, n_stalled: int) -> int:
+        """The capacity k for a list of ``n_stalled`` cases."""
+        if self.capacity is not None:
+            return int(min(max(self.capacity, 0), n_stalled))
+        return int(min(n_stalled, max(1, round(self.capacity_share * n_stalled))))
+
+
+def _flag(s: pd.Series | None, n: int) -> np.ndarray:
+    if s is None:
+        return np.zeros(n, dtype=bool)
+    return s.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def vulnerable(cases: pd.DataFrame) -> np.ndarray:
+    """Livelihood case or vulnerable applicant (missing counts as not)."""
+    n = len(cases)
+    return _flag(cases.get("is_livelihood"), n) | _flag(cases.get("applicant_vulnerable"), n)
+
+
+def expected_gain(
+    scored: pd.DataFrame, cases: pd.DataFrame, settings: PrioritySettings | None = None
+) -> np.ndarray:
+    """Expected gain of reassigning each case under its suggested rung.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        With ``uplift`` (0 for cases whose suggestion is ``keep``).
+    cases : pandas.DataFrame
+        The contract-typed cases, aligned with ``scored``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        Never negative; vulnerability multiplies it by ``vulnerability_boost`` (>= 1), so
+        turning a vulnerability flag on can only raise it.
+    """
+    s = settings or PrioritySettings()
+    gain = np.clip(scored["uplift"].to_numpy(dtype=float), 0, None)
+    amount = pd.to_numeric(cases["amount_outstanding"], errors="coerce").fillna(0).to_numpy()
+    amount = np.clip(amount, 0, None)
+    if s.weighting == "amount":
+        gain = gain * amount
+    elif s.weighting == "blend":
+        gain = gain * np.sqrt(amount / 1e4)
+    return np.where(vulnerable(cases), gain * s.vulnerability_boost, gain)
+
+
+def _tie_rule_order(gain: np.ndarray, idle_days: np.ndarray, case_id: pd.Series) -> np.ndarray:
+    """Positions sorted by :data:`TIE_BREAK_RULE`: gain desc, idle days desc, case id asc.
+
+    One stable multi-key sort in Arrow, which compares case ids only within ties of the two
+    numbers. Arrow compares UTF-8 bytes, and UTF-8 byte order is code-point order, so the
+    order equals sorting by Python's ``str`` comparison, without a million Python objects.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pd.Series(case_id)
+    if not isinstance(ids.dtype, pd.StringDtype):
+        ids = ids.astype(str).astype("string")
+    table = pa.table(
+        {
+            "gain": np.asarray(gain, dtype=float),
+            "idle": np.asarray(idle_days, dtype=float),
+            "case_id": pa.array(ids.array),
+        }
+    )
+    keys = [("gain", "descending"), ("idle", "descending"), ("case_id", "ascending")]
+    return pc.sort_indices(table, sort_keys=keys).to_numpy()
+
+
+def _apply_floor(
+    selected: np.ndarray, order: np.ndarray, member: np.ndarray, need: int, protected: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Swap the best non-selected members in for the lowest selected non-members.
+
+    ``selected`` holds positions in rank order; ``protected`` marks selected cases another
+    floor needs, which are never swapped out. Returns the new selection (still in rank order
+    of the original picks, lifted cases appended) and the positions lifted by the floor.
+    """
+    have = int(member[selected].sum())
+    if have >= need:
+        return selected, np.zeros(0, dtype=int)
+    chosen = np.zeros(len(member), dtype=bool)
+    chosen[selected] = True
+    waiting = order[member[order] & ~chosen[order]]
+    removable = selected[~member[selected] & ~protected[selected]][::-1]  # weakest first
+    n_swap = min(need - have, len(waiting), len(removable))
+    lifted = waiting[:n_swap]
+    dropped = set(removable[:n_swap].tolist())
+    kept = np.array([i for i in selected.tolist() if i not in dropped], dtype=int)
+    return np.concatenate([kept, lifted]), lifted
+
+
+@dataclass(frozen=True)
+class PriorityOrder:
+    """The order of a list: what :func:`priority_order` returns.
+
+    Attributes
+    ----------
+    gain : numpy.ndarray
+        Expected gain per row.
+    rank : numpy.ndarray
+        1 = first to act on; NaN outside the cohort.
+    candidate : numpy.ndarray of bool
+        In the top-k this cycle (floors included).
+    floor_reason : numpy.ndarray of object
+        Why a row was lifted into the top-k by a floor, else "".
+    """
+
+    gain: np.ndarray
+    rank: np.ndarray
+    candidate: np.ndarray
+    floor_reason: np.ndarray
+
+
+def priority_order(
+    scored: pd.DataFrame,
+    cases: pd.DataFrame,
+    settings: PrioritySettings | None = None,
+) -> PriorityOrder:
+    """Expected gain, floors and tie rule: the order alone, vectorised (no guidance text).
+
+    The interactive picker calls this on every filter change, so it does no per-row Python
+    work beyond the floors' swaps.
+
+    Parameters
+    ----------
+    scored, cases : pandas.DataFrame
+        Aligned row by row (same order, same length); ``scored`` needs ``uplift`` and may have
+        ``stalled`` (default: every row) and ``flag_long_unresolved``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    PriorityOrder
+    """
+    s = settings or PrioritySettings()
+    n = len(scored)
+    gain = expected_gain(scored, cases, s)
+    stalled = (
+        scored["stalled"].to_numpy(dtype=bool) if "stalled" in scored else np.ones(n, dtype=bool)
+    )
+    long_old = (
+        scored["flag_long_unresolved"].to_numpy(dtype=bool)
+        if "flag_long_unresolved" in scored
+        else np.zeros(n, dtype=bool)
+    )
+    idle = pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0).to_numpy()
+    return order_by_gain(
+        gain,
+        stalled=stalled,
+        livelihood=_flag(cases.get("is_livelihood"), n),
+        long_unresolved=long_old,
+        idle_days=idle,
+        case_id=cases["case_id"],
+        settings=s,
+    )
+
+
+def order_by_gain(
+    gain: np.ndarray,
+    *,
+    stalled: np.ndarray,
+    livelihood: np.ndarray,
+    long_unresolved: np.ndarray,
+    idle_days: np.ndarray,
+    case_id: pd.Series,
+    settings: PrioritySettings | None = None,
+) -> PriorityOrder:
+    """The global step of the ranking, from the few per-row keys it needs.
+
+    A province-scale run scores partitions one by one, keeps only these keys of every row, and
+    orders them here at once, so the rank is the same as one in-memory :func:`priority_order`.
+
+    Parameters
+    ----------
+    gain : numpy.ndarray
+        Expected gain per row (:func:`expected_gain`).
+    stalled, livelihood, long_unresolved : numpy.ndarray of bool
+        In the ranked cohort; a livelihood case; the long-unresolved flag.
+    idle_days : numpy.ndarray
+        Days since the last action (missing as 0), the first tie-break.
+    case_id : pandas.Series
+        The last tie-break (ascending).
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    PriorityOrder
+    """
+    s = settings or PrioritySettings()
+    gain = np.asarray(gain, dtype=float)
+    n = len(gain)
+    in_cohort = np.flatnonzero(stalled)
+    ids = pd.Series(case_id).iloc[in_cohort]
+    order = in_cohort[_tie_rule_order(gain[in_cohort], np.asarray(idle_days)[in_cohort], ids)]
+    k = s.k_for(len(order))
+    # Only cases with something to gain can fill the top-k or a floor.
+    actionable = gain > 0
+    selected = order[:k][actionable[order[:k]]]
+    livelihood = np.asarray(livelihood, dtype=bool) & actionable
+    long_old = np.asarray(long_unresolved, dtype=bool) & actionable
+    lifted_reason = np.full(n, "", dtype=object)
+    selected, lifted = _apply_floor(
+        selected, order, livelihood, int(np.ceil(s.livelihood_floor * k)), long_old
+    )
+    lifted_reason[lifted] = "livelihood floor (民生案件保底)"
+    sel_mask = np.zeros(n, dtype=bool)
+    sel_mask[selected] = True
+    selected, lifted = _apply_floor(
+        selected,
+        order,
+        long_old,
+        int(np.ceil(s.long_unresolved_floor * k)),
+        livelihood & sel_mask,
+    )
+    lifted_reason[lifted] = "long-unresolved floor (长期未结老案保底)"
+    sel_mask = np.zeros(n, dtype=bool)
+    sel_mask[selected] = True
+    # Final order: the top-k (by gain, tie rule) first, then everyone else in the same order.
+    final = np.concatenate([order[sel_mask[order]], order[~sel_mask[order]]])
+    rank = np.full(n, np.nan)
+    rank[final] = np.arange(1, len(order) + 1)
+    return PriorityOrder(gain=gain, rank=rank, candidate=sel_mask, floor_reason=lifted_reason)
+
+
+def rank_cases(
+    scored: pd.DataFrame,
+    cases: pd.DataFrame,
+    settings: PrioritySettings | None = None,
+) -> pd.DataFrame:
+    """Order the stalled cases for action: expected gain, floors, tie rule, guidance.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Model output aligned with ``cases`` (``uplift``, ``suggested_rung``, flags, ``stalled``).
+    cases : pandas.DataFrame
+        Contract-typed cases, same rows and order as ``scored``.
+    settings : PrioritySettings, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scored`` plus ``expected_gain``, ``priority_rank`` (1 = first to act on; missing
+        outside the stalled cohort), ``candidate`` (in the top-k this cycle),
+        ``floor_reason`` (why a case was lifted into the top-k by a floor, else empty),
+        ``guidance`` (Chinese) and ``guidance_en``; sorted by ``priority_rank``.
+    """
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    po = priority_order(scored, cases, settings)
+    out = scored.copy()
+    out["expected_gain"] = po.gain
+    out["priority_rank"] = pd.array(po.rank, dtype="Float64").astype("Int64")
+    out["candidate"] = po.candidate
+    out["floor_reason"] = pd.array(po.floor_reason, dtype="string")
+    out["guidance"], out["guidance_en"] = guidance_arrays(scored, cases)
+    out = out.sort_values("priority_rank", na_position="last", kind="stable")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Categorised guidance (分类指引): which rung, and what the new handler should try first
+# --------------------------------------------------------------------------------------------
+
+_RUNG_TEXT = {
+    "intra_team": ("建议团队内交叉执行，由本团队其他承办人接办", "reassign within the team"),
+    "inter_team": ("建议移交局内其他团队交叉执行", "reassign to another team of the bureau"),
+    "higher_court": (
+        "建议报请上级法院提级执行或指令其他法院执行",
+        "ask the higher court to execute it (提级) or designate another court (指令)",
+    ),
+}
+
+
+def _is_in(values: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
+    """Whether each cell's text is one of ``wanted`` (missing: no).
+
+    Categorical columns are compared through their few categories and the codes, not by
+    turning a million cells into text.
+    """
+    arr = values.array
+    if isinstance(arr, pd.Categorical):
+        hit = np.isin(np.asarray(arr.categories.astype(str), dtype=object), list(wanted))
+        # Code -1 (missing) reads the appended False.
+        return np.append(hit, False)[np.asarray(arr.codes)]
+    return np.isin(values.astype("string").fillna("").to_numpy(dtype=object), list(wanted))
+
+
+def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]], np.ndarray]:
+    """The first-step rules with where each applies, most useful first, and the idle days."""
+
+    def flag(name: str) -> np.ndarray:
+        return feats[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    def num(name: str) -> np.ndarray:
+        return pd.to_numeric(feats[name], errors="coerce").to_numpy(dtype=float)
+
+    def obstacle_is(*values: str) -> np.ndarray:
+        return _is_in(feats["asset_disposal_obstacle"], values)
+
+    idle = num("days_since_last_action")
+    last_query = num("days_since_last_asset_query")
+    estate = flag("has_real_estate") & ~flag("real_estate_encumbered")
+    rules: list[tuple[np.ndarray, str, str]] = [
+        (
+            estate,
+            "优先评估拍卖已查控的不动产（已{idle}天无实质执行行为）",
+            "auction the real estate found first (no substantive action for {idle} days)",
+        ),
+        (
+            np.nan_to_num(num("deposit_balance")) > 0,
+            "立即冻结、扣划查得存款",
+            "freeze and deduct the deposits found",
+        ),
+        (
+            obstacle_is("failed_auction"),
+            "流拍财产重新评估、降价再拍或以物抵债",
+            "re-auction at a lower price or take in kind",
+        ),
+        (
+            obstacle_is("occupancy"),
+            "依法腾退占有人后处置财产",
+            "clear the occupants, then dispose of the property",
+        ),
+        (
+            obstacle_is("third_party_objection") | flag("objection_pending"),
+            "先行审查处理执行异议",
+            "decide the pending objection first",
+        ),
+        (
+            obstacle_is("mortgage_priority"),
+            "与抵押权人协商处置并参与分配",
+            "agree a sale with the mortgagee and share the proceeds",
+        ),
+        (
+            flag("has_receivable"),
+            "向次债务人发出履行到期债务通知",
+            "order the third-party debtor to pay",
+        ),
+        (flag("has_equity"), "冻结并处置股权", "freeze and sell the equity"),
+        (flag("has_vehicle"), "查扣车辆", "seize the vehicle"),
+        (
+            flag("cross_jurisdiction"),
+            "委托或协同异地法院查控财产",
+            "ask the court where the assets lie to help",
+        ),
+        (
+            np.nan_to_num(num("n_related_cases")) >= 3,
+            "与同一被执行人的关联案件集中执行",
+            "execute together with the debtor's other open cases",
+        ),
+        (
+            np.isnan(last_query) | (last_query > 90),
+            "重新开展网络查控（总对总、点对点）",
+            "run a fresh online asset inquiry",
+        ),
+        (
+            _is_in(feats["debtor_whereabouts"], ("unreachable", "abroad")),
+            "协调公安机关查找被执行人下落",
+            "ask the police to locate the debtor",
+        ),
+        (
+            ~flag("dishonest_listed"),
+            "纳入失信名单并限制高消费",
+            "list the debtor as dishonest and restrict high spending",
+        ),
+        (
+            flag("settlement_defaulted"),
+            "和解未履行，恢复执行原生效法律文书",
+            "the settlement was broken: enforce the judgment again",
+        ),
+    ]
+    return rules, idle
+
+
+# Where the real-estate step writes the idle days.
+_IDLE = "{idle}"
+
+
+def _idle_text(idle: np.ndarray) -> np.ndarray:
+    """Idle days as written into the real-estate step ("?" when unknown)."""
+    return np.where(np.isnan(idle), "?", np.char.mod("%.0f", np.nan_to_num(idle))).astype(object)
+
+
+def _first_steps(
+    feats: pd.DataFrame, *, write_idle: bool = True
+) -> dict[tuple[str, int], np.ndarray]:
+    """What the new handler should try first, from each case's own facts, most useful first.
+
+    Returns the first two and three applicable steps joined per language
+    (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
+    any step applies. With ``write_idle=False`` the real-estate step keeps its ``{idle}``
+    marker for the idle days, to be filled in later.
+    """
+    rules, idle = _step_rules(feats)
+    # The first three steps that apply to each row, in rule order, joined per language.
+    matrix = np.column_stack([m for m, _, _ in rules])
+    first = np.argsort(~matrix, axis=1, kind="stable")[:, :3]
+    valid = np.take_along_axis(matrix, first, axis=1)
+    days = _idle_text(idle) if write_idle else np.full(len(idle), _IDLE, dtype=object)
+    joined: dict[tuple[str, int], np.ndarray] = {}
+    for lang, sep, col in (("zh", "；", 1), ("en", "; ", 2)):
+        const = np.array([r[col] for r in rules], dtype=object)
+        head = const[0].split(_IDLE)
+        idle_text = head[0] + days + head[1]
+        texts = [np.where(first[:, j] == 0, idle_text, const[first[:, j]]) for j in range(3)]
+        out2 = np.where(valid[:, 0], texts[0], "") + np.where(valid[:, 1], sep + texts[1], "")
+        joined[(lang, 2)] = out2
+        joined[(lang, 3)] = out2 + np.where(valid[:, 2], sep + texts[2], "")
+    joined[("any", 0)] = valid[:, 0]
+    return joined
+
+
+def guidance(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[list[str], list[str]]:
+    """Categorised guidance per case, in Chinese and English.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        With ``suggested_rung``.
+    cases : pandas.DataFrame
+        Contract-typed cases aligned with ``scored``.
+    derived : pandas.DataFrame, optional
+        :func:`crossexec_ml.model._features.derived_features` of ``cases`` if already computed.
+
+    Returns
+    -------
+    (list of str, list of str)
+        Chinese and English guidance: the rung and up to three first steps; for ``keep``
+        cases, judicial aid (司法救助) or 终本 management when nothing was found to execute,
+        otherwise a deadline for the current handler.
+    """
+    zh, en = guidance_arrays(scored, cases, derived)
+    return zh.tolist(), en.tolist()
+
+
+def guidance_arrays(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """:func:`guidance` as two ``string`` arrays, built once per distinct text.
+
+    See :func:`guidance_categories` for how; this writes every row's text out.
+    """
+    zh, en = guidance_categories(scored, cases, derived)
+    return categories_as_text(zh), categories_as_text(en)
+
+
+def guidance_categories(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.Categorical, pd.Categorical]:
+    """:func:`guidance` as two categoricals: each distinct text once, a code per case.
+
+    The text depends only on a few facts per case (rung, vulnerability, whether anything was
+    found, which first-step rules apply, and the idle days when real estate leads), so a
+    province's million cases share a few hundred templates (tens of thousands of texts once the
+    idle days are filled in): each template is written once, from one case that has it.
+    Keeping the texts as categories lets the list be sorted by moving codes;
+    :func:`categories_as_text` writes them out once, at the end.
+    """
+    from crossexec_ml.model._features import derived_features
+
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    if derived is None:
+        derived = derived_features(cases)
+    derived = derived.reset_index(drop=True)
+    rung_values = scored["suggested_rung"].array
+    if isinstance(rung_values, pd.Categorical):
+        rung_code = np.asarray(rung_values.codes, dtype=np.int64) + 1  # missing (-1) -> 0
+    else:
+        rung_code = pd.factorize(scored["suggested_rung"].astype(str).to_numpy())[0]
+        rung_code = rung_code.astype(np.int64)
+    vuln = vulnerable(cases)
+    nothing_found = _nothing_found(derived)
+    rules, idle = _step_rules(cases)
+    # Bit j set where first-step rule j applies.
+    bits = np.zeros(len(cases), dtype=np.int64)
+    for j, (applies, _, _) in enumerate(rules):
+        bits |= applies.astype(np.int64) << j
+    # Only the first three rules that apply are written: keep their bits (lowest set bit,
+    # three times), so cases that differ only in later rules share a text.
+    shown = np.zeros_like(bits)
+    for _ in range(3):
+        lowest = bits & -bits
+        shown |= lowest
+        bits ^= lowest
+    # Everything but the idle days: a few hundred templates, each written once from the
+    # first case that has it, with the real-estate step's idle days left as a marker.
+    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << len(rules)) | shown
+    group, _ = pd.factorize(key)
+    first = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
+    templates = _guidance_texts(
+        scored.iloc[first], cases.iloc[first], derived.iloc[first], write_idle=False
+    )
+    idle_code, idle_values = pd.factorize(idle, use_na_sentinel=False)
+    days = _idle_text(np.asarray(idle_values, dtype=float))
+    out = []
+    for texts in templates:
+        # Different keys can give the same template (only the first three steps are written).
+        t_code, t_text = pd.factorize(np.asarray(texts, dtype=object))
+        marked = np.array([_IDLE in t for t in t_text], dtype=bool)
+        row_t = t_code[group]
+        # Distinct (template, idle days) pairs; the days only count where they are written,
+        # so the pairs map one to one onto distinct texts.
+        pair = row_t * np.int64(len(idle_values) + 1) + np.where(marked[row_t], idle_code + 1, 0)
+        codes, pairs = pd.factorize(pair)
+        tt, dd = np.divmod(pairs, len(idle_values) + 1)
+        # Each text is its template's head, the days (if written) and the tail.
+        split = [(*t.split(_IDLE, 1), "")[:2] for t in t_text]
+        heads = np.array([h for h, _ in split], dtype=object)[tt]
+        tails = np.array([t for _, t in split], dtype=object)[tt]
+        text = heads + np.concatenate([[""], days]).astype(object)[dd] + tails
+        out.append(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)))
+    return out[0], out[1]
+
+
+def categories_as_text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A categorical of texts as a ``string`` array (one take of the categories)."""
+    texts = pd.array(np.asarray(values.categories, dtype=object), dtype="string")
+    codes = np.asarray(values.codes)
+    if (codes < 0).any():
+        return pd.array(np.asarray(values, dtype=object), dtype="string")
+    return texts.take(codes)
+
+
+def _nothing_found(derived: pd.DataFrame) -> np.ndarray:
+    return (derived["material_assets"].to_numpy() == 0) & (
+        derived["assets_found_count"].fillna(0).to_numpy() == 0
+    )
+
+
+def _guidance_texts(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame, *, write_idle: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The guidance texts of each row, vectorised (see :func:`guidance`)."""
+    rungs = scored["suggested_rung"].astype(str).to_numpy()
+    vuln = vulnerable(cases)
+    nothing_found = _nothing_found(derived)
+    steps = _first_steps(cases, write_idle=write_idle)
+    has = steps[("any", 0)]
+    rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
+    rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
+    move_zh = rung_zh + np.where(has, "。接办后优先：" + steps[("zh", 3)], "")
+    move_en = rung_en + np.where(has, "; first: " + steps[("en", 3)], "")
+    aid_zh = np.where(vuln, "申请人困难的，建议启动司法救助；", "")
+    aid_en = np.where(vuln, "the applicant is vulnerable: consider judicial aid (司法救助); ", "")
+    none_zh = (
+        "暂不建议交叉执行：未发现可供执行财产，" + aid_zh + "纳入终本案件动态管理，定期网络查控"
+    )
+    none_en = (
+        "no reassignment: nothing found to execute; "
+        + aid_en
+        + "manage under 终本 with periodic asset inquiries"
+    )
+    little_zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + steps[("zh", 2)]
+    little_en = (
+        "no reassignment: little to gain; set the current handler a deadline: " + steps[("en", 2)]
+    )
+    keep = rungs == "keep"
+    zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh)
+    en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en)
+    return zh_out, en_out

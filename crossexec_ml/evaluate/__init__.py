@@ -1,0 +1,1 @@
+"""The evaluate room (front door filled in by the next commit)."""

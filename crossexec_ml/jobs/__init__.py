@@ -1,0 +1,1 @@
+"""The jobs room (front door filled in by the next commit)."""

@@ -1,0 +1,736 @@
+"""Province-scale scoring of partitioned Parquet: a chunked pandas engine and a Dask engine.
+
+A province holds millions of open cases, more than one process should hold in memory. Scoring
+splits into a row-wise stage (probabilities, rung, flags, cohort, fingerprint, expected gain,
+guidance: :func:`crossexec_ml.jobs._pipeline.score_rows`) and a global stage (the order with its
+floors, the top-k, reasons for the top: :func:`crossexec_ml.jobs._pipeline.rank_rows`). Both engines
+run it in two passes over the input pieces (a file, or a run of a large file's row groups):
+
+1. each piece is read, validated against the contract exactly as :func:`crossexec_ml.data._io.read_cases`
+   would (errors name the file, row and column), scored row-wise, and written to a temporary
+   folder; only the few rank keys of its rows (:data:`crossexec_ml.jobs._pipeline.RANK_KEYS`) come
+   back;
+2. the keys of all rows are ordered at once (so ``priority_rank`` is global, never per piece),
+   then each piece gets its slice of the order, reasons for its rows in the top
+   ``explain_top``, and is written as one part of the output.
+
+The output folder (``part-00000.parquet``, ...) is built beside its destination and renamed into
+place only when every part is written; a failure leaves no output folder. Concatenating the
+parts and sorting by ``priority_rank`` (:func:`read_scored_parts`) gives exactly the rows of
+:func:`crossexec_ml.jobs._pipeline.score_cases` on all cases at once.
+
+``engine="pandas"`` runs the pieces one after another in this process (memory bounded by one
+piece plus the keys); ``engine="dask"`` runs them as ``dask.dataframe`` partitions on a
+``distributed`` cluster: a local one by default (processes, 2 workers x 1 thread) or an existing
+scheduler. Workers load the model folder themselves (the same files, checked against the same
+SHA-256), so nothing but paths and small arrays travels between processes.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.data._contract import CohortSettings
+from crossexec_ml.data._io import InputError, ValidationError, validate_frame
+from crossexec_ml.decide._policy import LadderSettings
+from crossexec_ml.decide._priority import PriorityOrder, PrioritySettings
+from crossexec_ml.jobs._pipeline import (
+    EXPLAIN_TOP,
+    RANK_KEYS,
+    SCORE_COLUMNS,
+    ledger_decisions,
+    rank_rows,
+    reasons_for,
+    score_rows,
+    with_order,
+)
+from crossexec_ml.model._estimator import load_model
+
+__all__ = [
+    "ENGINES",
+    "PartitionError",
+    "Piece",
+    "ScaleRun",
+    "list_pieces",
+    "read_piece",
+    "read_scored_parts",
+    "score_partitioned",
+]
+
+#: The engines :func:`score_partitioned` knows.
+ENGINES: tuple[str, ...] = ("pandas", "dask")
+
+#: Rows per piece when a file is split by row groups (bounds one worker's memory).
+PIECE_ROWS = 250_000
+
+_ROWS_DIR = "_rows"  # row-wise results between the passes, inside the temporary output folder
+
+
+class PartitionError(InputError):
+    """A piece of a partitioned input is unreadable or breaks the contract.
+
+    A plain message (file, row, column, fix), so it crosses process boundaries unchanged.
+    """
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A unit of work: some row groups of one Parquet file.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    row_groups : tuple of int
+        Its row groups in this piece, consecutive.
+    first_row : int
+        0-based index, within the file, of the piece's first data row (for messages).
+    n_rows : int
+        Rows in the piece.
+    """
+
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """What :func:`score_partitioned` did.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+        The output folder (``part-*.parquet``).
+    engine : str
+    model_id : str
+    n_rows, n_ranked, n_candidates, n_parts : int
+        Rows scored, rows with a ``priority_rank``, candidates this cycle, output parts.
+    seconds : dict
+        Wall time of ``rows`` (pass 1), ``rank`` (global order) and ``write`` (pass 2).
+    """
+
+    out_dir: Path
+    engine: str
+    model_id: str
+    n_rows: int
+    n_ranked: int
+    n_candidates: int
+    n_parts: int
+    seconds: dict[str, float]
+
+
+# --------------------------------------------------------------------------------------------
+# Input: pieces of partitioned Parquet, read and validated as read_cases would
+# --------------------------------------------------------------------------------------------
+
+
+def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    if isinstance(cases, str | os.PathLike):
+        p = Path(cases)
+        if p.is_dir():
+            files = sorted(p.rglob("*.parquet"))
+            where = f"folder {p}"
+        elif p.is_file():
+            files = [p]
+            where = str(p)
+        else:
+            files = sorted(Path(f) for f in glob.glob(str(p), recursive=True))
+            where = f"pattern {p}"
+    else:
+        files = [Path(f) for f in cases]
+        where = "the given files"
+    files = [f for f in files if f.is_file() and not f.name.startswith((".", "_"))]
+    if not files:
+        raise InputError(
+            f"no Parquet files in {where}; pass a folder or a glob of .parquet files "
+            "(e.g. 'cases/*.parquet')"
+        )
+    wrong = [f.name for f in files if f.suffix.lower() not in (".parquet", ".pq")]
+    if wrong:
+        raise InputError(
+            f"{wrong[0]}: the Dask and chunked engines read Parquet only; convert it, or score "
+            "a single CSV/XLSX file with the default engine"
+        )
+    return files
+
+
+def list_pieces(
+    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    piece_rows: int = PIECE_ROWS,
+) -> list[Piece]:
+    """The pieces of a partitioned Parquet input, in file order then row order.
+
+    Parameters
+    ----------
+    cases : path-like, glob or list of paths
+        A folder (every ``*.parquet`` below it, sorted by path), a glob pattern, one file, or
+        a list of files. The list's row order is the concatenation of the files in this order.
+    piece_rows : int
+        A file with more rows is split at row-group boundaries into pieces of about this many.
+
+    Returns
+    -------
+    list of Piece
+
+    Raises
+    ------
+    InputError
+        No Parquet file found, a file of another type, or an unreadable file.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pieces: list[Piece] = []
+    for f in _input_files(cases):
+        try:
+            meta = pq.ParquetFile(f).metadata
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise PartitionError(f"{f.name}: not a readable Parquet file ({exc})") from None
+        groups: list[int] = []
+        start = first = 0
+        for rg in range(meta.num_row_groups):
+            n = meta.row_group(rg).num_rows
+            groups.append(rg)
+            start += n
+            if start - first >= piece_rows:
+                pieces.append(Piece(str(f), tuple(groups), first, start - first))
+                groups, first = [], start
+        if groups or not pieces or pieces[-1].path != str(f):
+            pieces.append(Piece(str(f), tuple(groups), first, start - first))
+    return pieces
+
+
+def _as_text_table(table):
+    """Every column as text, the way a CSV export holds it.
+
+    The validator's text path is vectorised, its per-cell path for typed columns is not; text
+    is what it parses anyway, so typed Parquet is handed over as text (dates as ISO days,
+    which is what the typed path keeps of a timestamp; NaN as missing, as it reads NaN).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for col in table.columns:
+        t = col.type
+        try:
+            if pa.types.is_timestamp(t) or pa.types.is_date(t):
+                col = pc.strftime(col, format="%Y-%m-%d")
+            elif pa.types.is_floating(t):
+                col = pc.cast(pc.if_else(pc.is_nan(col), None, col), pa.string())
+            elif not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                col = pc.cast(col, pa.string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            pass  # left typed: the validator reads such cells one by one
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _validate_raw(
+    raw: pd.DataFrame,
+    header: list[str],
+    piece: Piece,
+    allow_personal: bool,
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    # Every row as the file numbers it (header = row 1, as read_cases counts a whole file):
+    # the validator then uses these numbers everywhere, in the rows listed inside a message
+    # (personal data "in rows ...", "duplicate: row ...") as much as in each problem's row.
+    # Shifting the problems' rows afterwards left those inner numbers counted within the piece.
+    local = np.arange(len(raw)) if rows is None else np.asarray(rows, dtype=np.int64)
+    report = validate_frame(
+        raw,
+        header,
+        kind="cases",
+        source=Path(piece.path).name,
+        allow_personal_columns=allow_personal,
+        row_numbers=piece.first_row + 2 + local,
+    )
+    if not report.ok:
+        raise PartitionError(ValidationError(report).args[0])
+    return report.frame
+
+
+def read_piece(
+    piece: Piece, *, allow_personal_columns: bool = False, rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Read one piece and validate it against the contract, as :func:`read_cases` would.
+
+    Parameters
+    ----------
+    piece : Piece
+    allow_personal_columns : bool
+        As :func:`crossexec_ml.data._io.validate_frame`.
+    rows : numpy.ndarray of int, optional
+        Only these rows of the piece (0-based, in this order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Contract-typed cases.
+
+    Raises
+    ------
+    PartitionError
+        The piece cannot be read, or breaks the contract (every problem, with the file's
+        row numbers and the column).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = Path(piece.path).name
+    try:
+        table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PartitionError(f"{name}: not a readable Parquet file ({exc})") from None
+    if table.num_rows == 0:
+        raise PartitionError(f"{name}: no data rows; remove the empty file or export its rows")
+    if rows is not None:
+        table = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
+    header = [str(c) for c in table.column_names]
+    raw = _as_text_table(table).to_pandas()
+    raw.columns = range(len(header))
+    try:
+        return _validate_raw(raw, header, piece, allow_personal_columns, rows)
+    except InputError as exc:
+        if isinstance(exc, PartitionError):
+            raise
+        raise PartitionError(f"{name}: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The two passes, as plain functions of a piece (run in this process or on Dask workers)
+# --------------------------------------------------------------------------------------------
+
+# Models loaded by this process, by folder and file hash: each worker loads the model once.
+_MODELS: dict[tuple[str, str], object] = {}
+
+
+def _model(model_dir: str, sha: str):
+    key = (model_dir, sha)
+    if key not in _MODELS:
+        model, card = load_model(model_dir)
+        if card["model_sha256"] != sha:
+            raise InputError(
+                f"{model_dir}: the model changed while the list was being scored; run again"
+            )
+        _MODELS.clear()
+        _MODELS[key] = model
+    return _MODELS[key]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every task needs besides its piece (small; shipped to workers)."""
+
+    model_dir: str
+    model_sha: str
+    model_id: str
+    rows_dir: str
+    out_dir: str
+    ladder: LadderSettings | None
+    cohort: CohortSettings | None
+    priority: PrioritySettings | None
+    decisions: Mapping[str, Mapping[str, object]] | None
+    allow_personal: bool
+
+
+def _part_name(i: int) -> str:
+    return f"part-{i:05d}.parquet"
+
+
+def _pass_rows(job: _Job, i: int, piece: Piece) -> pd.DataFrame:
+    """Pass 1: read, validate and score one piece row-wise; keep its rows; return its keys."""
+    cases = read_piece(piece, allow_personal_columns=job.allow_personal)
+    rows = score_rows(
+        _model(job.model_dir, job.model_sha),
+        cases,
+        model_id=job.model_id,
+        ladder=job.ladder,
+        cohort=job.cohort,
+        priority=job.priority,
+        decisions=job.decisions,
+    )
+    rows.to_parquet(Path(job.rows_dir) / _part_name(i), index=False)
+    keys = rows[list(RANK_KEYS)].copy()
+    keys["piece"] = np.int32(i)
+    return keys
+
+
+def _order_name(i: int) -> str:
+    return f"order-{i:05d}.parquet"
+
+
+def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
+    """Pass 2: one piece's rows with its slice of the global order (and reasons), written.
+
+    ``explain``: the piece's rows (0-based, in rank order) among the top of the list.
+    """
+    rows_dir = Path(job.rows_dir)
+    rows = pd.read_parquet(rows_dir / _part_name(i))
+    sl = pd.read_parquet(rows_dir / _order_name(i))
+    order = PriorityOrder(
+        gain=rows["expected_gain"].to_numpy(),
+        rank=sl["rank"].to_numpy(),
+        candidate=sl["candidate"].to_numpy(),
+        floor_reason=sl["floor_reason"].to_numpy(dtype=object),
+    )
+    ranked = with_order(rows, order)
+    if len(explain):
+        cases = read_piece(piece, allow_personal_columns=job.allow_personal, rows=explain)
+        why = reasons_for(_model(job.model_dir, job.model_sha), cases, job.ladder)
+        top = np.arange(len(explain))  # with_order put them first, in the same order
+        for col in why:
+            ranked.loc[top, col] = why[col].to_numpy()
+    ranked[list(SCORE_COLUMNS)].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
+    (rows_dir / _part_name(i)).unlink()
+    (rows_dir / _order_name(i)).unlink()
+    return len(ranked)
+
+
+def _write_order(
+    order: PriorityOrder, bounds: np.ndarray, i: int, rows_dir: Path, explain_top: int
+) -> np.ndarray:
+    """Store piece ``i``'s slice of the global order beside its rows (a file, not a message:
+    a province's order would make a graph of hundreds of MB); return its rows to explain."""
+    lo, hi = int(bounds[i]), int(bounds[i + 1])
+    rank = order.rank[lo:hi]
+    pd.DataFrame(
+        {
+            "rank": rank,
+            "candidate": order.candidate[lo:hi],
+            "floor_reason": pd.array(order.floor_reason[lo:hi], dtype="string"),
+        }
+    ).to_parquet(rows_dir / _order_name(i), index=False)
+    top = np.flatnonzero(~np.isnan(rank) & (rank <= explain_top))
+    return top[np.argsort(rank[top], kind="stable")]
+
+
+# --------------------------------------------------------------------------------------------
+# Executors
+# --------------------------------------------------------------------------------------------
+
+
+def _run_pandas(
+    fn: Callable, jobs: list[tuple], desc: str, progress: bool
+) -> Iterator[tuple[int, object]]:
+    from tqdm.auto import tqdm
+
+    for i, args in enumerate(tqdm(jobs, desc=desc, unit="part", disable=not progress)):
+        yield i, fn(*args)
+
+
+class _DaskRunner:
+    """Runs the passes as ``dask.dataframe`` partitions on a ``distributed`` client."""
+
+    def __init__(self, scheduler: str | None, client, n_workers: int):
+        from distributed import Client, LocalCluster
+
+        self._own: list = []
+        if client is not None:
+            self.client = client
+        elif scheduler:
+            self.client = Client(scheduler)
+            self._own = [self.client]
+        else:
+            # Processes, one thread each: scoring holds the GIL in pandas; the nanny sets
+            # OMP_NUM_THREADS=1 in each worker so the two do not fight over BLAS threads.
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                # Any free port: a fixed one (8787) may be taken by another cluster here.
+                dashboard_address=":0",
+            )
+            self.client = Client(cluster)
+            self._own = [self.client, cluster]
+
+    def close(self) -> None:
+        for thing in self._own:
+            thing.close()
+
+    def run(
+        self, fn: Callable, jobs: list[tuple], meta: pd.DataFrame, desc: str, progress: bool
+    ) -> Iterator[tuple[int, object]]:
+        import dask.dataframe as dd
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+
+        frame = dd.from_map(
+            lambda args: fn(*args),
+            jobs,
+            meta=meta,
+            enforce_metadata=False,
+            label=desc.replace(" ", "-"),
+        )
+        futures = self.client.compute(frame.to_delayed())
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            with tqdm(total=len(futures), desc=desc, unit="part", disable=not progress) as bar:
+                for fut in as_completed(futures):
+                    bar.update(1)
+                    yield index[fut.key], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _keys_meta() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": pd.Series([], dtype="string"),
+            "as_of_date": pd.Series([], dtype="datetime64[ns]"),
+            "expected_gain": pd.Series([], dtype=float),
+            "stalled": pd.Series([], dtype=bool),
+            "flag_long_unresolved": pd.Series([], dtype=bool),
+            "idle_days": pd.Series([], dtype=float),
+            "is_livelihood": pd.Series([], dtype=bool),
+            "piece": pd.Series([], dtype=np.int32),
+        }
+    )
+
+
+def _count_frame(fn: Callable) -> Callable:
+    def wrapped(*args):
+        return pd.DataFrame({"rows": [fn(*args)]})
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------
+# The entry point
+# --------------------------------------------------------------------------------------------
+
+
+def _duplicate_error(keys: pd.DataFrame, pieces: list[Piece], local: np.ndarray) -> None:
+    """Refuse two rows with one key across pieces (each piece was checked on its own)."""
+    key = ["case_id", "as_of_date"]
+    later = keys.duplicated(key, keep="first").to_numpy()
+    if not later.any():
+        return
+    b = int(np.flatnonzero(later)[0])
+    same = (keys["case_id"] == keys["case_id"].iloc[b]) & (
+        keys["as_of_date"] == keys["as_of_date"].iloc[b]
+    )
+    a = int(np.flatnonzero(same.to_numpy())[0])
+
+    def at(j: int) -> str:
+        p = pieces[int(keys["piece"].iloc[j])]
+        return f"{Path(p.path).name} row {p.first_row + int(local[j]) + 2}"
+
+    raise PartitionError(
+        f"{at(b)}, column case_id (案号): {keys['case_id'].iloc[b]!r} -> duplicate: {at(a)} "
+        "has the same case_id (案号) and as_of_date (评估基准日); keep one row per key "
+        f"({int(later.sum())} such row(s) in all)"
+    )
+
+
+def _remove(tmp: Path) -> None:
+    """Remove the temporary output; again after a moment if a task still running on another
+    client's workers wrote into it meanwhile (cancelling does not stop a running task)."""
+    for _ in range(3):
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not tmp.exists():
+            return
+        time.sleep(0.5)
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    if out.exists():
+        if not out.is_dir():
+            raise InputError(f"{out}: exists and is not a folder; choose another --out")
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def score_partitioned(
+    model_dir: str | os.PathLike[str],
+    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    client=None,
+    n_workers: int = 2,
+    ladder: LadderSettings | None = None,
+    cohort: CohortSettings | None = None,
+    priority: PrioritySettings | None = None,
+    ledger_path: str | os.PathLike[str] | None = None,
+    explain_top: int = EXPLAIN_TOP,
+    piece_rows: int = PIECE_ROWS,
+    allow_personal_columns: bool | None = None,
+    progress: bool = True,
+) -> ScaleRun:
+    """Score partitioned Parquet into partitioned Parquet, ranked across all partitions.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        Folder written by :func:`crossexec_ml.jobs._pipeline.train`.
+    cases : path-like, glob or list of paths
+        Partitioned Parquet (see :func:`list_pieces`).
+    out_dir : path-like
+        Output folder of ``part-NNNNN.parquet`` files with :data:`SCORE_COLUMNS`, each sorted
+        by ``priority_rank``; replaced atomically (built beside it, renamed on success).
+    engine : {"pandas", "dask"}
+        ``pandas``: pieces one after another in this process; ``dask``: pieces as
+        ``dask.dataframe`` partitions on a ``distributed`` cluster.
+    scheduler : str, optional
+        Dask only: address of an existing scheduler (``tcp://host:8786``); default a local
+        cluster of ``n_workers`` processes with one thread each.
+    client : distributed.Client, optional
+        Dask only: use this client (and leave it open).
+    n_workers : int
+        Workers of the local cluster.
+    ladder, cohort, priority : settings, optional
+        As :func:`crossexec_ml.jobs._pipeline.score_cases`.
+    ledger_path : path-like, optional
+        Decision ledger, as :func:`crossexec_ml.jobs._pipeline.score`.
+    explain_top : int
+        Reasons for this many top-ranked cases.
+    piece_rows : int
+        Rows per piece when a file is split by row groups.
+    allow_personal_columns : bool, optional
+        As :func:`crossexec_ml.data._io.validate_frame` (default: the reader's current setting).
+    progress : bool
+        Progress bars (parts done) for both passes.
+
+    Returns
+    -------
+    ScaleRun
+
+    Raises
+    ------
+    PartitionError
+        A piece is unreadable or invalid (file, row, column), or two rows share a key.
+    InputError, ModelFileError
+        No input files, an unusable output folder, a refused model.
+    """
+    from crossexec_ml import io as _io
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "pandas" and (scheduler or client is not None):
+        raise ValueError("scheduler and client are for engine='dask'")
+    if allow_personal_columns is None:
+        allow_personal_columns = _io._ALLOW_PERSONAL.get()
+    model_dir = str(Path(model_dir).resolve())
+    _, card = load_model(model_dir)  # refuse a bad model before any work
+    pieces = list_pieces(cases, piece_rows)
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    decisions = ledger_decisions(ledger_path) if ledger_path is not None else None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    (tmp / _ROWS_DIR).mkdir()
+    job = _Job(
+        model_dir=model_dir,
+        model_sha=card["model_sha256"],
+        model_id=card["model_id"],
+        rows_dir=str(tmp / _ROWS_DIR),
+        out_dir=str(tmp),
+        ladder=ladder,
+        cohort=cohort,
+        priority=priority,
+        decisions=decisions,
+        allow_personal=bool(allow_personal_columns),
+    )
+    runner = _DaskRunner(scheduler, client, n_workers) if engine == "dask" else None
+    seconds: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        jobs = [(job, i, p) for i, p in enumerate(pieces)]
+        if runner is None:
+            done = _run_pandas(_pass_rows, jobs, "score (rows)", progress)
+        else:
+            done = runner.run(_pass_rows, jobs, _keys_meta(), "score (rows)", progress)
+        parts: list[pd.DataFrame | None] = [None] * len(pieces)
+        for i, keys in done:
+            parts[i] = keys
+        keys = pd.concat(parts, ignore_index=True)
+        seconds["rows"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        sizes = np.array([len(p) for p in parts])
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        local = np.arange(len(keys)) - np.repeat(bounds[:-1], sizes)
+        _duplicate_error(keys, pieces, local)
+        order = rank_rows(keys, priority)
+        del parts
+        seconds["rank"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        rows_dir = Path(job.rows_dir)
+        jobs = [
+            (job, i, p, _write_order(order, bounds, i, rows_dir, explain_top))
+            for i, p in enumerate(pieces)
+        ]
+        if runner is None:
+            for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress):
+                pass
+        else:
+            count_meta = pd.DataFrame({"rows": pd.Series([], dtype=int)})
+            for _ in runner.run(
+                _count_frame(_pass_write), jobs, count_meta, "write (parts)", progress
+            ):
+                pass
+        (tmp / _ROWS_DIR).rmdir()
+        _move_into_place(tmp, out)
+        seconds["write"] = time.perf_counter() - t0
+    except BaseException:
+        if runner is not None:
+            runner.close()
+            runner = None
+        _remove(tmp)
+        raise
+    finally:
+        if runner is not None:
+            runner.close()
+    ranked = ~np.isnan(order.rank)
+    return ScaleRun(
+        out_dir=out,
+        engine=engine,
+        model_id=card["model_id"],
+        n_rows=int(len(keys)),
+        n_ranked=int(ranked.sum()),
+        n_candidates=int(order.candidate.sum()),
+        n_parts=len(pieces),
+        seconds=seconds,
+    )
+
+
+def read_scored_parts(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The whole scored list from an output folder, sorted by ``priority_rank``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder written by :func:`score_partitioned`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCORE_COLUMNS`; ranked rows first by rank, then unranked rows in input order.
+    """
+    folder = Path(out_dir)
+    files = sorted(folder.glob("part-*.parquet"))
+    if not files:
+        raise InputError(f"{folder}: no scored parts; run `crossexec score --engine ...` first")
+    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = df.sort_values("priority_rank", na_position="last", kind="stable")
+    return df.reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""The model room (front door filled in by the next commit)."""

@@ -1,0 +1,1 @@
+"""The report room (front door filled in by the next commit)."""

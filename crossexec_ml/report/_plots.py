@@ -1,0 +1,910 @@
+"""Every plotly figure of the project, one function each, in Chinese or English.
+
+Each function draws a table or a result dict that the package computed (see
+:mod:`crossexec_ml.report._profile` and :func:`crossexec_ml.evaluate._backtest.backtest`) and returns a
+:class:`plotly.graph_objects.Figure`; none reads or writes a file and none computes a metric, so
+a figure always shows the numbers of the table beside it. ``lang="zh"`` (default) or ``"en"``
+sets the title, axis labels and category names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from crossexec_ml.report._profile import AGE_BANDS, IDLE_BANDS, policy_table
+
+__all__ = [
+    "age_idle_heatmap",
+    "assets_bars",
+    "backtest_windows_plot",
+    "calibration_plot",
+    "drift_bars",
+    "hard_bone_bars",
+    "importance_plot",
+    "measures_bars",
+    "policy_value_plot",
+    "qini_plot",
+    "stock_by",
+]
+
+#: Colours: the tool's own lists, today's practice, chance, reference lines.
+MODEL_COLOUR = "#1f5fa8"
+TODAY_COLOUR = "#9a9a9a"
+RANDOM_COLOUR = "#d0d0d0"
+REFERENCE_COLOUR = "#7f7f7f"
+
+# Every text a figure shows: key -> (zh, en).
+_TEXT: dict[str, tuple[str, str]] = {
+    "n_cases": ("案件数", "cases"),
+    "share": ("占停滞案件比例", "share of stalled cases"),
+    "court_id": ("执行法院", "court"),
+    "team_id": ("执行团队", "team"),
+    "cause_category": ("案由大类", "cause of action"),
+    "stock_by_court_id": ("各法院长期停滞案件数", "Stalled cases by court"),
+    "stock_by_team_id": ("各执行团队长期停滞案件数", "Stalled cases by team"),
+    "stock_by_cause_category": ("各案由长期停滞案件数", "Stalled cases by cause of action"),
+    "material": ("有实质财产比例", "share with material assets"),
+    "median_idle": ("停滞天数中位数", "median idle days"),
+    "median_amount": ("未执行标的额中位数（元）", "median outstanding (yuan)"),
+    "age_idle": ("案龄与停滞时长交叉分布（案件数）", "Case age by idle time (cases)"),
+    "case_age": ("案龄（立案至基准日）", "case age (filing to screening date)"),
+    "idle": ("停滞时长（距最近实质执行行为）", "idle time (since the last enforcement act)"),
+    "hard_bones": ("五类骨头案分布", "The five hard-bone categories"),
+    "assets": ("已查到的财产", "Assets found"),
+    "measures": ("已采取的强制措施", "Coercive measures taken"),
+    "calibration": ("校准：预测化解概率与实际化解率", "Calibration: predicted vs observed"),
+    "mean_predicted": ("平均预测化解概率", "mean predicted probability"),
+    "observed_rate": ("实际化解率", "observed resolution rate"),
+    "model": ("模型（按十分位）", "model (deciles)"),
+    "perfect": ("完美校准", "perfect calibration"),
+    "qini": ("Qini曲线（随机试点案件）", "Qini curve (randomised pilot cases)"),
+    "qini_x": ("按预估增益排序选取的案件比例", "share of cases, ranked by estimated gain"),
+    "qini_y": ("累计额外化解数", "cumulative extra resolutions"),
+    "qini_model": ("按模型增益排序", "ranked by the model's gain"),
+    "qini_random": ("随机排序", "random order"),
+    "qini_empty": (
+        "无随机试点数据：需提供真值文件（含is_pilot）",
+        "no randomised pilot rows: needs the truth file (is_pilot)",
+    ),
+    "policy": ("名单价值：相对最优名单的比例", "Policy value: share of the oracle list"),
+    "policy_x": (
+        "前k名单的额外化解数占最优名单的比例",
+        "extra resolutions of the top k, share of oracle",
+    ),
+    "policy_empty": (
+        "无真值文件：无法计算名单价值",
+        "no truth file: policy value needs the synthetic truth",
+    ),
+    "kind_model": ("本工具的名单", "this tool's lists"),
+    "kind_today": ("现行做法", "today's practice"),
+    "kind_random": ("随机", "random"),
+    "windows": ("滚动时间回测：各测试窗口AUC", "Rolling temporal back-test: AUC per window"),
+    "window": ("测试窗口", "test window"),
+    "auc": ("AUC（实际采取的层级）", "AUC (rung actually taken)"),
+    "truth_auc": ("真值AUC（可达上限）", "truth AUC (the Bayes limit)"),
+    "importance": ("影响排序分的案件事实", "What drives the score"),
+    "importance_x": (
+        "打乱该事实后增益的平均绝对变化（百分点）",
+        "mean absolute change of the gain when shuffled (points)",
+    ),
+}
+
+
+def _check_lang(lang: str) -> int:
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    return 0 if lang == "zh" else 1
+
+
+def _t(key: str, lang: str) -> str:
+    return _TEXT[key][_check_lang(lang)]
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        xaxis_title=x,
+        yaxis_title=y,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+    )
+    return fig
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    """A figure with no trace that says why (instead of a blank chart or an exception)."""
+    fig = go.Figure()
+    fig.update_layout(title=title, template="plotly_white", xaxis_visible=False)
+    fig.update_layout(yaxis_visible=False)
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return fig
+
+
+def _labels(table: pd.DataFrame, key: str, lang: str) -> list[str]:
+    col = "label_zh" if lang == "zh" else "label_en"
+    if col in table:
+        return table[col].astype(str).tolist()
+    return table[key].astype(str).tolist()
+
+
+def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Population stability per monitored column of a re-scoring run, against its thresholds.
+
+    Parameters
+    ----------
+    checks : pandas.DataFrame
+        ``DriftReport.checks`` (:func:`crossexec_ml.report._monitor.drift_report`): rows with
+        ``check == "psi"``, ``column``, ``value``, ``status`` are drawn.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One horizontal bar per column (alarm bars red, warnings amber) and the warning and
+        alarm thresholds as dashed lines; says so when no column was compared.
+    """
+    i = _check_lang(lang)
+    title = ("分布漂移（PSI，与参照比较）", "Distribution shift (PSI against the reference)")[i]
+    rows = checks[checks["check"] == "psi"] if len(checks) else checks
+    if rows.empty:
+        return _empty(title, ("没有可比较的参照", "nothing to compare with")[i])
+    colours = {"ok": MODEL_COLOUR, "warn": "#d99a00", "alarm": "#c0392b"}
+    fig = go.Figure(
+        go.Bar(
+            x=rows["value"].tolist(),
+            y=rows["column"].astype(str).tolist(),
+            orientation="h",
+            marker_color=[colours.get(s, MODEL_COLOUR) for s in rows["status"]],
+            text=[f"{v:.2f}" for v in rows["value"]],
+            textposition="outside",
+            hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>",
+        )
+    )
+    for x, dash in ((0.10, "dot"), (float(rows["threshold"].iloc[0]), "dash")):
+        fig.add_vline(x=x, line_dash=dash, line_color=REFERENCE_COLOUR)
+    fig.update_yaxes(autorange="reversed")
+    x = ("群体稳定性指数 PSI", "population stability index (PSI)")[i]
+    return _layout(fig, title, x, ("监测列", "monitored column")[i])
+
+
+def stock_by(table: pd.DataFrame, by: str, lang: str = "zh") -> go.Figure:
+    """Bar chart of stalled cases per court, team or cause of action.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``stock_profile(...)["by_court"]``, ``["by_team"]`` or ``["by_cause"]``.
+    by : {"court_id", "team_id", "cause_category"}
+        The grouping column of ``table``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace of ``n_cases``; the hover shows the share with material assets, the
+        median idle days and the median outstanding amount.
+    """
+    if by not in ("court_id", "team_id", "cause_category"):
+        raise ValueError(f"by must be court_id, team_id or cause_category, got {by!r}")
+    _check_lang(lang)
+    names = table[by].astype(str).tolist()
+    if by == "cause_category" and lang == "zh" and "label_zh" in table:
+        names = table["label_zh"].astype(str).tolist()
+    custom = table[["share_material_assets", "median_idle_days", "median_outstanding"]]
+    hover = (
+        f"%{{x}}<br>{_t('n_cases', lang)}: %{{y}}"
+        f"<br>{_t('material', lang)}: %{{customdata[0]:.0%}}"
+        f"<br>{_t('median_idle', lang)}: %{{customdata[1]:.0f}}"
+        f"<br>{_t('median_amount', lang)}: %{{customdata[2]:,.0f}}<extra></extra>"
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=table["n_cases"].tolist(),
+            customdata=custom.to_numpy(),
+            hovertemplate=hover,
+            marker_color=MODEL_COLOUR,
+            name=_t("n_cases", lang),
+        )
+    )
+    return _layout(fig, _t(f"stock_by_{by}", lang), _t(by, lang), _t("n_cases", lang))
+
+
+def age_idle_heatmap(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Heatmap of stalled cases by case-age band (rows) and idle band (columns).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``stock_profile(...)["age_by_idle"]``: counts, age bands as the index, idle bands as
+        the columns (keys of :data:`~crossexec_ml.report._profile.AGE_BANDS` and ``IDLE_BANDS``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap trace whose ``z`` is the table's counts, with the counts written in.
+    """
+    i = _check_lang(lang) + 1
+    ages = [AGE_BANDS[b][i] if b in AGE_BANDS else str(b) for b in table.index]
+    idles = [IDLE_BANDS[b][i] if b in IDLE_BANDS else str(b) for b in table.columns]
+    z = table.to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=idles,
+            y=ages,
+            text=z,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            colorbar_title=_t("n_cases", lang),
+            hovertemplate="%{y} / %{x}: %{z}<extra></extra>",
+        )
+    )
+    return _layout(fig, _t("age_idle", lang), _t("idle", lang), _t("case_age", lang))
+
+
+def _share_bars(table: pd.DataFrame, key: str, title: str, lang: str) -> go.Figure:
+    _check_lang(lang)
+    labels = _labels(table, key, lang)
+    fig = go.Figure(
+        go.Bar(
+            x=table["share"].tolist(),
+            y=labels,
+            orientation="h",
+            text=[f"{n} ({s:.0%})" for n, s in zip(table["n_cases"], table["share"], strict=True)],
+            textposition="auto",
+            marker_color=MODEL_COLOUR,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            name=_t("share", lang),
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, _t(title, lang), _t("share", lang), "")
+
+
+def hard_bone_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Horizontal bars: share of the stalled stock in each of the five hard-bone categories.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``stock_profile(...)["hard_bones"]`` (``flag``, ``label_zh``, ``label_en``,
+        ``n_cases``, ``share``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace: ``x`` the shares, ``y`` the category names, ``text`` count and share.
+    """
+    return _share_bars(table, "flag", "hard_bones", lang)
+
+
+def assets_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Horizontal bars: share of the stalled stock with each asset type found.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``stock_profile(...)["assets"]``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    return _share_bars(table, "asset", "assets", lang)
+
+
+def measures_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Horizontal bars: share of the stalled stock with each coercive measure already taken.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``stock_profile(...)["measures"]``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    return _share_bars(table, "measure", "measures", lang)
+
+
+def calibration_plot(calibration: Sequence[Mapping[str, float]], lang: str = "zh") -> go.Figure:
+    """Predicted against observed resolution rate per bin, with the diagonal.
+
+    Parameters
+    ----------
+    calibration : sequence of dict
+        ``backtest(...)["calibration"]`` records: ``bin``, ``n``, ``mean_predicted``,
+        ``observed_rate``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two traces: the diagonal (perfect calibration, dashed) and the model's bins (markers
+        at ``(mean_predicted, observed_rate)``, hover with the bin's size).
+    """
+    _check_lang(lang)
+    table = pd.DataFrame(list(calibration))
+    values = [*table.get("mean_predicted", []), *table.get("observed_rate", [])]
+    # Zoom on the populated range: most stalled cases have low probabilities.
+    top = min(1.0, 1.05 * max(values)) if values and max(values) > 0 else 1.0
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0.0, top],
+            y=[0.0, top],
+            mode="lines",
+            line={"dash": "dash", "color": REFERENCE_COLOUR},
+            name=_t("perfect", lang),
+            hoverinfo="skip",
+        )
+    )
+    if not table.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=table["mean_predicted"].tolist(),
+                y=table["observed_rate"].tolist(),
+                mode="lines+markers",
+                marker={"color": MODEL_COLOUR, "size": 9},
+                customdata=table[["bin", "n"]].to_numpy(),
+                hovertemplate="bin %{customdata[0]} (n=%{customdata[1]})"
+                "<br>%{x:.1%} → %{y:.1%}<extra></extra>",
+                name=_t("model", lang),
+            )
+        )
+    fig.update_xaxes(tickformat=".0%", range=[0, top])
+    fig.update_yaxes(tickformat=".0%", range=[0, top])
+    return _layout(
+        fig, _t("calibration", lang), _t("mean_predicted", lang), _t("observed_rate", lang)
+    )
+
+
+def qini_plot(qini: Sequence[Mapping[str, float]] | None, lang: str = "zh") -> go.Figure:
+    """Qini curve on the randomised pilot rows against a random order.
+
+    Parameters
+    ----------
+    qini : sequence of dict or None
+        ``backtest(...)["qini"]`` records (``share``, ``qini``, ``random``); present only when
+        the back-test had pilot rows (a truth file with ``is_pilot``). ``None`` or empty gives a
+        figure without traces that says so.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two traces: the model's curve and the random line.
+    """
+    _check_lang(lang)
+    if not qini:
+        return _empty(_t("qini", lang), _t("qini_empty", lang))
+    table = pd.DataFrame(list(qini))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=table["share"].tolist(),
+            y=table["qini"].tolist(),
+            mode="lines",
+            line={"color": MODEL_COLOUR, "width": 3},
+            name=_t("qini_model", lang),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["share"].tolist(),
+            y=table["random"].tolist(),
+            mode="lines",
+            line={"color": REFERENCE_COLOUR, "dash": "dash"},
+            name=_t("qini_random", lang),
+        )
+    )
+    fig.update_xaxes(tickformat=".0%")
+    return _layout(fig, _t("qini", lang), _t("qini_x", lang), _t("qini_y", lang))
+
+
+def policy_value_plot(pooled: Mapping[str, float], lang: str = "zh") -> go.Figure:
+    """Share of the oracle's extra resolutions reached by each top-k list.
+
+    Parameters
+    ----------
+    pooled : dict
+        ``backtest(...)["pooled"]`` from a back-test with a truth file (``gain_<policy>`` and
+        ``share_of_oracle_<policy>``); without them the figure has no trace and says why.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One horizontal bar trace per kind of policy (this tool's lists, today's practice,
+        random), in :data:`crossexec_ml.report._profile.POLICY_LABELS` order; ``x`` the shares.
+    """
+    _check_lang(lang)
+    table = policy_table(pooled)
+    if table.empty:
+        return _empty(_t("policy", lang), _t("policy_empty", lang))
+    colours = {"model": MODEL_COLOUR, "today": TODAY_COLOUR, "random": RANDOM_COLOUR}
+    fig = go.Figure()
+    order = _labels(table, "policy", lang)
+    for kind, colour in colours.items():
+        part = table[table["kind"] == kind]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=part["share_of_oracle"].tolist(),
+                y=_labels(part, "policy", lang),
+                orientation="h",
+                marker_color=colour,
+                text=[f"{s:.0%}" for s in part["share_of_oracle"]],
+                textposition="auto",
+                customdata=part[["gain"]].to_numpy(),
+                hovertemplate="%{y}: %{x:.1%}<br>+%{customdata[0]:.1f}<extra></extra>",
+                name=_t(f"kind_{kind}", lang),
+            )
+        )
+    fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    return _layout(fig, _t("policy", lang), _t("policy_x", lang), "")
+
+
+def backtest_windows_plot(windows: Sequence[Mapping[str, object]], lang: str = "zh") -> go.Figure:
+    """AUC of each rolling test window, with the truth's AUC beside it when known.
+
+    Parameters
+    ----------
+    windows : sequence of dict
+        ``card["metrics"]["windows"]`` or ``backtest(...)["windows"]`` (``window_start``,
+        ``window_end``, ``auc``, optionally ``truth_auc``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A bar trace of ``auc`` per window and, when every window has it, a marker trace of
+        ``truth_auc``.
+    """
+    _check_lang(lang)
+    names = [f"{w['window_start']}–{w['window_end']}" for w in windows]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=[float(w["auc"]) for w in windows],
+            marker_color=MODEL_COLOUR,
+            text=[f"{float(w['auc']):.3f}" for w in windows],
+            textposition="auto",
+            name=_t("auc", lang),
+        )
+    )
+    if windows and all("truth_auc" in w for w in windows):
+        fig.add_trace(
+            go.Scatter(
+                x=names,
+                y=[float(w["truth_auc"]) for w in windows],
+                mode="markers",
+                marker={"color": "#c0392b", "size": 12, "symbol": "line-ew-open"},
+                name=_t("truth_auc", lang),
+            )
+        )
+    fig.update_yaxes(range=[0.5, 1.0])
+    return _layout(fig, _t("windows", lang), _t("window", lang), "AUC")
+
+
+def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) -> go.Figure:
+    """Horizontal bars: how much the estimated gain moves when each case fact is shuffled.
+
+    Parameters
+    ----------
+    importances : pandas.DataFrame
+        :func:`crossexec_ml.report._profile.gain_drivers` output (``column``, ``label_zh``,
+        ``mean_abs_change``, ``std``), largest first.
+    lang : {"zh", "en"}
+        Chinese contract labels or English column names.
+    top : int
+        Show the ``top`` largest.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace, largest at the top, with the spread over repeats as error bars.
+    """
+    _check_lang(lang)
+    table = importances.head(top)
+    names = (table["label_zh"] if lang == "zh" else table["column"]).astype(str).tolist()
+    fig = go.Figure(
+        go.Bar(
+            x=table["mean_abs_change"].tolist(),
+            y=names,
+            orientation="h",
+            error_x={"type": "data", "array": table["std"].tolist(), "visible": True},
+            marker_color=MODEL_COLOUR,
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+            name=_t("importance", lang),
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(350, 28 * len(table) + 120))
+    return _layout(fig, _t("importance", lang), _t("importance_x", lang), "")
+
+
+# --------------------------------------------------------------------------------------------
+# Leadership dashboard (notebook 04): figures of :mod:`crossexec_ml.report._dashboard`'s tables.
+# Not in ``__all__`` (that lists the analysis figures tests/test_plots.py covers); they are
+# covered by tests/test_dashboard.py.
+# --------------------------------------------------------------------------------------------
+
+_DASH_TEXT: dict[str, tuple[str, str]] = {
+    "compare": ("本轮名单与现行做法：预计额外化解数", "This cycle's list vs today's practice"),
+    "compare_y": ("预计额外化解案件数（180日内，模型估计）", "expected extra resolutions (model)"),
+    "tool_list": ("本工具名单（建议层级）", "this tool's list (suggested rungs)"),
+    "today_list": ("现行做法（最久停滞优先，逐级上移）", "today (oldest idle first, next rung)"),
+    "no_baseline": ("无停滞天数或层级数据，无法比较", "no idle days or ladder stage: no baseline"),
+    "teams": ("各执行团队本轮建议交叉执行案件（按建议层级）", "Proposed cases per team, by rung"),
+    "n_candidates": ("建议案件数", "proposed cases"),
+    "team": ("执行团队", "team"),
+    "past": ("以往交叉执行结果（按团队与层级）", "Past cross-execution results (team, rung)"),
+    "team_rung": ("执行团队 · 实际层级", "team · rung taken"),
+    "resolved": ("180日内化解", "resolved in 180 days"),
+    "failed_objective": ("未化解：客观原因（无财产/主体灭失）", "not resolved: objective cause"),
+    "failed_other": ("未化解：其他", "not resolved: other"),
+    "past_empty": ("没有含结果的历史案件", "no historical cases with outcomes"),
+    "calib": ("预测是否可信：每组预测化解率与实际化解率", "Can the predictions be trusted?"),
+    "decile": ("按预测概率分组（1=最低，10=最高）", "group by predicted probability (1 = lowest)"),
+    "rate": ("化解率", "resolution rate"),
+    "predicted": ("模型预测", "predicted"),
+    "observed": ("实际", "observed"),
+    "keep": ("维持", "keep"),
+    "intra_team": ("团队内", "intra-team"),
+    "inter_team": ("团队间", "inter-team"),
+    "higher_court": ("提级/指令", "higher court"),
+}
+_RUNG_COLOURS = {
+    "intra_team": "#1f5fa8",
+    "inter_team": "#5fa2dd",
+    "higher_court": "#e08a1e",
+    "keep": "#bbbbbb",
+}
+
+
+def _d(key: str, lang: str) -> str:
+    return _DASH_TEXT[key][_check_lang(lang)]
+
+
+def headline_compare_bars(head: Mapping[str, object], lang: str = "zh") -> go.Figure:
+    """Two bars: extra resolutions the model expects from this cycle's list and from today's.
+
+    Parameters
+    ----------
+    head : dict
+        :func:`crossexec_ml.report._dashboard.headline`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace; the second bar (today's practice) is absent when the headline has no
+        baseline, and an annotation says why.
+    """
+    _check_lang(lang)
+    names = [_d("tool_list", lang)]
+    values = [float(head["expected_extra_resolutions"])]
+    colours = [MODEL_COLOUR]
+    base = head.get("baseline_extra_resolutions")
+    if base is not None:
+        names.append(_d("today_list", lang))
+        values.append(float(base))
+        colours.append(TODAY_COLOUR)
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker_color=colours,
+            text=[f"{v:.1f}" for v in values],
+            textposition="auto",
+            hovertemplate="%{x}: %{y:.1f}<extra></extra>",
+        )
+    )
+    if base is None:
+        fig.add_annotation(
+            text=_d("no_baseline", lang), showarrow=False, x=0.5, y=1.0, xref="paper", yref="paper"
+        )
+    return _layout(fig, _d("compare", lang), "", _d("compare_y", lang))
+
+
+def team_list_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Stacked horizontal bars: this cycle's proposed cases per team, split by suggested rung.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`crossexec_ml.report._dashboard.list_by_team`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace per rung with at least one proposed case; ``y`` the team ids.
+    """
+    _check_lang(lang)
+    teams = table["team_id"].astype(str).tolist()
+    fig = go.Figure()
+    for rung in ("intra_team", "inter_team", "higher_court", "keep"):
+        col = f"n_{rung}"
+        if col not in table or not table[col].sum():
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=table[col].tolist(),
+                y=teams,
+                orientation="h",
+                marker_color=_RUNG_COLOURS[rung],
+                name=_d(rung, lang),
+                hovertemplate="%{y}: %{x}<extra>" + _d(rung, lang) + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="stack", height=max(320, 28 * len(teams) + 120))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, _d("teams", lang), _d("n_candidates", lang), _d("team", lang))
+
+
+def past_results_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Stacked bars per team and rung: resolved, failed for an objective cause, failed otherwise.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`crossexec_ml.report._dashboard.past_results`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three bar traces (``n_resolved``, ``n_failed_objective``, ``n_failed_other``), ``x``
+        "team · rung"; the hover adds the resolution rate and the amount recovered. An empty
+        table gives a figure without traces that says so.
+    """
+    _check_lang(lang)
+    if table.empty:
+        return _empty(_d("past", lang), _d("past_empty", lang))
+    labels = [
+        f"{t} · {_d(r, lang)}"
+        for t, r in zip(table["team_id"].astype(str), table["rung"].astype(str), strict=True)
+    ]
+    custom = table[["resolution_rate", "amount_recovered", "n_cases"]].to_numpy()
+    fig = go.Figure()
+    for col, key, colour in (
+        ("n_resolved", "resolved", MODEL_COLOUR),
+        ("n_failed_objective", "failed_objective", TODAY_COLOUR),
+        ("n_failed_other", "failed_other", "#e08a1e"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=table[col].tolist(),
+                marker_color=colour,
+                name=_d(key, lang),
+                customdata=custom,
+                hovertemplate="%{x}: %{y} / %{customdata[2]}"
+                "<br>%{customdata[0]:.0%} · %{customdata[1]:,.0f}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    return _layout(fig, _d("past", lang), _d("team_rung", lang), _t("n_cases", lang))
+
+
+def calibration_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """Predicted and observed resolution rate side by side per decile, for readers of bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`crossexec_ml.evaluate._backtest.calibration_table` /
+        :func:`crossexec_ml.report._dashboard.calibration_deciles` (``bin``, ``n``,
+        ``mean_predicted``, ``observed_rate``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two grouped bar traces: predicted (model colour) and observed (grey), ``x`` the bins.
+    """
+    _check_lang(lang)
+    bins = table["bin"].astype(int).astype(str).tolist()
+    fig = go.Figure()
+    for col, key, colour in (
+        ("mean_predicted", "predicted", MODEL_COLOUR),
+        ("observed_rate", "observed", TODAY_COLOUR),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=bins,
+                y=table[col].tolist(),
+                marker_color=colour,
+                name=_d(key, lang),
+                text=[f"{v:.0%}" for v in table[col]],
+                textposition="outside",
+                customdata=table[["n"]].to_numpy(),
+                hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, _d("calib", lang), _d("decile", lang), _d("rate", lang))
+
+
+# --------------------------------------------------------------------------------------------
+# Fairness audit (crossexec_ml.evaluate._fairness): ratios to the reference group, and the cases not picked
+# --------------------------------------------------------------------------------------------
+
+_FAIR_TEXT: dict[str, tuple[str, str]] = {
+    "ratio_title": ("各组与参照组之比：{m}", "Ratio to the reference group: {m}"),
+    "diff_title": (
+        "各组与参照组之差：{m}（百分点）",
+        "Difference to the reference group: {m} (points)",
+    ),
+    "ratio_x": (
+        "与参照组之比（对数刻度，阴影为正常范围）",
+        "ratio to reference (log scale; band shaded)",
+    ),
+    "diff_x": (
+        "与参照组之差（百分点，阴影为正常范围）",
+        "difference to reference (points; band shaded)",
+    ),
+    "fair_empty": ("该指标没有可下结论的组", "no group with a verdict on this metric"),
+    "outcomes_title": (
+        "入选与未入选案件的后续结果：{g}",
+        "Later outcomes of picked and not-picked cases: {g}",
+    ),
+    "rate": ("比例", "share"),
+    "not_resolved": ("未入选：180日内化解", "not picked: resolved in 180 days"),
+    "not_terminated": ("未入选：终本", "not picked: 终本 (closed for now)"),
+    "sel_resolved": ("入选：180日内化解", "picked: resolved in 180 days"),
+}
+
+_VERDICT_COLOURS = {"flag": "#c0392b", "watch": "#e08a1e", "ok": MODEL_COLOUR}
+
+
+def _f(key: str, lang: str) -> str:
+    return _FAIR_TEXT[key][_check_lang(lang)]
+
+
+def fairness_ratio_plot(
+    disparities: pd.DataFrame,
+    metric: str = "selection_rate",
+    lang: str = "zh",
+    *,
+    band: tuple[float, float] = (0.8, 1.25),
+    tolerance: float = 0.05,
+) -> go.Figure:
+    """Each group's ratio (or difference) to its reference group, with its interval and band.
+
+    Parameters
+    ----------
+    disparities : pandas.DataFrame
+        ``FairnessAudit.disparities`` (:func:`crossexec_ml.evaluate._fairness.fairness_audit`).
+    metric : str
+        One of its ``metric`` values.
+    lang : {"zh", "en"}
+    band : (float, float)
+        The ``ok`` band of ratios (the audit's ``FairnessSettings.band``), shaded.
+    tolerance : float
+        The ``ok`` half-width of differences (``uplift_tolerance``), shaded.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One marker per group with a verdict (reference and too-small groups left out), coloured
+        by verdict, error bars for the bootstrap interval; a log axis for ratios.
+    """
+    i = _check_lang(lang)
+    part = disparities[
+        (disparities["metric"] == metric) & disparities["verdict"].isin(["flag", "watch", "ok"])
+    ]
+    if part.empty:
+        name = metric
+        if len(disparities) and (disparities["metric"] == metric).any():
+            name = disparities.loc[disparities["metric"] == metric, f"metric_{lang}"].iloc[0]
+        return _empty(_f("ratio_title", lang).format(m=name), _f("fair_empty", lang))
+    kind = part["compare"].iloc[0]
+    scale = 1.0 if kind == "ratio" else 100.0
+    name = part[f"metric_{lang}"].iloc[0]
+    fig = go.Figure()
+    for verdict, colour in _VERDICT_COLOURS.items():
+        rows = part[part["verdict"] == verdict]
+        if rows.empty:
+            continue
+        y = (rows[f"grouping_{lang}"] + ": " + rows[f"group_{lang}"]).tolist()
+        est = rows["estimate"].to_numpy(float) * scale
+        lo = rows["ci_low"].to_numpy(float) * scale
+        hi = rows["ci_high"].to_numpy(float) * scale
+        fig.add_trace(
+            go.Scatter(
+                x=est.tolist(),
+                y=y,
+                mode="markers",
+                marker={"color": colour, "size": 9},
+                name=rows[f"verdict_{lang}"].iloc[0],
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (hi - est).tolist(),
+                    "arrayminus": (est - lo).tolist(),
+                    "color": colour,
+                },
+                customdata=rows[["n", "reference_group"]].to_numpy(),
+                hovertemplate="%{y}: %{x:.2f} (n=%{customdata[0]:.0f}, "
+                + ("参照组 " if i == 0 else "reference ")
+                + "%{customdata[1]})<extra></extra>",
+            )
+        )
+    if kind == "ratio":
+        fig.add_vrect(x0=band[0], x1=band[1], fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
+        fig.add_vline(x=1.0, line_color=REFERENCE_COLOUR, line_dash="dot")
+        fig.update_xaxes(type="log")
+        title, x = _f("ratio_title", lang).format(m=name), _f("ratio_x", lang)
+    else:
+        t = tolerance * 100
+        fig.add_vrect(x0=-t, x1=t, fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
+        fig.add_vline(x=0.0, line_color=REFERENCE_COLOUR, line_dash="dot")
+        title, x = _f("diff_title", lang).format(m=name), _f("diff_x", lang)
+    fig.update_layout(height=max(320, 28 * len(part) + 140))
+    return _layout(fig, title, x, "")
+
+
+def outcomes_by_selection_plot(
+    unselected: pd.DataFrame, grouping: str, lang: str = "zh"
+) -> go.Figure:
+    """Per group: how often not-picked cases were resolved or closed as 终本, beside picked ones.
+
+    Parameters
+    ----------
+    unselected : pandas.DataFrame
+        ``FairnessAudit.unselected`` (``grouping``, ``grouping_zh``/``grouping_en``,
+        ``group_zh``/``group_en``, ``in_list``,
+        ``resolved_rate``, ``terminate_current_rate``, ``n``).
+    grouping : str
+        Which grouping to draw (e.g. ``cause_category``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three grouped bar traces: not picked resolved, not picked 终本, picked resolved.
+    """
+    _check_lang(lang)
+    part = unselected[unselected["grouping"] == grouping]
+    label = part[f"grouping_{lang}"].iloc[0] if len(part) else grouping
+    title = _f("outcomes_title", lang).format(g=label)
+    if part.empty:
+        return _empty(title, _f("fair_empty", lang))
+    fig = go.Figure()
+    for in_list, col, key, colour in (
+        ("not_selected", "resolved_rate", "not_resolved", TODAY_COLOUR),
+        ("not_selected", "terminate_current_rate", "not_terminated", "#e08a1e"),
+        ("selected", "resolved_rate", "sel_resolved", MODEL_COLOUR),
+    ):
+        rows = part[part["in_list"] == in_list]
+        if col not in rows:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=rows[f"group_{lang}"].tolist(),
+                y=rows[col].tolist(),
+                name=_f(key, lang),
+                marker_color=colour,
+                customdata=rows[["n"]].to_numpy(),
+                hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]:.0f})<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, title, "", _f("rate", lang))

@@ -1,0 +1,122 @@
+"""The case picker driven as a person would, with no kernel: filters, clicks, decisions."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from crossexec_ml.apps._picker import CasePicker
+from crossexec_ml.data._synthetic import make_cases
+from crossexec_ml.decide._ledger import Ledger
+from crossexec_ml.jobs._pipeline import score_cases
+from crossexec_ml.model._estimator import CrossExecModel
+
+
+@pytest.fixture(scope="module")
+def screening():
+    data = make_cases(n_history=2000, n_current=300, seed=12)
+    model = CrossExecModel().fit(data.history)
+    scored = score_cases(model, data.current, model_id="m-test", explain_top=50)
+    return data, scored
+
+
+@pytest.fixture
+def picker(screening, tmp_path):
+    data, scored = screening
+    return CasePicker(
+        scored, data.current, handlers=data.handlers, ledger_path=tmp_path / "l.sqlite", top_n=10
+    )
+
+
+def test_table_and_chart_show_the_top_cases(picker, screening):
+    _, scored = screening
+    top = scored[scored["priority_rank"].notna()].head(10)
+    assert picker.ranked["case_id"].tolist() == top["case_id"].tolist()
+    assert list(picker.chart.data[0].x) == pytest.approx(top["expected_gain"].tolist())
+    assert top["case_id"].iloc[0] in picker.table.value
+
+
+def test_filters_rerank(picker):
+    court = picker.court.options[1][1]
+    picker.court.value = court
+    assert (picker.ranked["court_id"] == court).all()
+    teams = {v for _, v in picker.team.options if v is not None}
+    assert teams and all(t.startswith(court) for t in teams)
+    picker.flags["flag_long_unresolved"].value = True
+    assert picker.ranked["flag_long_unresolved"].all()
+    picker.weighting.value = "amount"
+    gains = picker.ranked["expected_gain"].to_numpy()
+    assert len(gains) == 0 or gains.max() > 1  # amount-weighted gains are in yuan
+
+
+def test_empty_filter_says_so(picker):
+    picker.amount.value = (picker.amount.max - 0.1, picker.amount.max)
+    picker.livelihood.value = True
+    picker.flags["flag_special_entity"].value = True
+    picker.flags["flag_repeat_petition"].value = True
+    assert picker.ranked.empty
+    assert "筛选后没有案件" in picker.table.value
+
+
+def test_bar_click_selects_the_case_and_shows_its_sheet(picker):
+    picker._on_bar_click(picker.chart.data[0], types.SimpleNamespace(point_inds=[2]), None)
+    cid = picker.ranked["case_id"].iloc[2]
+    assert picker.selected == cid
+    assert cid in picker.sheet.value and "全面体检表" in picker.sheet.value
+    assert picker.case.value == cid
+
+
+def test_decision_needs_name_and_reason_and_writes_the_ledger(picker, tmp_path):
+    picker.select(picker.ranked["case_id"].iloc[0])
+    picker.buttons["keep"].click()
+    assert "请填写决定人" in picker.status.value
+    picker.decider.value = "L07"
+    picker.buttons["keep"].click()
+    assert "请填写决定理由" in picker.status.value
+    assert not (tmp_path / "l.sqlite").exists()  # nothing written
+    picker.reason.value = "财产正在原承办人处处置"
+    picker.buttons["keep"].click()
+    assert "已记入台账" in picker.status.value
+    with Ledger(tmp_path / "l.sqlite") as led:
+        rows = led.rows()
+    assert rows["case_id"].tolist() == [picker.selected]
+    assert rows["decided_by"].tolist() == ["L07"] and rows["model_id"].tolist() == ["m-test"]
+    assert "维持原承办" in picker.table.value  # shown as decided
+
+
+def test_reassign_to_an_eligible_handler(picker, screening, tmp_path):
+    data, _ = screening
+    intra = picker.ranked[picker.ranked["suggested_rung"] == "intra_team"]
+    cid = intra["case_id"].iloc[0] if len(intra) else picker.ranked["case_id"].iloc[0]
+    picker.select(cid)
+    assert picker.target.options, "an eligible handler is offered"
+    case = data.current[data.current["case_id"] == cid].iloc[0]
+    offered = {v for _, v in picker.target.options}
+    assert case["handler_id"] not in offered
+    picker.target.value = picker.target.options[0][1]
+    picker.decider.value = "L07"
+    picker.reason.value = "房产查封已久未处置"
+    rec = picker.decide("reassign")
+    assert rec["action"] in ("reassign_intra_team", "reassign_inter_team")
+    assert rec["target_handler_id"] == picker.target.value
+
+
+def test_language_toggle(picker):
+    picker.lang.value = "en"
+    assert picker.court.description == "Court"
+    assert "Gain" in picker.table.value
+    picker.select(picker.ranked["case_id"].iloc[0])
+    assert "Check-up sheet" in picker.sheet.value
+
+
+def test_decisions_from_an_existing_ledger_are_shown(screening, tmp_path):
+    data, scored = screening
+    cid = scored["case_id"].iloc[0]
+    with Ledger(tmp_path / "l.sqlite") as led:
+        led.record(cid, "defer", "L01", "等待评估报告")
+    p = CasePicker(scored, data.current, ledger_path=tmp_path / "l.sqlite", top_n=5)
+    assert p.decided == {cid: "defer"}
+    assert "暂缓" in p.table.value
+    assert np.isfinite(p.ranked["expected_gain"]).all()

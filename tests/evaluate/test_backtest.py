@@ -1,0 +1,105 @@
+"""Evaluation metrics against hand-computed examples, and the temporal split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossexec_ml.evaluate._backtest import (
+    BacktestSettings,
+    calibration_table,
+    expected_calibration_error,
+    next_rung,
+    precision_recall_at_k,
+    qini_curve,
+    rank_order,
+    temporal_splits,
+    truth_gain,
+    uplift_at_k,
+)
+
+
+def test_precision_recall_at_k_without_ties():
+    y = np.array([1, 0, 1, 1, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.2, 0.1])
+    assert precision_recall_at_k(y, s, 2) == (0.5, pytest.approx(1 / 3))
+    assert precision_recall_at_k(y, s, 3) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert precision_recall_at_k(y, s, 0) == (0.0, 0.0)
+
+
+def test_precision_at_k_ties_use_expected_value_not_sort_order():
+    y = np.array([1, 1, 0, 0, 0])
+    s = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    # k=2: one sure hit, then one place among three tied rows with one hit: 1 + 1/3
+    p, r = precision_recall_at_k(y, s, 2)
+    assert p == pytest.approx((1 + 1 / 3) / 2)
+    assert r == pytest.approx((1 + 1 / 3) / 2)
+    # the answer does not depend on the order of the tied rows
+    perm = np.array([0, 3, 2, 1, 4])
+    assert precision_recall_at_k(y[perm], s[perm], 2) == (p, r)
+
+
+def test_calibration_table_and_ece():
+    p = np.array([0.1, 0.1, 0.2, 0.2, 0.8, 0.8, 0.9, 0.9])
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    t = calibration_table(y, p, n_bins=2)
+    assert t["n"].tolist() == [4, 4]
+    assert t["mean_predicted"].round(6).tolist() == [0.15, 0.85]
+    assert t["observed_rate"].tolist() == [0.25, 0.75]
+    assert expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.1)
+
+
+def test_qini_curve_by_hand():
+    y = np.array([1, 0, 1, 0])
+    treated = np.array([True, False, False, True])
+    score = np.array([0.4, 0.3, 0.2, 0.1])
+    q = qini_curve(y, treated, score)
+    # top 1: Yt=1, no control yet -> 1; top 2: Yt=1, Yc=0 -> 1; top 3: Yt=1, Yc=1, Nt=1,
+    # Nc=2 -> 0.5; all: Yt=1, Yc=1, Nt=2, Nc=2 -> 0
+    assert q["qini"].tolist() == [0.0, 1.0, 1.0, 0.5, 0.0]
+    assert q["share"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_uplift_at_k():
+    y = np.array([1, 0, 1, 0, 1, 0])
+    t = np.array([1, 0, 1, 1, 0, 0], dtype=bool)
+    s = np.array([6, 5, 4, 3, 2, 1], dtype=float)
+    # top half: rows 0,1,2 -> treated (1,1) rate 1, kept (0) rate 0
+    assert uplift_at_k(y, t, s, 0.5) == 1.0
+    assert np.isnan(uplift_at_k(y, t, s, 1 / 6))  # only a treated row in the top
+
+
+def test_temporal_splits_never_leak_the_test_window():
+    dates = pd.Series(pd.date_range("2024-01-31", "2026-04-30", freq="ME")).repeat(10)
+    s = BacktestSettings(n_splits=3, test_months=3, gap_days=180)
+    splits = temporal_splits(dates.reset_index(drop=True), s)
+    assert len(splits) == 3
+    d = dates.to_numpy()
+    prev_end = None
+    for train, test, start, end in splits:
+        assert d[train].max() <= (start - pd.Timedelta(days=180)).to_datetime64()
+        assert d[test].min() > start.to_datetime64() and d[test].max() <= end.to_datetime64()
+        assert not set(train) & set(test)
+        if prev_end is not None:
+            assert start == prev_end  # windows follow each other
+        prev_end = end
+    assert splits[-1][3] == pd.Timestamp("2026-04-30")
+
+
+def test_temporal_splits_drop_windows_without_history():
+    dates = pd.Series(pd.to_datetime(["2026-01-31", "2026-02-28", "2026-03-31"]))
+    assert temporal_splits(dates) == []
+
+
+def test_rank_order_breaks_ties_by_idle_time():
+    cases = pd.DataFrame({"days_since_last_action": [100, 400, 200, 400]})
+    order = rank_order(np.array([0.1, 0.1, 0.3, 0.1]), cases)
+    assert order.tolist() == [2, 1, 3, 0]
+
+
+def test_truth_gain_and_next_rung():
+    tp = np.array([[0.1, 0.2, 0.3, 0.4], [0.2, 0.2, 0.2, 0.5]])
+    assert truth_gain(tp, np.array([0, 1]), np.array([2, 3])) == pytest.approx(0.2 + 0.3)
+    stages = pd.Series(["original", "intra_team", "inter_team", "higher_court", None])
+    assert next_rung(stages).tolist() == [1, 2, 3, 3, 1]

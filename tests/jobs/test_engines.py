@@ -1,0 +1,234 @@
+"""Province-scale engines: partitioned Parquet scored piece by piece, ranked globally.
+
+Both engines must give exactly the rows of ``score_cases`` on all cases at once (same
+columns, values, ranks, candidates, reasons); a bad partition must name its file, row and
+column and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossexec_ml.cli import main
+from crossexec_ml.data._io import read_cases, write_table
+from crossexec_ml.data._synthetic import make_cases
+from crossexec_ml.jobs._engines import (
+    PartitionError,
+    list_pieces,
+    read_piece,
+    read_scored_parts,
+    score_partitioned,
+)
+from crossexec_ml.jobs._pipeline import SCORE_COLUMNS, score_cases, train
+from crossexec_ml.model._estimator import CrossExecModel, load_model
+
+EXPLAIN = 120  # reasons for the top 120: spread over several partitions
+SPLITS = [(0, 70), (70, 480), (480, 630), (630, 800)]  # uneven on purpose
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engines")
+    data = make_cases(n_history=1200, n_current=800, seed=31)
+    write_table(data.history, root / "history.csv")
+    train(root / "history.csv", root / "model", progress=False)
+    parts = root / "cases"
+    parts.mkdir()
+    for i, (a, b) in enumerate(SPLITS):
+        # The second file has row groups of 100 rows, so a small piece size splits it.
+        data.current.iloc[a:b].to_parquet(
+            parts / f"cases-{i}.parquet", index=False, row_group_size=100 if i == 1 else None
+        )
+    model, card = load_model(root / "model")
+    together = pd.concat(
+        [read_cases(f) for f in sorted(parts.glob("*.parquet"))], ignore_index=True
+    )
+    expected = score_cases(model, together, model_id=card["model_id"], explain_top=EXPLAIN)
+    # Compared as files: the engines write Parquet, so the reference goes through Parquet too.
+    write_table(expected, root / "expected.parquet")
+    return {
+        "root": root,
+        "parts": parts,
+        "current": data.current,
+        "expected": pd.read_parquet(root / "expected.parquet"),
+    }
+
+
+def _no_temp(folder: Path, name: str) -> None:
+    assert not [p for p in folder.iterdir() if p.name.startswith(f".{name}.")]
+
+
+def _no_leftovers(folder: Path, name: str) -> None:
+    assert not (folder / name).exists()
+    _no_temp(folder, name)
+
+
+def test_pieces_follow_files_and_row_groups(setup):
+    pieces = list_pieces(setup["parts"], piece_rows=200)
+    assert [Path(p.path).name for p in pieces] == [
+        "cases-0.parquet",
+        "cases-1.parquet",
+        "cases-1.parquet",
+        "cases-1.parquet",
+        "cases-2.parquet",
+        "cases-3.parquet",
+    ]
+    assert [p.n_rows for p in pieces] == [70, 200, 200, 10, 150, 170]
+    assert [p.first_row for p in pieces[1:4]] == [0, 200, 400]
+
+
+def test_piece_reads_as_read_cases(setup, tmp_path):
+    # Typed Parquet handed to the validator as text gives the same typed frame.
+    path = setup["parts"] / "cases-2.parquet"
+    pd.testing.assert_frame_equal(read_piece(list_pieces(path)[0]), read_cases(path))
+
+
+def test_scores_of_a_case_do_not_depend_on_its_batch():
+    data = make_cases(n_history=1200, n_current=1003, seed=5)
+    model = CrossExecModel().fit(data.history)
+    whole = model.predict_rungs(data.current).to_numpy()
+    cuts = [0, 1, 7, 500, 997, 1003]
+    pieces = [
+        model.predict_rungs(data.current.iloc[a:b]).to_numpy()
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    np.testing.assert_array_equal(np.vstack(pieces), whole)
+
+
+def test_chunked_pandas_engine_equals_score_cases(setup):
+    root = setup["root"]
+    run = score_partitioned(
+        root / "model",
+        setup["parts"],
+        root / "out-pandas",
+        engine="pandas",
+        explain_top=EXPLAIN,
+        piece_rows=200,
+        progress=False,
+    )
+    assert (run.n_rows, run.n_parts) == (800, 6)
+    got = read_scored_parts(root / "out-pandas")
+    pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
+    assert got["reasons_zh"].notna().sum() == EXPLAIN
+    # Ranked across partitions: every part holds ranks from all over the list.
+    parts = sorted((root / "out-pandas").glob("part-*.parquet"))
+    ranks = [pd.read_parquet(p)["priority_rank"].dropna() for p in parts]
+    assert all(r.is_monotonic_increasing for r in ranks)
+    assert sum(int(r.min()) == 1 for r in ranks) == 1
+    assert all(r.max() > 600 for r in ranks if len(r) > 50)
+    _no_temp(root, "out-pandas")
+
+
+def test_dask_engine_equals_score_cases(setup, dask_client):
+    root = setup["root"]
+    run = score_partitioned(
+        root / "model",
+        str(setup["parts"] / "*.parquet"),
+        root / "out-dask",
+        engine="dask",
+        client=dask_client,
+        explain_top=EXPLAIN,
+        piece_rows=200,
+        progress=False,
+    )
+    assert run.n_rows == 800
+    got = read_scored_parts(root / "out-dask")
+    pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
+    assert list(got.columns) == list(SCORE_COLUMNS)
+    _no_temp(root, "out-dask")
+
+
+def _bad_copy(setup, tmp_path: Path) -> Path:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    cur = setup["current"]
+    cur.iloc[:300].to_parquet(folder / "a.parquet", index=False)
+    bad = cur.iloc[300:700].astype({"debtor_type": "string"}).reset_index(drop=True)
+    bad.loc[250, "debtor_type"] = "dragon"  # in the file's second piece: row 252 of the file
+    bad.to_parquet(folder / "b.parquet", index=False, row_group_size=100)
+    return folder
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_invalid_partition_is_named_and_nothing_is_written(setup, tmp_path, engine, request):
+    folder = _bad_copy(setup, tmp_path)
+    client = request.getfixturevalue("dask_client") if engine == "dask" else None
+    with pytest.raises(PartitionError) as err:
+        score_partitioned(
+            setup["root"] / "model",
+            folder,
+            tmp_path / "out",
+            engine=engine,
+            client=client,
+            piece_rows=200,
+            progress=False,
+        )
+    msg = str(err.value)
+    assert "b.parquet" in msg and "row 252" in msg and "debtor_type" in msg and "dragon" in msg
+    _no_leftovers(tmp_path, "out")
+
+
+def test_duplicate_case_across_partitions_is_refused(setup, tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    cur = setup["current"]
+    cur.iloc[:50].to_parquet(folder / "a.parquet", index=False)
+    cur.iloc[40:90].to_parquet(folder / "b.parquet", index=False)
+    with pytest.raises(PartitionError, match=r"b\.parquet row 2.*a\.parquet row 42"):
+        score_partitioned(
+            setup["root"] / "model", folder, tmp_path / "out", engine="pandas", progress=False
+        )
+    _no_leftovers(tmp_path, "out")
+
+
+def test_existing_output_folder_is_replaced_whole(setup, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "part-00099.parquet").write_text("stale")
+    score_partitioned(
+        setup["root"] / "model", setup["parts"] / "cases-0.parquet", out, progress=False
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["part-00000.parquet"]
+
+
+def _cli_scores_like_score_cases(setup, out, engine: str) -> None:
+    """``crossexec score --engine ENGINE`` on the folder gives exactly ``score_cases``."""
+    args = ["score", "--model", str(setup["root"] / "model"), "--cases", str(setup["parts"])]
+    assert main([*args, "--out", str(out), "--engine", engine]) == 0
+    reasons = ["top_reason_zh", "reasons_zh", "reasons_en"]
+    pd.testing.assert_frame_equal(
+        read_scored_parts(out).drop(columns=reasons),
+        setup["expected"].drop(columns=reasons),
+        check_exact=True,
+    )
+
+
+def test_cli_scores_a_folder_piece_by_piece(setup, tmp_path, capsys):
+    _cli_scores_like_score_cases(setup, tmp_path / "scored", "pandas")
+    assert "800 cases" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_scheduler_without_dask(setup, tmp_path, capsys):
+    rc = main(
+        [
+            "score",
+            "--model",
+            str(setup["root"] / "model"),
+            "--cases",
+            str(setup["parts"]),
+            "--out",
+            str(tmp_path / "scored"),
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ]
+    )
+    assert rc == 1 and "--engine dask" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_dask_on_a_local_process_cluster(setup, tmp_path):
+    _cli_scores_like_score_cases(setup, tmp_path / "scored", "dask")

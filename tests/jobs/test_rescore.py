@@ -1,0 +1,491 @@
+"""Scheduled re-scoring: ``crossexec rescore`` end to end, and the run's building blocks.
+
+The end-to-end tests run the real command (papermill executes notebook 05 in the project's
+kernel): twice on the sample, the second run against the first; with invalid input (exit 2,
+nothing created); with a forced failure (exit 1, the previous run untouched, the executed
+notebook kept in ``failed/``); with stale input (exit 3, outputs written). The report is opened
+in Chromium with the network blocked, to prove it is self-contained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import openpyxl
+import pandas as pd
+import pytest
+
+from crossexec_ml.cli import main
+from crossexec_ml.decide._ledger import Ledger
+from crossexec_ml.jobs._pipeline import read_scored, score, train
+from crossexec_ml.jobs._rescore import changes_since, load_run_inputs, rescore_cases
+from crossexec_ml.jobs._runner import NOTEBOOK, report_html
+from tests.conftest import REPO, sample_audit
+
+SAMPLE = REPO / "data" / "sample"
+RUN_DATE = "2026-11-28"  # the sample's screening date is 2026-10-31: fresh on this date
+RUN_FILES = {
+    "scored.parquet",
+    "scored.xlsx",
+    "plan.xlsx",
+    "cases.parquet",
+    "report.html",
+    "rescore.ipynb",
+    "manifest.json",
+}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): _sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _rescore(*args: str) -> int:
+    return main(["rescore", "--quiet", *args])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("rescore") / "model"
+    train(SAMPLE / "history.csv", folder, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(model_dir, tmp_path_factory) -> dict[str, object]:
+    """Two runs on the sample, the second against the first with one decision in the ledger."""
+    root = tmp_path_factory.mktemp("runs")
+    common = [
+        "--cases",
+        str(SAMPLE / "current.csv"),
+        "--model",
+        str(model_dir),
+        "--handlers",
+        str(SAMPLE / "handlers.csv"),
+        "--as-of-date",
+        RUN_DATE,
+    ]
+    first = root / "2026-11-28"
+    code1 = _rescore(*common, "--out-dir", str(first))
+    scored1 = read_scored(first / "scored.parquet")
+    decided = str(scored1.loc[scored1["priority_rank"] == 1, "case_id"].iloc[0])
+    ledger = root / "ledger.sqlite"
+    with Ledger(ledger) as led:
+        shown = scored1.loc[scored1["case_id"] == decided].iloc[0]
+        led.record(
+            decided,
+            "escalate_higher_court",
+            "D01",
+            "团队内交叉后仍未发现财产",
+            model_id=str(shown["model_id"]),
+            scores={"case_fingerprint": str(shown["case_fingerprint"])},
+        )
+    fairness = sample_audit(model_dir, root / "fairness.json")
+    second = root / "2026-12-05"
+    code2 = _rescore(
+        *common,
+        "--out-dir",
+        str(second),
+        "--previous",
+        str(first),
+        "--ledger",
+        str(ledger),
+        "--fairness",
+        str(fairness),
+    )
+    return {
+        "root": root,
+        "first": first,
+        "second": second,
+        "codes": (code1, code2),
+        "decided": decided,
+        "fairness": fairness,
+    }
+
+
+@pytest.mark.notebook
+def test_a_run_leaves_every_output_and_an_honest_manifest(runs, model_dir):
+    first = runs["first"]
+    assert runs["codes"] == (0, 0)
+    assert {p.name for p in first.iterdir()} == RUN_FILES
+    # Nothing else beside the runs: no temporary folder, no failed/ folder.
+    assert sorted(p.name for p in runs["root"].iterdir()) == [
+        "2026-11-28",
+        "2026-12-05",
+        "fairness.json",
+        "ledger.sqlite",
+    ]
+    m = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
+    assert m["outcome"] == "ok" and m["alarms"] == []
+    assert m["run_date"] == RUN_DATE
+    assert m["started_at"] <= m["finished_at"]
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", m["run_id"])
+    assert m["model"]["card_sha256"] == _sha(model_dir / "card.json")
+    card = json.loads((model_dir / "card.json").read_text(encoding="utf-8"))
+    assert m["model"]["model_id"] == card["model_id"]
+    assert m["inputs"]["cases"]["sha256"] == _sha(SAMPLE / "current.csv")
+    assert m["inputs"]["handlers"]["sha256"] == _sha(SAMPLE / "handlers.csv")
+    assert m["rows"]["read"] == m["rows"]["valid"] == m["rows"]["scored"] == 1500
+    assert m["rows"]["candidates"] == m["capacity"] == 150
+    assert m["tie_break_rule"].startswith("expected_gain desc")
+    assert m["seed"] == 0
+    assert m["drift_reference"] == "training data"
+    assert set(m["files"]) == RUN_FILES
+    assert {c["check"] for c in m["checks"]} >= {"psi", "staleness_days", "score_spread"}
+
+
+@pytest.mark.notebook
+def test_a_run_scores_exactly_as_crossexec_score_does(runs, model_dir):
+    scored = pd.read_parquet(runs["first"] / "scored.parquet")
+    direct = score(model_dir, SAMPLE / "current.csv")
+    cols = ["case_id", "priority_rank", "p_keep", "p_cross", "uplift", "suggested_rung"]
+    pd.testing.assert_frame_equal(
+        scored[cols].reset_index(drop=True),
+        direct[cols].reset_index(drop=True),
+        check_dtype=False,
+        check_categorical=False,
+    )
+    # The leaders' workbook has Chinese headers and the check-up sheet; the plan is there.
+    wb = openpyxl.load_workbook(runs["first"] / "scored.xlsx", read_only=True)
+    assert {"scored", "全面体检", "说明"} <= set(wb.sheetnames)
+    header = next(wb["scored"].iter_rows(max_row=1, values_only=True))
+    assert "案号" in header and "上轮排名" in header
+    plan = pd.read_excel(runs["first"] / "plan.xlsx")
+    assert len(plan) > 0
+
+
+@pytest.mark.notebook
+def test_second_run_compares_with_the_first_and_marks_carry_over_and_decisions(runs):
+    first, second = runs["first"], runs["second"]
+    m1 = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
+    m2 = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
+    assert m2["inputs"]["previous_run"] == m1["run_id"]
+    assert m2["drift_reference"] == f"previous run {m1['run_id']}"
+    assert m2["outcome"] == "ok"
+    psi = {c["column"]: c["value"] for c in m2["checks"] if c["check"] == "psi"}
+    assert psi["p_cross"] == pytest.approx(0.0)  # same inputs, same scores
+    s1 = pd.read_parquet(first / "scored.parquet").set_index("case_id")
+    s2 = pd.read_parquet(second / "scored.parquet").set_index("case_id")
+    pd.testing.assert_series_equal(s1["p_cross"], s2.loc[s1.index, "p_cross"])
+    decided = runs["decided"]
+    assert s2.loc[decided, "decided_action"] == "escalate_higher_court"
+    assert pd.isna(s2.loc[decided, "priority_rank"])  # decided, facts unchanged: not proposed
+    assert not s2.loc[decided, "carried_over"]
+    carried = s2["carried_over"].astype(bool)
+    assert carried.sum() == m2["rows"]["carried_over"] > 0
+    assert (s2.loc[carried, "previous_rank"].notna()).all()
+    assert s1.loc[carried[carried].index, "candidate"].astype(bool).all()
+    # The first run is untouched by the second.
+    assert m1["finished_at"] and (first / "report.html").exists()
+
+
+@pytest.mark.notebook
+def test_report_is_self_contained_and_shows_the_run(runs):
+    html = (runs["second"] / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\ssrc=\"https?://", html)
+    assert not re.search(r"<link[^>]*href=\"https?://", html)
+    assert html.count('class="plotly-graph-div"') == 3  # headline, teams, drift
+    assert "window.Plotly" in html or "Plotly" in html
+    m2 = json.loads((runs["second"] / "manifest.json").read_text(encoding="utf-8"))
+    assert m2["run_id"] in html
+    assert "上轮已列入、仍未决定" in html  # the changes table
+    assert "import " not in html.split("<body", 1)[1][:5000]  # no code cells for leaders
+    # The fairness audit's summary is in the second run's report and manifest, not the first's.
+    doc = json.loads(runs["fairness"].read_text(encoding="utf-8"))
+    assert m2["fairness"]["n_flagged"] == doc["summary"]["n_flagged"]
+    assert m2["fairness"]["same_model"] is True
+    assert 'class="fairness-summary"' in html and "不是本次使用的模型" not in html
+    first = (runs["first"] / "report.html").read_text(encoding="utf-8")
+    assert "本次运行未附公平性审计" in first
+
+
+@pytest.mark.notebook
+@pytest.mark.browser
+def test_report_draws_its_figures_offline_in_chromium(runs):
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: apt-get install -y chromium")
+        pytest.skip("chromium is missing")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.route(
+                re.compile(r"^https?://"), lambda r: (requested.append(r.request.url), r.abort())
+            )
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((runs["second"] / "report.html").as_uri())
+            page.wait_for_selector(".plotly-graph-div .main-svg", timeout=20_000)
+            assert page.locator(".plotly-graph-div .main-svg").count() >= 3
+            assert requested == [] and errors == []
+        finally:
+            browser.close()
+
+
+@pytest.mark.notebook
+def test_invalid_input_exits_2_and_creates_nothing(model_dir, tmp_path, capsys):
+    bad = tmp_path / "current.csv"
+    frame = pd.read_csv(SAMPLE / "current.csv", encoding="utf-8-sig", dtype=str)
+    frame.loc[3, "amount_outstanding"] = "many"
+    frame.to_csv(bad, index=False, encoding="utf-8-sig")
+    out = tmp_path / "runs"
+    out.mkdir()
+    before = sorted(out.iterdir())
+    args = ["--model", str(model_dir), "--as-of-date", RUN_DATE]
+    assert _rescore("--cases", str(bad), *args, "--out-dir", str(out / "a")) == 2
+    err = capsys.readouterr().err
+    assert "amount_outstanding" in err and "nothing written" in err
+    assert _rescore("--cases", str(tmp_path / "nope.csv"), *args, "--out-dir", str(out / "b")) == 2
+    not_a_run = tmp_path / "not_a_run"
+    not_a_run.mkdir()
+    cases = str(SAMPLE / "current.csv")
+    assert (
+        _rescore("--cases", cases, *args, "--out-dir", str(out / "c"), "--previous", str(not_a_run))
+        == 2
+    )
+    assert "not a folder written by `crossexec rescore`" in capsys.readouterr().err
+    # An existing output folder is not overwritten without --replace.
+    existing = out / "d"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine")
+    assert _rescore("--cases", cases, *args, "--out-dir", str(existing)) == 2
+    assert (existing / "keep.txt").read_text() == "mine"
+    # A model from another contract version / altered model file.
+    altered = tmp_path / "altered"
+    shutil.copytree(model_dir, altered)
+    with open(altered / "model.skops", "ab") as fh:
+        fh.write(b"x")
+    assert _rescore("--cases", cases, "--model", str(altered), "--out-dir", str(out / "e")) == 2
+    assert "altered" in capsys.readouterr().err
+    assert _rescore("--cases", cases, *args, "--as-of-date", "28/11/2026", "--out-dir", "x") == 2
+    # An output folder that cannot be made (its parent is a file).
+    blocker = out / "blocker"
+    blocker.write_text("a file")
+    assert _rescore("--cases", cases, *args, "--out-dir", str(blocker / "run")) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert sorted(out.iterdir()) == sorted([*before, existing, blocker])
+    assert not (tmp_path / "failed").exists()
+
+
+def _failing_copy(tmp_path: Path) -> Path:
+    """Notebook 05 with a cell that fails after the outputs were written into the temp folder."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("forced failure")'))
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    path = folder / "05_rescore.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.notebook
+def test_forced_failure_exits_1_keeps_the_notebook_and_leaves_the_previous_run(
+    runs, model_dir, tmp_path
+):
+    from crossexec_ml.jobs._runner import run_rescore
+
+    first = runs["first"]
+    before = _tree(first)
+    root = tmp_path / "runs"
+    root.mkdir()
+    outcome = run_rescore(
+        SAMPLE / "current.csv",
+        model_dir,
+        first,  # replacing the previous run with a run that fails must leave it as it was
+        previous_dir=first,
+        as_of_date=RUN_DATE,
+        replace=True,
+        notebook=_failing_copy(tmp_path),
+    )
+    assert outcome.exit_code == 1
+    assert "forced failure" in outcome.message
+    assert _tree(first) == before
+    failed = outcome.failed_notebook
+    assert failed is not None and failed.parent == first.parent / "failed"
+    executed = nbformat.read(failed, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0]["evalue"] == "forced failure"
+    leftovers = [p.name for p in first.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    shutil.rmtree(failed.parent)  # keep the shared runs folder as the other tests expect it
+
+
+@pytest.mark.notebook
+def test_stale_input_exits_3_with_outputs_written_and_the_reason(model_dir, tmp_path, capsys):
+    out = tmp_path / "2027-03-01"
+    code = _rescore(
+        "--cases",
+        str(SAMPLE / "current.csv"),
+        "--model",
+        str(model_dir),
+        "--out-dir",
+        str(out),
+        "--as-of-date",
+        "2027-03-01",
+    )
+    assert code == 3
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["outcome"] == "drift"
+    assert any("stale" in a for a in m["alarms"])
+    assert m["plan"].startswith("not made")  # no handlers file given
+    assert "plan.xlsx" not in m["files"] and not (out / "plan.xlsx").exists()
+    assert "alarm: input is stale" in capsys.readouterr().out
+
+
+@pytest.mark.notebook
+def test_notebook_05_runs_with_its_default_parameters(model_dir, tmp_path):
+    """Laid out like the repository (the defaults are relative to notebooks/)."""
+    import papermill
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "notebooks")
+    shutil.copytree(SAMPLE, tmp_path / "data" / "sample")
+    shutil.copytree(model_dir, tmp_path / "reports" / "demo" / "model")
+    out = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "notebooks" / NOTEBOOK.name),
+        str(out),
+        kernel_name="crossexec-ml",
+        cwd=str(tmp_path / "notebooks"),
+        progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    written = tmp_path / "reports" / "rescore" / "manual"
+    assert {"scored.parquet", "scored.xlsx", "plan.xlsx", "manifest.json"} <= {
+        p.name for p in written.iterdir()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks, in process (no kernel)
+# --------------------------------------------------------------------------------------------
+
+
+def test_changes_since_counts_each_kind_of_change():
+    prev = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d"],
+            "candidate": [True, True, True, False],
+            "priority_rank": [1, 2, 3, 4],
+        }
+    )
+    now = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "d", "e"],
+            "candidate": [True, False, True, True],
+            "decided_action": [pd.NA, "keep_with_deadline", pd.NA, pd.NA],
+            "carried_over": [True, False, False, False],
+        }
+    )
+    got = changes_since(now, prev).set_index("change")["cases"].to_dict()
+    assert got == {
+        "candidates this run": 3,  # a, d, e
+        "new candidates": 2,  # d, e
+        "carried over, still undecided": 1,  # a
+        "decided since (from the ledger)": 1,  # b
+        "left the candidates": 0,  # b left, but because it was decided
+        "no longer in the stock": 1,  # c
+    }
+    first = changes_since(now, None).set_index("change")["cases"].to_dict()
+    assert first["new candidates"] == 3 and first["no longer in the stock"] == 0
+
+
+def test_rescore_cases_without_a_reference_still_checks_freshness(model_dir, tmp_path):
+    bare = tmp_path / "model"
+    shutil.copytree(model_dir, bare)
+    (bare / "reference.parquet").unlink()
+    inputs = load_run_inputs(SAMPLE / "current.csv", bare)
+    assert inputs.reference_source == "none"
+    result = rescore_cases(inputs, capacity=10, run_date="2027-06-01")
+    assert result.capacity == 10 and result.plan is None
+    assert result.outcome == "drift"
+    assert any("stale" in a for a in result.drift.alarms)
+
+
+def test_an_altered_drift_reference_is_refused(model_dir, tmp_path):
+    from crossexec_ml.errors import ModelFileError
+
+    bad = tmp_path / "model"
+    shutil.copytree(model_dir, bad)
+    ref = pd.read_parquet(bad / "reference.parquet")
+    ref.loc[0, "amount_outstanding"] = 1e12
+    ref.to_parquet(bad / "reference.parquet")
+    with pytest.raises(ModelFileError, match="drift reference"):
+        load_run_inputs(SAMPLE / "current.csv", bad)
+
+
+def test_report_html_strips_network_scripts(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": '<script src="https://cdn.example/mathjax.js"></script><b>kept</b>'},
+        )
+    ]
+    nb.cells.append(cell)
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    html = report_html(path, "t")
+    assert "<b>kept</b>" in html
+    assert "cdn.example" not in html and "require.min.js" not in html and "mathjax@" not in html
+
+
+@pytest.mark.notebook
+def test_personal_data_in_the_stock_exits_2_without_echoing_it(model_dir, tmp_path, capsys):
+    frame = pd.read_csv(SAMPLE / "current.csv", encoding="utf-8-sig", dtype=str)
+    frame["手机号"] = "13912345678"
+    planted = tmp_path / "current.csv"
+    frame.to_csv(planted, index=False, encoding="utf-8-sig")
+    out = tmp_path / "run"
+    code = _rescore(
+        "--cases",
+        str(planted),
+        "--model",
+        str(model_dir),
+        "--out-dir",
+        str(out),
+        "--as-of-date",
+        RUN_DATE,
+    )
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "手机号" in err and "13912345678" not in err
+
+
+def test_top_table_speaks_the_leaders_language(model_dir):
+    from crossexec_ml.jobs._rescore import top_table
+    from crossexec_ml.report._monitor import carry_over
+
+    scored = score(model_dir, SAMPLE / "current.csv")
+    first = str(scored["case_id"].iloc[0])
+    marked = carry_over(scored, scored, {first: "escalate_higher_court"})
+    zh, en = top_table(marked, "zh", n=5), top_table(marked, "en", n=5)
+    assert len(zh) == len(en) == 5
+    assert list(zh.columns[:3]) == ["排名", "上轮排名", "案号"] and en.columns[0] == "rank"
+    assert set(zh["建议层级"]) <= {"团队内", "团队间", "提级/指令"}
+    assert set(en["suggested rung"]) <= {"intra-team", "inter-team", "higher court"}
+    assert zh["台账决定"].iloc[0] == "报请提级/指令执行"
+    assert zh["上轮已列入且未决定"].iloc[0] == "否"  # decided, so not carried over
+    assert (zh["上轮已列入且未决定"].iloc[1:] == "是").all()
+    assert en["main reason"].str.contains("points").all()
+    assert zh["主要原因"].str.contains("百分点").all()

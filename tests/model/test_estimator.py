@@ -1,0 +1,222 @@
+"""The resolution model: shapes, determinism, gaps, bad training data, safe model files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from crossexec_ml.data._contract import cases_contract
+from crossexec_ml.data._synthetic import make_cases
+from crossexec_ml.decide._policy import PROB_COLUMNS
+from crossexec_ml.model._estimator import (
+    CARD_FILE,
+    MODEL_FILE,
+    MODEL_FORMAT,
+    CrossExecModel,
+    ModelFileError,
+    TrainingDataError,
+    load_model,
+    save_model,
+)
+from crossexec_ml.model._features import derived_features
+
+SMALL: dict = {}  # the model is fast enough to test with its defaults
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_cases(n_history=2500, n_current=300, seed=5)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return CrossExecModel(**SMALL).fit(data.history)
+
+
+def test_shapes_and_ranges(fitted, data):
+    p = fitted.predict_rungs(data.current)
+    assert list(p.columns) == list(PROB_COLUMNS)
+    assert p.index.equals(data.current.index)
+    assert ((p > 0) & (p < 1)).all().all()
+    assert fitted.n_rows_ == 2500
+
+
+def test_learns_the_direction_of_the_truth(fitted, data):
+    # on the current cases the model ranks by p_keep much like the truth does
+    p = fitted.predict_rungs(data.current)
+    truth = data.truth.iloc[len(data.history) :].reset_index(drop=True)
+    corr = np.corrcoef(p["p_keep"], truth["p_keep"])[0, 1]
+    assert corr > 0.6
+
+
+def test_precomputed_derived_features_give_the_same_scores(fitted, data):
+    cases = data.current
+    derived = derived_features(cases, fitted.flag_settings)
+    pd.testing.assert_frame_equal(
+        fitted.predict_rungs(cases, derived=derived), fitted.predict_rungs(cases)
+    )
+    with pytest.raises(ValueError, match="same index"):
+        fitted.predict_rungs(cases, derived=derived.reset_index(drop=True).iloc[::-1])
+
+
+def test_deterministic(data):
+    a = CrossExecModel(**SMALL, random_state=3).fit(data.history).predict_rungs(data.current)
+    b = CrossExecModel(**SMALL, random_state=3).fit(data.history).predict_rungs(data.current)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_works_without_optional_columns(data):
+    contract = cases_contract()
+    optional = [
+        c
+        for c in contract.by_role("feature")
+        if not contract.columns[c].required and c != "ladder_stage"
+    ]
+    hist, cur = data.history.copy(), data.current.copy()
+    for frame in (hist, cur):
+        for c in optional:
+            frame[c] = frame[c].where(pd.Series(False, index=frame.index))
+    p = CrossExecModel(**SMALL).fit(hist).predict_rungs(cur)
+    assert p.notna().all().all()
+
+
+def test_unseen_category_is_scored(fitted, data):
+    cur = data.current.head(5).copy()
+    cur["debtor_status"] = pd.Categorical(
+        ["deceased"] * 5, categories=cur["debtor_status"].cat.categories
+    )
+    cur["cause_category"] = pd.Categorical(
+        ["criminal_property"] * 5, categories=cur["cause_category"].cat.categories
+    )
+    assert fitted.predict_rungs(cur).notna().all().all()
+
+
+def test_treatment_and_outcome_columns_are_ignored_when_scoring(fitted, data):
+    hist = data.history.head(50)
+    blanked = hist.copy()
+    blanked["resolved_180d"] = pd.array([pd.NA] * 50, dtype="boolean")
+    blanked["cross_mode"] = pd.Categorical(
+        ["elevated"] * 50, categories=hist["cross_mode"].cat.categories
+    )
+    pd.testing.assert_frame_equal(fitted.predict_rungs(hist), fitted.predict_rungs(blanked))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda h: h.drop(columns=["resolved_180d"]), "resolved_180d (180日内化解)"),
+        (
+            lambda h: h.assign(cross_mode=pd.Categorical([None] * len(h), categories=["none"])),
+            "cross_mode",
+        ),
+        (lambda h: h[h["cross_mode"] == "none"], "no historical row was cross-executed"),
+        (lambda h: h[h["cross_mode"] != "none"], "no historical row was kept"),
+        (
+            lambda h: h.assign(resolved_180d=pd.array([False] * len(h), dtype="boolean")),
+            "every historical outcome",
+        ),
+    ],
+)
+def test_unusable_training_data(data, change, message):
+    with pytest.raises(TrainingDataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        CrossExecModel(**SMALL).fit(change(data.history))
+
+
+def test_predict_before_fit_is_a_clear_error(data):
+    with pytest.raises(RuntimeError, match="not fitted"):
+        CrossExecModel().predict_rungs(data.current)
+
+
+# ---------------------------------------------------------------- model files
+
+
+@pytest.fixture
+def saved(tmp_path, fitted):
+    save_model(fitted, tmp_path / "m", {"note": "test"})
+    return tmp_path / "m"
+
+
+def test_round_trip(saved, fitted, data):
+    model, card = load_model(saved)
+    pd.testing.assert_frame_equal(
+        model.predict_rungs(data.current), fitted.predict_rungs(data.current)
+    )
+    assert card["note"] == "test"
+    assert card["contract_version"] == cases_contract().version
+    assert len(card["model_id"]) == 12
+
+
+def test_altered_model_file_refused(saved):
+    blob = bytearray((saved / MODEL_FILE).read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    (saved / MODEL_FILE).write_bytes(bytes(blob))
+    with pytest.raises(ModelFileError, match="altered or replaced"):
+        load_model(saved)
+
+
+def test_edited_card_refused(saved):
+    card = json.loads((saved / CARD_FILE).read_text())
+    card["note"] = "better numbers"
+    (saved / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="card was edited"):
+        load_model(saved)
+
+
+def test_other_contract_version_refused(tmp_path, fitted, monkeypatch):
+    save_model(fitted, tmp_path / "m", {})
+    import crossexec_ml.model._estimator as model_module
+
+    class Other:
+        version = "000000000000"
+
+    monkeypatch.setattr(model_module, "cases_contract", lambda: Other())
+    with pytest.raises(ModelFileError, match="contract version"):
+        load_model(tmp_path / "m")
+
+
+def test_untrusted_types_refused(tmp_path):
+    # A file that hashes correctly but carries a type outside the reviewed list.
+    from fractions import Fraction
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    blob = sio.dumps({"model": Fraction(1, 3), "card": "{}"})
+    (folder / MODEL_FILE).write_bytes(blob)
+    import hashlib
+
+    sha = hashlib.sha256(blob).hexdigest()
+    card = {"model_sha256": sha, "model_id": sha[:12], "model_format": MODEL_FORMAT}
+    (folder / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="outside the reviewed list: fractions.Fraction"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("missing", [None, MODEL_FILE, CARD_FILE])
+def test_missing_folder_or_file(tmp_path, saved, missing):
+    if missing is None:
+        target = tmp_path / "nowhere"
+        match = "no such model folder"
+    else:
+        (saved / missing).unlink()
+        target, match = saved, f"{missing} is missing"
+    with pytest.raises(ModelFileError, match=match):
+        load_model(target)
+
+
+def test_model_from_an_earlier_format_refused(tmp_path, fitted):
+    import hashlib
+
+    save_model(fitted, tmp_path / "m", {})
+    card = json.loads((tmp_path / "m" / CARD_FILE).read_text())
+    card["model_format"] = 1
+    (tmp_path / "m" / CARD_FILE).write_text(json.dumps(card))
+    assert (
+        card["model_sha256"]
+        == hashlib.sha256((tmp_path / "m" / MODEL_FILE).read_bytes()).hexdigest()
+    )
+    with pytest.raises(ModelFileError, match="earlier version of crossexec_ml"):
+        load_model(tmp_path / "m")

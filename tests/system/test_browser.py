@@ -1,0 +1,309 @@
+"""Browser tests: the dashboard (notebook 04) and the case picker (notebook 03) served by Voilà.
+
+Each test serves a parametrised copy of a committed notebook (papermill's
+``parameterize_notebook`` injects tmp paths after the literal ``parameters`` cell, so the
+committed notebooks stay literal-only) with the venv's Voilà on 127.0.0.1, a free port and
+``--Voila.port_retries=0``, and drives Debian's Chromium (``/usr/bin/chromium``) with
+Playwright. Without Chromium the tests are skipped, except under CI (``CI`` set), where that is
+a failure: ``.ci/run`` installs it. Screenshots go to ``reports/screenshots/`` (git-ignored).
+
+The picker test guards the empty-FigureWidget trap (voila#1533, NOTEBOOK_NOTES.md): it checks
+that the picker's own FigureWidget has drawn bars before clicking one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+VOILA = Path(sys.executable).parent / "voila"
+NOTEBOOKS = REPO / "notebooks"
+SCREENSHOTS = REPO / "reports" / "screenshots"
+KERNEL = "crossexec-ml"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: Longest wait for Voilà to run a notebook and the page to render it (ms).
+PAGE_TIMEOUT_MS = 45_000
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = (
+        f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium fonts-liberation "
+        "(`playwright install` cannot download browsers here)"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory):
+    """A model trained on the sample history and the sample's current cases scored with it."""
+    _need_chromium()
+    from crossexec_ml.jobs._pipeline import score, train
+
+    root = tmp_path_factory.mktemp("browser")
+    model_dir = root / "model"
+    train(REPO / "data/sample/history.csv", model_dir, progress=False)
+    scored = root / "scored.parquet"
+    score(model_dir, REPO / "data/sample/current.csv", scored)
+    return {"root": root, "model_dir": model_dir, "scored": scored}
+
+
+def _parametrised_copy(name: str, folder: Path, **parameters) -> Path:
+    """Write ``folder/<name>.ipynb``: the committed notebook with ``parameters`` injected."""
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    # papermill's loader adds the empty ``tags`` lists its parameterisation expects.
+    nb = load_notebook_node(str(NOTEBOOKS / f"{name}.ipynb"))
+    nb = parameterize_notebook(nb, parameters, kernel_name=KERNEL, language="python")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.ipynb"
+    nbformat.write(nb, out)
+    return out
+
+
+class _Voila:
+    """Voilà serving one notebook on 127.0.0.1; stopped (its process group only) on exit."""
+
+    def __init__(self, notebook: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = notebook.with_suffix(".voila.log")
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(VOILA),
+                    notebook.name,
+                    f"--port={self.port}",
+                    "--Voila.port_retries=0",
+                    "--Voila.ip=127.0.0.1",
+                    "--no-browser",
+                    "--VoilaConfiguration.show_tracebacks=True",
+                ],
+                cwd=notebook.parent,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voila exited: {self.log.read_text(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"voila did not listen on {self.port}: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def __enter__(self) -> _Voila:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@pytest.fixture
+def browser_page():
+    """A fresh headless Chromium page (Playwright driving /usr/bin/chromium)."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def _screenshot(page, name: str) -> Path:
+    """Save the whole page: Voilà scrolls inside its own panel, so grow the viewport to fit."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))"
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 50, 8000)})
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def _drawn_marks(page, plot) -> int:
+    """Number of drawn bar/point marks with a non-zero size inside one plotly plot."""
+    return plot.evaluate(
+        """el => [...el.querySelectorAll('g.point path, .scatterlayer .trace path')]
+                 .filter(p => { const b = p.getBBox(); return b.width > 0 && b.height > 0; })
+                 .length"""
+    )
+
+
+def test_dashboard_renders_tiles_and_charts(artefacts, browser_page, tmp_path):
+    nb = _parametrised_copy(
+        "04_leadership_dashboard",
+        tmp_path / "nb",
+        scored_path=str(artefacts["scored"]),
+        cases_path=str(REPO / "data/sample/current.csv"),
+        history_path=str(REPO / "data/sample/history.csv"),
+        model_dir=str(artefacts["model_dir"]),
+        ledger_path=str(tmp_path / "no-ledger.sqlite"),  # missing: no decisions yet
+        lang="zh",
+    )
+    page = browser_page
+    with _Voila(nb) as server:
+        page.goto(server.url, wait_until="domcontentloaded")
+        tiles = page.locator(".crossexec-tile")
+        tiles.first.wait_for()
+        assert tiles.count() == 7
+        stalled = page.locator(".crossexec-tile[data-key='stalled']")
+        assert "长期停滞案件" in stalled.inner_text()
+        assert "1,500" in stalled.inner_text()
+        page.locator(".js-plotly-plot .main-svg").first.wait_for()
+        page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=PAGE_TIMEOUT_MS
+        )
+        plots = page.locator(".js-plotly-plot")
+        drawn = [_drawn_marks(page, plots.nth(i)) for i in range(plots.count())]
+        assert all(n > 0 for n in drawn), f"plotly charts without marks: {drawn}"
+        assert "台账中尚无决定" in page.inner_text("body")
+        assert "Traceback" not in page.inner_text("body")
+        _screenshot(page, "dashboard")
+        page.locator(".crossexec-headline").screenshot(
+            path=str(SCREENSHOTS / "dashboard_tiles.png")
+        )
+        for i in range(plots.count()):
+            plots.nth(i).screenshot(path=str(SCREENSHOTS / f"dashboard_chart_{i + 1}.png"))
+
+
+def _widget(page, kind: str, label: str):
+    """The input of the ipywidgets control of ``kind`` whose description is ``label``."""
+    box = page.locator(f".widget-{kind}").filter(has=page.locator("label", has_text=label))
+    return box.locator({"dropdown": "select", "text": "input", "textarea": "textarea"}[kind])
+
+
+def test_picker_filters_clicks_a_bar_and_records_a_decision(artefacts, browser_page, tmp_path):
+    from crossexec_ml.decide._ledger import Ledger
+
+    ledger_path = tmp_path / "ledger.sqlite"
+    nb = _parametrised_copy(
+        "03_pick_next_case",
+        tmp_path / "nb",
+        cases_path=str(REPO / "data/sample/current.csv"),
+        handlers_path=str(REPO / "data/sample/handlers.csv"),
+        model_dir=str(artefacts["model_dir"]),
+        out_dir=str(tmp_path / "out"),
+        ledger_path=str(ledger_path),
+        lang="en",
+    )
+    page = browser_page
+    with _Voila(nb) as server:
+        page.goto(server.url, wait_until="domcontentloaded")
+        court = _widget(page, "dropdown", "Court")
+        court.wait_for()
+        court.select_option(label="C01")
+        # The picker's own FigureWidget must draw its bars (the voila#1533 empty-chart trap),
+        # and after the filter only C01 cases remain in its table.
+        chart = page.locator(".js-plotly-plot").first
+        chart.locator(".main-svg").first.wait_for()
+        page.wait_for_function(
+            """() => { const el = document.querySelector('.js-plotly-plot');
+                       return el && [...el.querySelectorAll('g.point path')]
+                         .some(p => p.getBBox().width > 0); }""",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+        assert _drawn_marks(page, chart) > 0
+        # ...and the layout Python set before the page connected: title, rank 1 on top.
+        assert "Top cases by expected gain" in chart.locator(".gtitle").text_content()
+        bars = chart.locator("g.point path")
+        first, last = bars.first.bounding_box(), bars.last.bounding_box()
+        assert first["y"] < last["y"], "rank 1 must be the top bar (reversed y axis)"
+        page.wait_for_function(
+            """() => { const t = document.querySelector('table.crossexec-picker');
+                       return t && t.innerText.includes('执') ; }"""
+        )
+        _screenshot(page, "picker_filtered")
+
+        bar = chart.locator("g.point path").first
+        box = bar.bounding_box()
+        assert box is not None and box["width"] > 0
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        sheet = page.locator(".crossexec-checkup")
+        sheet.wait_for()
+        heading = sheet.locator("h3").inner_text()
+        assert heading.startswith("Check-up sheet: ")
+        case_id = heading.split(": ", 1)[1].strip()
+
+        _widget(page, "text", "Decided by").fill("L007")
+        _widget(page, "textarea", "Reason").fill("browser test: assets found, keep with handler")
+        page.locator("button", has_text="Keep").first.click()
+
+        status = page.locator("text=Recorded in the ledger")
+        status.wait_for()
+        assert case_id in status.inner_text()
+        row = page.locator("table.crossexec-picker tr", has_text=case_id)
+        assert "keep" in row.inner_text()
+        # The decided case's bar turns grey (the chart follows Python after every update).
+        page.wait_for_function(
+            """() => { const p = document.querySelector('.js-plotly-plot g.point path');
+                       return p && getComputedStyle(p).fill === 'rgb(187, 187, 187)'; }"""
+        )
+        _screenshot(page, "picker_decided")
+        chart.screenshot(path=str(SCREENSHOTS / "picker_chart_decided.png"))
+
+    with Ledger(ledger_path, create=False) as ledger:
+        rows = ledger.rows()
+    assert len(rows) == 1
+    assert rows["case_id"].iloc[0] == case_id
+    assert rows["action"].iloc[0] == "keep"
+    assert rows["decided_by"].iloc[0] == "L007"
