@@ -22,10 +22,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.evaluate._backtest import BacktestSettings, backtest
-from crossexec_ml.jobs._pipeline import score_cases, score_rows
-from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.data import make_cases
+from crossexec_ml.evaluate import backtest
+from crossexec_ml.jobs import score_cases, score_rows
+from crossexec_ml.model import CrossExecModel
+from crossexec_ml.settings import BacktestSettings
 
 POLICIES = (
     "priority",

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from crossexec_ml.apps._picker import CasePicker
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.jobs._pipeline import score_cases
-from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.apps import CasePicker
+from crossexec_ml.data import make_cases
+from crossexec_ml.jobs import score_cases
+from crossexec_ml.model import CrossExecModel
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from crossexec_ml.decide._assign import assign
+from crossexec_ml.decide import assign
 
 # The module itself (its private solver steps), whatever the package re-exports as `assign`.
 plan_mod = importlib.import_module("crossexec_ml.decide._assign")

@@ -35,8 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def generate(folder: Path, n_rows: int, chunk: int) -> list[Path]:
     """Write ``n_rows`` current cases as ``cases-NNNN.parquet`` files of ``chunk`` rows."""
-    from crossexec_ml.data._io import write_table
-    from crossexec_ml.data._synthetic import make_cases
+    from crossexec_ml.data import make_cases, write_table
 
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -100,7 +99,7 @@ def run_engine(engine: str, model: Path, files: list[Path], out: Path) -> dict:
 
 def one(engine: str, model: str, out: str, files: list[str]) -> None:
     """The child process: score and print a JSON line."""
-    from crossexec_ml.jobs._engines import score_partitioned
+    from crossexec_ml.jobs import score_partitioned
 
     t0 = time.perf_counter()
     run = score_partitioned(model, files, out, engine=engine, progress=False)
@@ -139,7 +138,7 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["pandas", "dask"])
     args = ap.parse_args()
 
-    from crossexec_ml.jobs._pipeline import train
+    from crossexec_ml.jobs import train
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="crossexec-scale-"))
     model = work / "model"

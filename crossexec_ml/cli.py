@@ -1,9 +1,9 @@
 """The ``crossexec`` command: thin wrappers over the package's modules.
 
-Every sub-command reads through :mod:`crossexec_ml.data._io` (so bad input always gets the same
+Every sub-command reads through :mod:`crossexec_ml.data` (so bad input always gets the same
 clear error) and writes atomically. Exit codes: 0 success, 1 invalid input or failure;
 ``rescore`` distinguishes 1 failed, 2 invalid input and 3 drift or stale input (see
-:mod:`crossexec_ml.jobs._runner`).
+:mod:`crossexec_ml.jobs`).
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from crossexec_ml import __version__
-from crossexec_ml.data._io import (
+from crossexec_ml.data import ValidationError, allowing_personal_columns, validate_file
+from crossexec_ml.decide import ACTIONS
+from crossexec_ml.errors import (
     InputError,
-    ValidationError,
-    allowing_personal_columns,
-    validate_file,
+    LedgerError,
+    ModelFileError,
+    PlanError,
+    TrainingDataError,
 )
-from crossexec_ml.decide._ledger import ACTIONS, LedgerError
-from crossexec_ml.errors import ModelFileError, PlanError, TrainingDataError
 
 __all__ = ["main"]
 
@@ -37,7 +38,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from crossexec_ml.data._synthetic import make_cases, write_synthetic
+    from crossexec_ml.data import make_cases, write_synthetic
 
     data = make_cases(
         n_history=args.n_history,
@@ -52,7 +53,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from crossexec_ml.jobs._pipeline import train
+    from crossexec_ml.jobs import train
 
     card = train(args.cases, args.out, seed=args.seed, progress=not args.quiet)
     pooled = card["metrics"]["pooled"]
@@ -80,8 +81,8 @@ def _partitioned(args: argparse.Namespace) -> bool:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from crossexec_ml.decide._priority import PrioritySettings
-    from crossexec_ml.jobs._pipeline import score
+    from crossexec_ml.jobs import score
+    from crossexec_ml.settings import PrioritySettings
 
     # --capacity sets this cycle's candidates (the top-k and its floors), not just the printout.
     priority = PrioritySettings(capacity=args.capacity)
@@ -89,7 +90,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler is for --engine dask")
     if _partitioned(args):
-        from crossexec_ml.jobs._engines import score_partitioned
+        from crossexec_ml.jobs import score_partitioned
 
         run = score_partitioned(
             args.model,
@@ -119,7 +120,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
-    from crossexec_ml.jobs._runner import EXIT_FAILED, EXIT_INVALID, run_rescore
+    from crossexec_ml.jobs import EXIT_FAILED, EXIT_INVALID, run_rescore
 
     outcome = run_rescore(
         args.cases,
@@ -151,7 +152,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def _cmd_card(args: argparse.Namespace) -> int:
-    from crossexec_ml.report._card import write_card
+    from crossexec_ml.report import write_card
 
     out = write_card(args.model_dir, args.out, fairness_path=args.fairness)
     print(f"model card written to {out}")
@@ -159,7 +160,7 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from crossexec_ml.jobs._pipeline import plan
+    from crossexec_ml.jobs import plan
 
     result = plan(
         args.scored, args.handlers, args.out, capacity=args.capacity, model_dir=args.model
@@ -182,8 +183,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from crossexec_ml.data._io import atomic_path
-    from crossexec_ml.jobs._pipeline import evaluate_saved
+    from crossexec_ml.data import atomic_path
+    from crossexec_ml.jobs import evaluate_saved
 
     result = evaluate_saved(args.model, args.cases, truth_path=args.truth, progress=print)
     pooled = result["backtest"]["pooled"]
@@ -204,12 +205,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fairness(args: argparse.Namespace) -> int:
-    from crossexec_ml.evaluate._fairness import (
-        FairnessSettings,
-        audit_saved,
-        summary_text,
-        write_audit,
-    )
+    from crossexec_ml.evaluate import audit_saved, summary_text, write_audit
+    from crossexec_ml.settings import FairnessSettings
 
     suffix = args.out.suffix.lower()
     if suffix not in (".xlsx", ".html", ".json"):
@@ -246,7 +243,8 @@ def _scores_shown(
         return None, None, None
     import pandas as pd
 
-    from crossexec_ml.jobs._pipeline import read_scored, scores_shown
+    from crossexec_ml.data import read_scored
+    from crossexec_ml.decide import scores_shown
 
     scored = read_scored(scored_path)
     rows = scored[scored["case_id"] == case_id]
@@ -259,7 +257,7 @@ def _scores_shown(
 
 
 def _cmd_decide(args: argparse.Namespace) -> int:
-    from crossexec_ml.decide._ledger import Ledger
+    from crossexec_ml.decide import Ledger
 
     scores, model_id, as_of = _scores_shown(args.scored, args.case)
     with Ledger(args.ledger) as ledger:
@@ -279,7 +277,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
-    from crossexec_ml.decide._ledger import Ledger
+    from crossexec_ml.decide import Ledger
 
     with Ledger(args.ledger, create=False) as ledger:
         if args.what == "verify":

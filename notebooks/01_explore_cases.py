@@ -30,9 +30,7 @@
 import plotly.io as pio
 from IPython.display import display
 
-from crossexec_ml import ValidationError, stalled_cohort, validate_file
-from crossexec_ml.report import _plots as plots
-from crossexec_ml.report import _profile as profile
+from crossexec_ml import ValidationError, report, stalled_cohort, validate_file
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -51,16 +49,16 @@ lang = "zh"
 # next step stops with the same list: fix the export first.
 
 # %%
-report = validate_file(cases_path)
-print(report.summary())
-if not report.ok:
-    print(report.problem_text())
+validation = validate_file(cases_path)
+print(validation.summary())
+if not validation.ok:
+    print(validation.problem_text())
 
 # %%
-if not report.ok:
+if not validation.ok:
     # Nothing below runs on invalid data: fix the rows listed above and run again.
-    raise ValidationError(report)
-cases = report.frame  # already read and typed by validate_file: no second read of the file
+    raise ValidationError(validation)
+cases = validation.frame  # already read and typed by validate_file: no second read of the file
 stalled = stalled_cohort(cases)
 print(f"长期停滞案件 stalled cases: {int(stalled.sum())} / {len(cases)}")
 
@@ -73,7 +71,7 @@ print(f"长期停滞案件 stalled cases: {int(stalled.sum())} / {len(cases)}")
 # act (`CohortSettings`).
 
 # %%
-tables = profile.stock_profile(cases, absent_optional=report.absent_optional)
+tables = report.stock_profile(cases, absent_optional=validation.absent_optional)
 tables["overview"]
 
 # %% [markdown]
@@ -86,15 +84,15 @@ tables["overview"]
 
 # %%
 display(tables["by_court"])
-plots.stock_by(tables["by_court"], "court_id", lang=lang).show()
+report.stock_by(tables["by_court"], "court_id", lang=lang).show()
 
 # %%
 display(tables["by_team"])
-plots.stock_by(tables["by_team"], "team_id", lang=lang).show()
+report.stock_by(tables["by_team"], "team_id", lang=lang).show()
 
 # %%
 display(tables["by_cause"])
-plots.stock_by(tables["by_cause"], "cause_category", lang=lang).show()
+report.stock_by(tables["by_cause"], "cause_category", lang=lang).show()
 
 # %% [markdown]
 # ### 案龄与停滞时长 · Case age and idle time
@@ -107,7 +105,7 @@ plots.stock_by(tables["by_cause"], "cause_category", lang=lang).show()
 # %%
 display(tables["age_bands"])
 display(tables["idle_bands"])
-plots.age_idle_heatmap(tables["age_by_idle"], lang=lang).show()
+report.age_idle_heatmap(tables["age_by_idle"], lang=lang).show()
 
 # %% [markdown]
 # ## 3. 财产与措施 · Assets found and measures taken
@@ -120,11 +118,11 @@ plots.age_idle_heatmap(tables["age_by_idle"], lang=lang).show()
 
 # %%
 display(tables["assets"])
-plots.assets_bars(tables["assets"], lang=lang).show()
+report.assets_bars(tables["assets"], lang=lang).show()
 
 # %%
 display(tables["measures"])
-plots.measures_bars(tables["measures"], lang=lang).show()
+report.measures_bars(tables["measures"], lang=lang).show()
 
 # %% [markdown]
 # ## 4. 五类骨头案 · The five hard-bone categories
@@ -137,7 +135,7 @@ plots.measures_bars(tables["measures"], lang=lang).show()
 
 # %%
 display(tables["hard_bones"])
-plots.hard_bone_bars(tables["hard_bones"], lang=lang).show()
+report.hard_bone_bars(tables["hard_bones"], lang=lang).show()
 
 # %% [markdown]
 # ## 5. 数据质量 · Data quality

@@ -30,10 +30,8 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from crossexec_ml import load_model, read_cases, train
-from crossexec_ml.jobs._pipeline import evaluate_saved
-from crossexec_ml.report import _plots as plots
-from crossexec_ml.report import _profile as profile
+from crossexec_ml import load_model, read_cases, report, train
+from crossexec_ml.jobs import evaluate_saved
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -70,10 +68,10 @@ print(
 # precision and recall at capacity k (10%).
 
 # %%
-profile.backtest_table(card["metrics"]["windows"])
+report.backtest_table(card["metrics"]["windows"])
 
 # %%
-plots.backtest_windows_plot(card["metrics"]["windows"], lang=lang)
+report.backtest_windows_plot(card["metrics"]["windows"], lang=lang)
 
 # %% [markdown]
 # ## 3. 校准、Qini 与名单价值 · Calibration, Qini and policy value
@@ -98,7 +96,7 @@ result = evaluation["backtest"]
 # Points on the diagonal mean the predicted probability matches the observed rate.
 
 # %%
-plots.calibration_plot(result["calibration"], lang=lang)
+report.calibration_plot(result["calibration"], lang=lang)
 
 # %% [markdown]
 # 曲线高于随机线越多，按模型增益排序挑出的案件交叉后多化解得越多。
@@ -107,13 +105,13 @@ plots.calibration_plot(result["calibration"], lang=lang)
 # the model's gain bring when reassigned.
 
 # %%
-plots.qini_plot(result.get("qini"), lang=lang)
+report.qini_plot(result.get("qini"), lang=lang)
 
 # %%
-profile.policy_table(result["pooled"])
+report.policy_table(result["pooled"])
 
 # %%
-plots.policy_value_plot(result["pooled"], lang=lang)
+report.policy_value_plot(result["pooled"], lang=lang)
 
 # %% [markdown]
 # ## 4. 什么影响排序 · What drives the score
@@ -127,8 +125,8 @@ plots.policy_value_plot(result["pooled"], lang=lang)
 
 # %%
 model, _ = load_model(model_dir)
-drivers = profile.gain_drivers(model, read_cases(history_path), seed=seed)
-plots.importance_plot(drivers, lang=lang)
+drivers = report.gain_drivers(model, read_cases(history_path), seed=seed)
+report.importance_plot(drivers, lang=lang)
 
 # %% [markdown]
 # ## 5. 模型保存位置 · Where the model is

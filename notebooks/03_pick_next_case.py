@@ -32,8 +32,8 @@ import plotly.io as pio
 from IPython.display import display
 
 from crossexec_ml import read_cases, read_handlers, score
-from crossexec_ml.apps._picker import CasePicker
-from crossexec_ml.jobs._pipeline import plan
+from crossexec_ml.apps import CasePicker
+from crossexec_ml.jobs import plan
 
 pio.renderers.default = "plotly_mimetype+notebook"
 

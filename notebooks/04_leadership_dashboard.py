@@ -30,8 +30,7 @@
 import plotly.io as pio
 from IPython.display import HTML, Markdown, display
 
-from crossexec_ml.report import _dashboard as dashboard
-from crossexec_ml.report import _plots as plots
+from crossexec_ml import report
 
 pio.renderers.default = "plotly_mimetype+notebook"
 
@@ -45,7 +44,7 @@ lang = "zh"
 
 # %%
 zh = lang == "zh"
-inputs = dashboard.load_inputs(scored_path, cases_path, history_path, model_dir, ledger_path)
+inputs = report.load_inputs(scored_path, cases_path, history_path, model_dir, ledger_path)
 if not inputs.ok:
     # Said in place: Voilà hides exception messages from the people reading the page.
     display(HTML(inputs.problem_html(lang)))
@@ -57,9 +56,9 @@ model, card, ledger_rows = inputs.model, inputs.card, inputs.ledger_rows
 
 # %%
 if inputs.ok:
-    head = dashboard.headline(scored, cases=cases)
-    display(HTML(dashboard.headline_html(head, lang)))
-    plots.headline_compare_bars(head, lang).show()
+    head = report.headline(scored, cases=cases)
+    display(HTML(report.headline_html(head, lang)))
+    report.headline_compare_bars(head, lang).show()
 
 # %% [markdown]
 # ## 2. 各团队建议名单 · Proposed cases by court and team
@@ -69,9 +68,9 @@ if inputs.ok:
 
 # %%
 if inputs.ok:
-    teams = dashboard.list_by_team(scored)
-    plots.team_list_bars(teams, lang).show()
-    display(dashboard.labelled(teams, dashboard.TEAM_COLUMNS, lang))
+    teams = report.list_by_team(scored)
+    report.team_list_bars(teams, lang).show()
+    display(report.labelled(teams, report.TEAM_COLUMNS, lang))
 
 # %% [markdown]
 # ## 3. 以往结果 · Past results
@@ -81,11 +80,11 @@ if inputs.ok:
 
 # %%
 if inputs.ok:
-    past = dashboard.past_results(history, ledger_rows)
-    plots.past_results_bars(past, lang).show()
+    past = report.past_results(history, ledger_rows)
+    report.past_results_bars(past, lang).show()
     display(Markdown("> " + past.attrs["note"][lang]))
-    display(dashboard.labelled(past, dashboard.PAST_COLUMNS, lang))
-    decisions = dashboard.ledger_summary(ledger_rows, scored)
+    display(report.labelled(past, report.PAST_COLUMNS, lang))
+    decisions = report.ledger_summary(ledger_rows, scored)
     if decisions.empty:
         print("台账中尚无决定。" if zh else "No decision recorded in the ledger yet.")
     else:
@@ -104,6 +103,6 @@ if inputs.ok:
 
 # %%
 if inputs.ok:
-    calib = dashboard.calibration_deciles(history, model)
-    plots.calibration_bars(calib, lang).show()
-    display(Markdown("> " + dashboard.calibration_text(calib, card, lang)))
+    calib = report.calibration_deciles(history, model)
+    report.calibration_bars(calib, lang).show()
+    display(Markdown("> " + report.calibration_text(calib, card, lang)))

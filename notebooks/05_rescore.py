@@ -34,9 +34,7 @@
 import plotly.io as pio
 from IPython.display import HTML, Markdown, display
 
-from crossexec_ml.jobs import _rescore as rescore
-from crossexec_ml.report import _dashboard as dashboard
-from crossexec_ml.report import _plots as plots
+from crossexec_ml import jobs, report
 
 # Figures must survive conversion to HTML, offline (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -63,7 +61,7 @@ lang = "zh"
 # before a file is written.
 
 # %%
-inputs = rescore.load_run_inputs(
+inputs = jobs.load_run_inputs(
     cases_path,
     model_dir,
     handlers_path=handlers_path or None,
@@ -71,9 +69,9 @@ inputs = rescore.load_run_inputs(
     ledger_path=ledger_path or None,
     fairness_path=fairness_path or None,
 )
-result = rescore.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
-manifest = rescore.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
-display(Markdown(rescore.outcome_text(manifest, lang)))
+result = jobs.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
+manifest = jobs.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
+display(Markdown(jobs.outcome_text(manifest, lang)))
 
 # %% [markdown]
 # ## 2. 本轮概况 · This cycle
@@ -83,9 +81,9 @@ display(Markdown(rescore.outcome_text(manifest, lang)))
 # practice (oldest idle first, next rung of the ladder).
 
 # %%
-head = dashboard.headline(result.scored, cases=inputs.cases)
-display(HTML(dashboard.headline_html(head, lang)))
-plots.headline_compare_bars(head, lang).show()
+head = report.headline(result.scored, cases=inputs.cases)
+display(HTML(report.headline_html(head, lang)))
+report.headline_compare_bars(head, lang).show()
 
 # %% [markdown]
 # ## 3. 名单前列 · Top of the list
@@ -95,10 +93,10 @@ plots.headline_compare_bars(head, lang).show()
 # proposed handlers are in `plan.xlsx`).
 
 # %%
-top = rescore.top_table(result.scored, lang)
+top = jobs.top_table(result.scored, lang)
 display(top.style.format(precision=2, na_rep="—").hide(axis="index"))
-teams = dashboard.list_by_team(result.scored)
-plots.team_list_bars(teams, lang).show()
+teams = report.list_by_team(result.scored)
+report.team_list_bars(teams, lang).show()
 
 # %% [markdown]
 # ## 4. 与上一轮相比 · Changes since the previous run
@@ -124,8 +122,8 @@ display(result.changes.style.hide(axis="index"))
 # before using it.
 
 # %%
-plots.drift_bars(result.drift.checks, lang).show()
-display(dashboard.labelled(result.drift.checks, rescore.DRIFT_COLUMNS, lang))
+report.drift_bars(result.drift.checks, lang).show()
+display(report.labelled(result.drift.checks, jobs.DRIFT_COLUMNS, lang))
 
 # %% [markdown]
 # ## 6. 公平性审计摘要 · Fairness audit summary
@@ -138,4 +136,4 @@ display(dashboard.labelled(result.drift.checks, rescore.DRIFT_COLUMNS, lang))
 # back-test predictions). A flag asks a person to look; it does not prove unfairness.
 
 # %%
-display(HTML(rescore.fairness_html(inputs, lang)))
+display(HTML(jobs.fairness_html(inputs, lang)))

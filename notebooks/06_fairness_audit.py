@@ -32,9 +32,8 @@
 import plotly.io as pio
 from IPython.display import HTML, display
 
-from crossexec_ml import FairnessSettings, audit_saved, fairness_summary
-from crossexec_ml.evaluate._fairness import summary_html
-from crossexec_ml.report import _plots as plots
+from crossexec_ml import FairnessSettings, audit_saved, fairness_summary, report
+from crossexec_ml.evaluate import summary_html
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -127,16 +126,16 @@ flagged[columns].sort_values([f"verdict_{lang}", f"grouping_{lang}"]).round(3)
 # shaded band the range counted as fine.
 
 # %%
-plots.fairness_ratio_plot(audit.disparities, "selection_rate", lang, band=settings.band)
+report.fairness_ratio_plot(audit.disparities, "selection_rate", lang, band=settings.band)
 
 # %%
-plots.fairness_ratio_plot(audit.disparities, "precision_at_k", lang, band=settings.band)
+report.fairness_ratio_plot(audit.disparities, "precision_at_k", lang, band=settings.band)
 
 # %%
-plots.fairness_ratio_plot(audit.disparities, "calibration_p", lang, band=settings.band)
+report.fairness_ratio_plot(audit.disparities, "calibration_p", lang, band=settings.band)
 
 # %%
-plots.fairness_ratio_plot(
+report.fairness_ratio_plot(
     audit.disparities, "calibration_uplift", lang, tolerance=settings.uplift_tolerance
 )
 
@@ -169,10 +168,10 @@ audit.groups.drop(columns=["grouping", "group", "grouping_en", "group_en"]).roun
 audit.unselected.drop(columns=["grouping", "grouping_en", "group"]).round(3)
 
 # %%
-plots.outcomes_by_selection_plot(audit.unselected, "cause_category", lang)
+report.outcomes_by_selection_plot(audit.unselected, "cause_category", lang)
 
 # %%
-plots.outcomes_by_selection_plot(audit.unselected, "livelihood", lang)
+report.outcomes_by_selection_plot(audit.unselected, "livelihood", lang)
 
 # %% [markdown]
 # ## 6. 对照：只按化解概率排序 · For comparison: ranking by probability alone

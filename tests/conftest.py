@@ -58,7 +58,8 @@ def sample_audit(model_dir: Path, out: Path) -> Path:
 
     Fewer bootstrap draws than the default keep it quick; the summary is what reports show.
     """
-    from crossexec_ml.evaluate._fairness import FairnessSettings, audit_saved, write_audit
+    from crossexec_ml.evaluate import audit_saved, write_audit
+    from crossexec_ml.settings import FairnessSettings
 
     sample = REPO / "data" / "sample"
     audit = audit_saved(

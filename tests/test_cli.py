@@ -9,9 +9,7 @@ import pandas as pd
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._contract import cases_contract
-from crossexec_ml.data._io import read_cases
-from crossexec_ml.data._synthetic import SAMPLE_DIR
+from crossexec_ml.data import SAMPLE_DIR, cases_contract, read_cases
 
 ZH = cases_contract().labels_zh()
 

@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 
 from crossexec_ml.cli import main
-from crossexec_ml.decide._ledger import Ledger
+from crossexec_ml.decide import Ledger
 
 
 def decide(ledger, *extra):

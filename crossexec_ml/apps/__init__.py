@@ -1,1 +1,8 @@
-"""The apps room (front door filled in by the next commit)."""
+"""Interactive apps for leaders: the case picker."""
+
+from crossexec_ml.apps._picker import TEXT, CasePicker
+
+__all__ = [
+    "CasePicker",
+    "TEXT",
+]

@@ -3,8 +3,8 @@
 :class:`CasePicker` holds all the logic in plain methods (``refresh``, ``select``, ``decide``)
 behind ipywidgets controls, so plain pytest can drive it by setting ``.value`` and calling
 ``.click()`` with no kernel, and the notebook only displays ``picker.view``. Ranking reuses
-:func:`crossexec_ml.decide._priority.priority_order` (the same order as the scored file); decisions go
-to the append-only ledger (:class:`crossexec_ml.decide._ledger.Ledger`) and need the decider and a
+:func:`crossexec_ml.decide.priority_order` (the same order as the scored file); decisions go
+to the append-only ledger (:class:`crossexec_ml.decide.Ledger`) and need the decider and a
 reason. The picker never reassigns anything itself.
 """
 
@@ -21,14 +21,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from crossexec_ml.data._contract import HARD_BONE_FLAGS, RUNGS
-from crossexec_ml.decide._assign import eligible_handlers
-from crossexec_ml.decide._checkup import checkup
-from crossexec_ml.decide._ledger import ACTION_LABELS, Ledger, LedgerError
-from crossexec_ml.decide._priority import PrioritySettings, priority_order
-from crossexec_ml.jobs._pipeline import scores_shown
-
-__all__ = ["CasePicker"]
+from crossexec_ml.data import HARD_BONE_FLAGS
+from crossexec_ml.decide import (
+    ACTION_LABELS,
+    Ledger,
+    checkup,
+    eligible_handlers,
+    priority_order,
+    scores_shown,
+)
+from crossexec_ml.errors import LedgerError
+from crossexec_ml.settings import RUNGS, PrioritySettings
 
 #: UI text: key -> (Chinese, English).
 TEXT: dict[str, tuple[str, str]] = {
@@ -81,7 +84,7 @@ class CasePicker:
     Parameters
     ----------
     scored : pandas.DataFrame
-        The scored list (``crossexec score`` / :func:`crossexec_ml.jobs._pipeline.score_cases`).
+        The scored list (``crossexec score`` / :func:`crossexec_ml.jobs.score_cases`).
     cases : pandas.DataFrame
         The contract-typed cases of the same screening (for the check-up sheet and weights).
     handlers : pandas.DataFrame, optional

@@ -14,22 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-__all__ = [
-    "RUNGS",
-    "CROSS_MODE_TO_RUNG",
-    "ColumnSpec",
-    "Contract",
-    "CohortSettings",
-    "FlagSettings",
-    "HARD_BONE_FLAGS",
-    "OUTPUT_LABELS",
-    "cases_contract",
-    "handlers_contract",
-]
-
-#: The cross-execution ladder as the model sees it; ``keep`` = left with the current handler.
-RUNGS: tuple[str, ...] = ("keep", "intra_team", "inter_team", "higher_court")
-
 #: Historical ``cross_mode`` values folded onto the four rungs. The four higher-court modes
 #: (提级/指令/集中/协同) share one rung because they are all decided by the higher court.
 CROSS_MODE_TO_RUNG: dict[str, str] = {
@@ -209,38 +193,6 @@ def handlers_contract() -> Contract:
     return _load("handlers")
 
 
-@dataclass(frozen=True)
-class CohortSettings:
-    """Which open cases count as stalled (DOMAIN.md section 3). Settings, not constants.
-
-    Parameters
-    ----------
-    min_age_days : int
-        ``as_of_date - filing_date`` at least this (180: the statutory six months, CPL art. 237).
-    min_idle_days : int
-        ``days_since_last_action`` at least this.
-    """
-
-    min_age_days: int = 180
-    min_idle_days: int = 90
-
-
-@dataclass(frozen=True)
-class FlagSettings:
-    """Thresholds of the five hard-bone flags (DOMAIN.md section 1). Settings, not constants.
-
-    Parameters
-    ----------
-    long_unresolved_days : int
-        Case age at which a case is a long-unresolved old case (长期未结老案).
-    repeat_petition_min : int
-        Petition count at which a case is a repeat-petition case (重复信访难案).
-    """
-
-    long_unresolved_days: int = 730
-    repeat_petition_min: int = 2
-
-
 #: Chinese labels of the columns the package adds to its outputs (scores, ranks, flags), so
 #: every Excel file a leader opens has Chinese headers.
 OUTPUT_LABELS: dict[str, str] = {
@@ -267,4 +219,23 @@ OUTPUT_LABELS: dict[str, str] = {
     "stalled": "属于长期停滞案件",
     "model_id": "模型版本",
     **{flag: zh for flag, (zh, _en) in HARD_BONE_FLAGS.items()},
+}
+
+
+#: Chinese names of the contract's ``cause_category`` values.
+CAUSE_LABELS: dict[str, str] = {
+    "private_lending": "民间借贷",
+    "financial_loan": "金融借款",
+    "credit_card": "信用卡纠纷",
+    "sales_contract": "买卖合同",
+    "construction": "建设工程",
+    "labor_remuneration": "劳动报酬",
+    "traffic_injury": "交通事故赔偿",
+    "lease": "租赁合同",
+    "property_service": "物业服务",
+    "family_support": "婚姻家庭抚养",
+    "guarantee_recourse": "担保追偿",
+    "non_monetary": "非金钱给付",
+    "criminal_property": "刑事涉财产",
+    "other": "其他",
 }

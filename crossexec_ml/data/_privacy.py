@@ -35,15 +35,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = [
-    "RULES",
-    "header_rule",
-    "is_id_number",
-    "mask_text",
-    "scan_values",
-    "value_rule",
-]
-
 #: Rule key -> how a message names it (Chinese and English).
 RULES: dict[str, str] = {
     "header": "列名表明是个人信息 header names personal data",

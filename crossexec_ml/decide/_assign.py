@@ -26,33 +26,22 @@ returned; the tests compare it with an integer programme and with brute force.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from crossexec_ml.data._contract import (
-    HARD_BONE_FLAGS,
-    OUTPUT_LABELS,
-    RUNGS,
-    cases_contract,
-    handlers_contract,
+from crossexec_ml.decide._assign_checks import (
+    _INTER,
+    _INTRA,
+    _candidates,
+    _check_capacity,
+    _check_handlers,
+    _Handlers,
 )
-from crossexec_ml.errors import PlanError
-
-__all__ = [
-    "DEFAULT_LEADER_BONUS",
-    "ESCALATION_TARGET",
-    "PLAN_COLUMNS",
-    "PLAN_LABELS",
-    "PlanError",
-    "assign",
-    "eligible_handlers",
-]
+from crossexec_ml.settings import RUNGS
 
 #: The first columns of a plan, in this order; extra columns follow (see :func:`assign`).
 PLAN_COLUMNS: tuple[str, ...] = (
@@ -65,6 +54,8 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "guidance",
     "unplaced_reason",
 )
+
+
 _EXTRA_COLUMNS: tuple[str, ...] = (
     "court_id",
     "team_id",
@@ -75,21 +66,10 @@ _EXTRA_COLUMNS: tuple[str, ...] = (
     "target",
 )
 
-#: Chinese labels of the plan's own columns, for ``write_table(..., labels=PLAN_LABELS)``.
-PLAN_LABELS: dict[str, str] = {
-    "target_handler_id": "建议承办人",
-    "target_team_id": "建议承办团队",
-    "expected_gain": "预期交叉增益",
-    "guidance": "分类指引",
-    "unplaced_reason": "未安排原因",
-    "n_hard_bone_flags": "骨头案类别数",
-    "is_leader_target": "建议承办人为领导",
-    "escalation": "提请上级法院执行",
-    "target": "交叉去向",
-}
 
 #: What the ``target`` column says for a case on the escalation list.
 ESCALATION_TARGET = "higher court (提级/指令执行)"
+
 
 #: Leader bonus per hard-bone flag, in units of expected gain (resolution probability). A
 #: five-flag case gains at most 0.005 (half a percentage point) from a leader, well below the
@@ -97,261 +77,18 @@ ESCALATION_TARGET = "higher court (提级/指令执行)"
 #: and never hands a slot to a clearly weaker case.
 DEFAULT_LEADER_BONUS = 0.001
 
-_RANKED_REQUIRED: tuple[str, ...] = (
-    "case_id",
-    "court_id",
-    "team_id",
-    "handler_id",
-    "previous_handler_ids",
-    "suggested_rung",
-    "expected_gain",
-    "priority_rank",
-)
-_HANDLERS_REQUIRED: tuple[str, ...] = ("handler_id", "team_id", "court_id", "open_slots")
 
 # The objective is counted in millionths of expected gain. The deterministic tie-break terms
 # below (under 0.6 unit per pair in all) then sit far above float rounding (about 1e-10 at
 # this scale) yet only decide between gains equal to about six decimals, which no model tells
 # apart. They also make the optimum unique, so the plan never depends on the solver's path.
 _SCALE = 1e6
+
+
 _CASE_TIE = 0.5  # better priority_rank first, then (see _pair_values) ...
+
+
 _PAIR_TIE = 0.1  # ... the smaller handler_id, the better-ranked case choosing first
-
-_INTRA, _INTER = "intra_team", "inter_team"
-
-
-# --------------------------------------------------------------------------------------------
-# Input checks
-# --------------------------------------------------------------------------------------------
-
-
-def _display(name: str) -> str:
-    """``name (中文标签)`` when the name has a label anywhere in the contract or outputs."""
-    for contract in (cases_contract(), handlers_contract()):
-        if name in contract.columns:
-            return contract.columns[name].display
-    label = OUTPUT_LABELS.get(name) or PLAN_LABELS.get(name)
-    return f"{name} ({label})" if label else name
-
-
-def _require(df: pd.DataFrame, required: tuple[str, ...], what: str, fix: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise PlanError(f"{what} must be a pandas DataFrame, not {type(df).__name__}")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise PlanError(
-            f"{what} is missing required column(s): "
-            + ", ".join(_display(c) for c in missing)
-            + f"; {fix}"
-        )
-
-
-def _examples(values: pd.Series | np.ndarray, n: int = 5) -> str:
-    vals = [str(v) for v in list(values)[:n]]
-    more = len(values) - len(vals)
-    return ", ".join(vals) + (f" and {more} more" if more > 0 else "")
-
-
-def _ids(df: pd.DataFrame, col: str, what: str, key: pd.Series | None = None) -> pd.Series:
-    """A text column with every cell present (ids must never be guessed)."""
-    s = df[col].astype("string").str.strip()
-    missing = s.isna() | (s == "")
-    if missing.any():
-        where = key[missing] if key is not None else s.index[missing]
-        raise PlanError(
-            f"{what}: {_display(col)} is empty in {int(missing.sum())} row(s) "
-            f"({_examples(where)}); fill it in"
-        )
-    return s
-
-
-def _numbers(df: pd.DataFrame, col: str, what: str) -> pd.Series:
-    s = df[col]
-    if pd.api.types.is_bool_dtype(s.dtype):
-        raise PlanError(f"{what}: {_display(col)} must hold numbers, not true/false")
-    num = pd.to_numeric(s.astype(object).where(s.notna(), np.nan), errors="coerce")
-    bad = num.isna() & s.notna()
-    if bad.any():
-        raise PlanError(
-            f"{what}: {_display(col)} must hold numbers; found {_examples(s[bad].unique())}"
-        )
-    return num.astype("float64")
-
-
-@dataclass(frozen=True)
-class _Handlers:
-    """The handlers table as arrays, sorted by handler_id (the deterministic order)."""
-
-    ids: np.ndarray
-    team: np.ndarray
-    court: np.ndarray
-    slots: np.ndarray
-    leader: np.ndarray
-
-
-def _check_handlers(handlers: pd.DataFrame) -> _Handlers:
-    what = "handlers table"
-    _require(
-        handlers,
-        _HANDLERS_REQUIRED,
-        what,
-        "read it with crossexec_ml.data._io.read_handlers (handlers_schema.csv)",
-    )
-    handlers = handlers.reset_index(drop=True)
-    ids = _ids(handlers, "handler_id", what)
-    dup = ids[ids.duplicated(keep=False)]
-    if len(dup):
-        raise PlanError(
-            f"{what}: duplicate {_display('handler_id')} {_examples(dup.unique())}; "
-            "keep one row per handler"
-        )
-    team = _ids(handlers, "team_id", what, key=ids)
-    court = _ids(handlers, "court_id", what, key=ids)
-    slots = _numbers(handlers, "open_slots", what)
-    if slots.isna().any():
-        raise PlanError(
-            f"{what}: {_display('open_slots')} is empty for handler(s) "
-            f"{_examples(ids[slots.isna()])}; write 0 when a handler takes no case"
-        )
-    bad = (slots < 0) | (slots != np.floor(slots)) | ~np.isfinite(slots)
-    if bad.any():
-        raise PlanError(
-            f"{what}: {_display('open_slots')} must be a whole number >= 0; handler(s) "
-            f"{_examples(ids[bad] + '=' + slots[bad].astype(str))}"
-        )
-    if "is_leader" in handlers.columns:
-        lead = handlers["is_leader"]
-        if pd.api.types.is_bool_dtype(lead.dtype):
-            leader = lead.astype("boolean").fillna(False)
-        else:
-            num = pd.to_numeric(lead.astype(object), errors="coerce")
-            bad = ~(num.isin([0, 1]) | lead.isna())
-            if bad.any():
-                raise PlanError(
-                    f"{what}: {_display('is_leader')} must be true/false (or 1/0); found "
-                    f"{_examples(lead[bad].astype(str).unique())}; read the file with "
-                    "crossexec_ml.data._io.read_handlers, which understands 是/否"
-                )
-            leader = num.fillna(0).astype(bool)
-    else:
-        leader = pd.Series(False, index=handlers.index)
-    order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
-    return _Handlers(
-        ids=ids.to_numpy(dtype=object)[order],
-        team=team.to_numpy(dtype=object)[order],
-        court=court.to_numpy(dtype=object)[order],
-        slots=slots.to_numpy(dtype="int64")[order],
-        leader=leader.to_numpy(dtype=bool)[order],
-    )
-
-
-def _hard_bone_count(ranked: pd.DataFrame) -> pd.Series:
-    """``n_hard_bone_flags``, else the sum of the five flag columns present, else 0."""
-    if "n_hard_bone_flags" in ranked.columns:
-        n = _numbers(ranked, "n_hard_bone_flags", "ranked list").fillna(0.0)
-        if (n < 0).any():
-            raise PlanError(f"ranked list: {_display('n_hard_bone_flags')} must be >= 0")
-        return n
-    flags = [f for f in HARD_BONE_FLAGS if f in ranked.columns]
-    if not flags:
-        return pd.Series(0.0, index=ranked.index)
-    return sum(ranked[f].astype("boolean").fillna(False).astype("float64") for f in flags)
-
-
-def _check_capacity(capacity: int | None, leader_bonus: float) -> None:
-    if capacity is not None and (
-        isinstance(capacity, bool) or not isinstance(capacity, Integral) or capacity < 0
-    ):
-        raise PlanError(
-            f"capacity must be a whole number >= 0 or None (every case), not {capacity!r}"
-        )
-    if (
-        isinstance(leader_bonus, bool)
-        or not isinstance(leader_bonus, Real)
-        or not math.isfinite(leader_bonus)
-        or leader_bonus < 0
-    ):
-        raise PlanError(f"leader_bonus must be a finite number >= 0, not {leader_bonus!r}")
-
-
-def _candidates(ranked: pd.DataFrame, capacity: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ranked non-keep cases, normalised and sorted: the top ``capacity`` and the rest."""
-    what = "ranked list"
-    _require(
-        ranked,
-        _RANKED_REQUIRED,
-        what,
-        "score the cases first (crossexec score) and add the case columns it lacks",
-    )
-    ranked = ranked.reset_index(drop=True)  # any index, duplicated labels included
-    rung = ranked["suggested_rung"].astype("string").str.strip()
-    unknown = rung[rung.notna() & ~rung.isin(RUNGS)].unique()
-    if len(unknown):
-        raise PlanError(
-            f"{what}: unknown {_display('suggested_rung')} value(s) {_examples(unknown)}; "
-            f"expected one of {', '.join(RUNGS)}"
-        )
-    if rung.isna().any():
-        raise PlanError(
-            f"{what}: {_display('suggested_rung')} is empty in {int(rung.isna().sum())} "
-            f"row(s); expected one of {', '.join(RUNGS)}"
-        )
-    rank = _numbers(ranked, "priority_rank", what)
-    if (rank.notna() & (rank != np.floor(rank))).any():
-        raise PlanError(f"{what}: {_display('priority_rank')} must hold whole numbers")
-    pool = ranked.loc[(rung != "keep") & rank.notna()]
-    frame = pd.DataFrame(
-        {
-            "case_id": pool["case_id"].astype("string").str.strip(),
-            "priority_rank": pd.array(rank[pool.index], dtype="Float64").astype("Int64"),
-            "suggested_rung": rung[pool.index],
-            "court_id": pool["court_id"].astype("string").str.strip(),
-            "team_id": pool["team_id"].astype("string").str.strip(),
-            "handler_id": pool["handler_id"].astype("string").str.strip(),
-            "previous_handler_ids": pool["previous_handler_ids"].astype("string"),
-            "expected_gain": _numbers(pool, "expected_gain", what),
-            "guidance": (
-                pool["guidance"].astype("string").fillna("")
-                if "guidance" in pool.columns
-                else pd.Series("", index=pool.index, dtype="string")
-            ),
-            "n_hard_bone_flags": _hard_bone_count(pool),
-        }
-    )
-    frame = frame.sort_values(["priority_rank", "case_id"], kind="stable", na_position="last")
-    frame = frame.reset_index(drop=True)
-    top = frame if capacity is None else frame.iloc[:capacity]
-    rest = frame.iloc[len(top) :]
-    _check_candidates(top)
-    return top.reset_index(drop=True), rest.reset_index(drop=True)
-
-
-def _check_candidates(cands: pd.DataFrame) -> None:
-    what = "ranked list"
-    _ids(cands, "case_id", what)
-    dup = cands["case_id"][cands["case_id"].duplicated(keep=False)]
-    if len(dup):
-        raise PlanError(
-            f"{what}: {_display('case_id')} {_examples(dup.unique())} appear(s) more than once "
-            "among the cases to reassign; keep one row per case (one as_of_date)"
-        )
-    key = cands["case_id"]
-    moved = cands["suggested_rung"].isin([_INTRA, _INTER])
-    for col in ("court_id", "team_id"):
-        _ids(cands.loc[moved], col, what, key=key[moved])
-    _ids(cands, "handler_id", what, key=key)
-    gain = cands["expected_gain"]
-    bad = gain.isna() | ~np.isfinite(gain.fillna(0.0))
-    if bad.any():
-        raise PlanError(
-            f"{what}: {_display('expected_gain')} is empty or not finite for case(s) "
-            f"{_examples(key[bad])}; score the cases again"
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# The optimisation
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -685,11 +422,6 @@ def _explain(p: _Problem, sub: pd.DataFrame, target: np.ndarray) -> np.ndarray:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# The plan
-# --------------------------------------------------------------------------------------------
-
-
 def assign(
     ranked: pd.DataFrame,
     handlers: pd.DataFrame,
@@ -711,7 +443,7 @@ def assign(
         ``n_hard_bone_flags`` (else the five ``flag_*`` columns are counted, else 0) and
         ``guidance`` (copied to the plan).
     handlers : pandas.DataFrame
-        As :func:`crossexec_ml.data._io.read_handlers` returns it: ``handler_id``, ``team_id``,
+        As :func:`crossexec_ml.data.read_handlers` returns it: ``handler_id``, ``team_id``,
         ``court_id``, ``open_slots`` and optionally ``is_leader``.
     capacity : int, optional
         How many cases are reassigned or escalated this cycle: the candidates are the first

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crossexec_ml.data._contract import HARD_BONE_FLAGS, OUTPUT_LABELS, cases_contract
-
-__all__ = ["CheckupSheet", "checkup", "checkup_table"]
+from crossexec_ml.data import HARD_BONE_FLAGS, OUTPUT_LABELS, cases_contract
 
 _SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.decide._policy import PROB_COLUMNS, LadderSettings, allowed_rungs
-
-__all__ = ["FACTS", "Fact", "explain_cases"]
+from crossexec_ml.decide._policy import allowed_rungs
+from crossexec_ml.settings import PROB_COLUMNS, LadderSettings
 
 _STATUS_ZH = {
     "deregistered": "已注销",

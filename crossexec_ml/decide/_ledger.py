@@ -17,7 +17,7 @@ is one SQLite file (stdlib :mod:`sqlite3`, default ``var/ledger.sqlite``) that i
 
 Only pseudonymised codes are stored (the decider's and the receiving handler's codes); there is
 no field for a name, and a decision whose case number, codes or reason holds something that
-looks like a resident ID number or a mobile number is refused (:mod:`crossexec_ml.data._privacy`), so
+looks like a resident ID number or a mobile number is refused (:mod:`crossexec_ml.data`), so
 nothing personal enters a file that can never be edited; the refusal never repeats the value.
 An edit that also rewrites every later hash and the meta head cannot be seen from inside the
 file: record the head hash that :meth:`Ledger.verify` returns somewhere else (the
@@ -50,20 +50,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import RUNGS
-from crossexec_ml.data._io import temp_path_beside, write_table
-from crossexec_ml.data._privacy import mask_text, value_rule
-
-__all__ = [
-    "ACTIONS",
-    "ACTION_LABELS",
-    "ACTION_TO_RUNG",
-    "DEFAULT_LEDGER_PATH",
-    "GENESIS_HASH",
-    "Ledger",
-    "LedgerError",
-    "VerifyReport",
-]
+from crossexec_ml.config import DEFAULT_LEDGER_PATH
+from crossexec_ml.data import mask_text, temp_path_beside, value_rule, write_table
+from crossexec_ml.errors import LedgerError
+from crossexec_ml.settings import RUNGS
 
 #: What a person can decide about a case, in ledger codes.
 ACTIONS: tuple[str, ...] = (
@@ -85,7 +75,7 @@ ACTION_LABELS: dict[str, str] = {
     "defer": "暂缓",
 }
 
-#: The ladder rung (see :data:`crossexec_ml.data._contract.RUNGS`) an action puts the case on, so a
+#: The ladder rung (see :data:`crossexec_ml.data.RUNGS`) an action puts the case on, so a
 #: decision can be compared with the suggested rung. Judicial aid and deferral are off the ladder.
 ACTION_TO_RUNG: dict[str, str] = {
     "keep": "keep",
@@ -94,9 +84,6 @@ ACTION_TO_RUNG: dict[str, str] = {
     "escalate_higher_court": "higher_court",
 }
 assert set(ACTION_TO_RUNG.values()) == set(RUNGS), "ACTION_TO_RUNG must cover every rung"
-
-#: Where the CLI keeps the ledger; generated files live under the git-ignored ``var/``.
-DEFAULT_LEDGER_PATH = Path("var") / "ledger.sqlite"
 
 #: ``prev_hash`` of the first decision.
 GENESIS_HASH = "0" * 64
@@ -181,13 +168,6 @@ CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN
     SELECT RAISE(ABORT, 'the ledger meta table cannot be deleted from');
 END;
 """
-
-
-class LedgerError(Exception):
-    """The ledger refused something: bad input, a file that is not a ledger, a broken chain.
-
-    The message says what is wrong and how to fix it; when it is raised, nothing was written.
-    """
 
 
 @dataclass
@@ -1090,3 +1070,48 @@ def _ledger_form(latest: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
         "supersedes",
     ]
     return form[first + [c for c in form.columns if c not in first]]
+
+
+#: The scores a decider saw, recorded with each decision in the ledger.
+SHOWN_SCORES: tuple[str, ...] = (
+    "p_keep",
+    "p_intra_team",
+    "p_inter_team",
+    "p_higher_court",
+    "p_cross",
+    "uplift",
+    "expected_gain",
+    "suggested_rung",
+    "priority_rank",
+    "case_fingerprint",
+)
+
+
+def scores_shown(row: pd.Series) -> dict[str, object]:
+    """The :data:`SHOWN_SCORES` of one scored row as plain JSON values (missing ones left out).
+
+    ``case_fingerprint`` lets the next scoring tell whether the case changed since.
+    """
+    return {
+        k: (row[k].item() if hasattr(row[k], "item") else str(row[k]))
+        for k in SHOWN_SCORES
+        if k in row.index and not pd.isna(row[k])
+    }
+
+
+def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str, object]]:
+    """Latest decision per case from the ledger: ``case_id -> {action, case_fingerprint}``."""
+    import json
+
+    from crossexec_ml.decide._ledger import Ledger
+
+    with Ledger(ledger_path, create=False) as ledger:
+        latest = ledger.latest()
+    out: dict[str, dict[str, object]] = {}
+    for row in latest.itertuples(index=False):
+        shown = json.loads(row.scores) if isinstance(row.scores, str) and row.scores else {}
+        out[str(row.case_id)] = {
+            "action": row.action,
+            "case_fingerprint": shown.get("case_fingerprint"),
+        }
+    return out

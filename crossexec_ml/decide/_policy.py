@@ -8,41 +8,13 @@ find wastes a handler that another case needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import RUNGS
-
-__all__ = ["PROB_COLUMNS", "LadderSettings", "allowed_rungs", "suggest_rung"]
-
-#: Output columns of the model, one per rung, in ladder order.
-PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{r}" for r in RUNGS)
+from crossexec_ml.settings import PROB_COLUMNS, RUNGS, LadderSettings
 
 # ladder_stage (the highest rung already tried) -> index into RUNGS
 _STAGE_INDEX = {"original": 0, "intra_team": 1, "inter_team": 2, "higher_court": 3}
-
-
-@dataclass(frozen=True)
-class LadderSettings:
-    """How a rung is suggested. Settings, not constants.
-
-    Parameters
-    ----------
-    min_gain : float
-        Below this gain in resolution probability over keeping, suggest ``keep``.
-    close_share : float
-        A cheaper rung is "close to the best" when its gain is at least this share of the
-        best allowed rung's gain.
-    respect_ladder : bool
-        Only suggest rungs above the case's ``ladder_stage`` (the higher court may be asked
-        again). When False every rung is allowed.
-    """
-
-    min_gain: float = 0.03
-    close_share: float = 0.8
-    respect_ladder: bool = True
 
 
 def _stage_index(ladder_stage: pd.Series) -> np.ndarray:

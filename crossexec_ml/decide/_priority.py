@@ -14,76 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "TIE_BREAK_RULE",
-    "PriorityOrder",
-    "PrioritySettings",
-    "priority_order",
-    "order_by_gain",
-    "expected_gain",
-    "guidance",
-    "categories_as_text",
-    "guidance_arrays",
-    "guidance_categories",
-    "rank_cases",
-]
+from crossexec_ml.settings import PrioritySettings
 
 #: How ties are broken; recorded in model cards, manifests and the scored file's metadata.
 TIE_BREAK_RULE = (
     "expected_gain desc, then days_since_last_action desc (the longer stall first), "
     "then case_id asc"
 )
-
-
-@dataclass(frozen=True)
-class PrioritySettings:
-    """How the list is ordered. Settings, not constants.
-
-    Parameters
-    ----------
-    weighting : {"cases", "amount", "blend"}
-        ``cases``: expected extra resolutions (``uplift``); ``amount``: uplift times the
-        outstanding amount (expected yuan brought in); ``blend``: uplift times the square root
-        of the amount in units of 10,000 yuan, so amount counts but does not dominate.
-    vulnerability_boost : float
-        Multiplier (>= 1) on the gain of livelihood cases and cases of vulnerable applicants.
-    livelihood_floor : float
-        Minimum share of the top-k reserved for livelihood cases (when enough have a gain).
-    long_unresolved_floor : float
-        Minimum share of the top-k reserved for long-unresolved cases (长期未结老案).
-    capacity : int or None
-        k, the cases a bureau can reassign this cycle; None = ``capacity_share`` of the
-        stalled cases.
-    capacity_share : float
-        Used when ``capacity`` is None.
-    """
-
-    weighting: str = "cases"
-    vulnerability_boost: float = 1.25
-    livelihood_floor: float = 0.2
-    long_unresolved_floor: float = 0.2
-    capacity: int | None = None
-    capacity_share: float = 0.10
-
-    def __post_init__(self) -> None:
-        if self.weighting not in ("cases", "amount", "blend"):
-            raise ValueError(
-                f"weighting must be 'cases', 'amount' or 'blend', not {self.weighting!r}"
-            )
-        if self.vulnerability_boost < 1:
-            raise ValueError("vulnerability_boost must be >= 1: vulnerability never lowers a case")
-        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.livelihood_floor + self.long_unresolved_floor > 1:
-            raise ValueError("the two floors together cannot exceed the whole list")
-
-    def k_for(self, n_stalled: int) -> int:
-        """The capacity k for a list of ``n_stalled`` cases."""
-        if self.capacity is not None:
-            return int(min(max(self.capacity, 0), n_stalled))
-        return int(min(n_stalled, max(1, round(self.capacity_share * n_stalled))))
 
 
 def _flag(s: pd.Series | None, n: int) -> np.ndarray:
@@ -509,7 +446,7 @@ def guidance(
     cases : pandas.DataFrame
         Contract-typed cases aligned with ``scored``.
     derived : pandas.DataFrame, optional
-        :func:`crossexec_ml.model._features.derived_features` of ``cases`` if already computed.
+        :func:`crossexec_ml.model.derived_features` of ``cases`` if already computed.
 
     Returns
     -------
@@ -545,7 +482,7 @@ def guidance_categories(
     Keeping the texts as categories lets the list be sorted by moving codes;
     :func:`categories_as_text` writes them out once, at the end.
     """
-    from crossexec_ml.model._features import derived_features
+    from crossexec_ml.model import derived_features
 
     scored = scored.reset_index(drop=True)
     cases = cases.reset_index(drop=True)

@@ -17,55 +17,15 @@ Policy value is measured two ways:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from crossexec_ml.data._contract import RUNGS
-from crossexec_ml.decide._policy import PROB_COLUMNS, LadderSettings, allowed_rungs, suggest_rung
-from crossexec_ml.model._features import hard_bone_flags, rung_of
-
-__all__ = [
-    "BASELINES",
-    "BacktestSettings",
-    "backtest",
-    "calibration_table",
-    "next_rung",
-    "policy_gains",
-    "precision_recall_at_k",
-    "qini_curve",
-    "temporal_splits",
-    "truth_gain",
-    "uplift_at_k",
-]
-
-
-@dataclass(frozen=True)
-class BacktestSettings:
-    """Rolling temporal back-test. Settings, not constants.
-
-    Parameters
-    ----------
-    n_splits : int
-        Number of test windows, the most recent first.
-    test_months : int
-        Length of each test window.
-    gap_days : int
-        A training row must have ``as_of_date`` at least this many days before the test
-        window starts: its 180-day outcome must be known by then.
-    capacity_share : float
-        k as a share of the cases in the window (how many a bureau can reassign).
-    seed : int
-        Seed of the random baseline.
-    """
-
-    n_splits: int = 3
-    test_months: int = 3
-    gap_days: int = 180
-    capacity_share: float = 0.10
-    seed: int = 0
+from crossexec_ml.decide import allowed_rungs, suggest_rung
+from crossexec_ml.model import hard_bone_flags, rung_of
+from crossexec_ml.settings import PROB_COLUMNS, RUNGS, BacktestSettings, LadderSettings
 
 
 def temporal_splits(
@@ -303,7 +263,7 @@ def policy_gains(
     -------
     dict
         policy name -> (positions of the k selected cases, rung index of each selected case).
-        ``priority`` is the product's default list (:func:`crossexec_ml.decide._priority.rank_cases`
+        ``priority`` is the product's default list (:func:`crossexec_ml.decide.rank_cases`
         with its floors and suggested rungs); ``model`` ranks by the best allowed gain alone;
         ``p_cross`` ranks by the probability under the best rung (the "likely to resolve"
         list), with the same rungs as ``model``.
@@ -331,7 +291,8 @@ def _priority_list(
     cases: pd.DataFrame, probs: pd.DataFrame, k: int, ladder: LadderSettings
 ) -> tuple[np.ndarray, np.ndarray]:
     """The default ranked list's top k (floors included) and its suggested rungs."""
-    from crossexec_ml.decide._priority import PrioritySettings, rank_cases
+    from crossexec_ml.decide import rank_cases
+    from crossexec_ml.settings import PrioritySettings
 
     cases = cases.reset_index(drop=True)
     scored = pd.concat(

@@ -17,7 +17,7 @@ livelihood or not, court, band of the amount outstanding):
   cases): a naive treated-minus-kept difference measures who was chosen, not what reassignment
   adds. So it is measured **only on the randomised-pilot rows** (``is_pilot`` from the truth
   file, or an ``is_pilot`` column in the history), by inverse-probability weighting with the
-  pilot's rung shares, exactly as :mod:`crossexec_ml.evaluate._backtest` does; without pilot rows it is
+  pilot's rung shares, exactly as :mod:`crossexec_ml.evaluate` does; without pilot rows it is
   reported as not available. With a synthetic truth file the predicted gain is also compared
   with the true gain (``calibration_uplift_truth``);
 - **what happens to the cases not picked**: their later outcomes (resolved, 终本, still open,
@@ -27,7 +27,7 @@ Honest predictions only: every number comes from **out-of-sample** predictions o
 temporal back-test (each window scored by a model trained on rows whose outcome was known
 before it), never from a model fitted on the rows it is judged on. The list is rebuilt on each
 screening date (``as_of_date``) with k = ``capacity_share`` of that date's stalled cases, with
-the product's own rules (:func:`crossexec_ml.decide._priority.priority_order`: expected gain,
+the product's own rules (:func:`crossexec_ml.decide.priority_order`: expected gain,
 vulnerability boost, floors, the written tie rule).
 
 Each metric is compared with a **reference group** (default: the group's largest) as a ratio
@@ -58,484 +58,39 @@ metrics themselves are a few pandas/numpy sums, checked against hand-computed ex
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from html import escape
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import RUNGS, CohortSettings, FlagSettings
-from crossexec_ml.data._io import InputError, atomic_path, read_cases, read_truth, write_table
-from crossexec_ml.decide._policy import PROB_COLUMNS, LadderSettings, allowed_rungs, suggest_rung
-from crossexec_ml.decide._priority import PrioritySettings, priority_order
+from crossexec_ml.data import read_cases, read_truth
 from crossexec_ml.errors import TrainingDataError
-from crossexec_ml.evaluate._backtest import BacktestSettings, temporal_splits
-from crossexec_ml.model._features import hard_bone_flags, rung_of, stalled_cohort
-from crossexec_ml.report._profile import CAUSE_LABELS
-
-__all__ = [
-    "GROUPINGS",
-    "METRICS",
-    "VERDICTS",
-    "FairnessAudit",
-    "FairnessSettings",
-    "audit_history",
-    "audit_rows",
-    "audit_saved",
-    "backtest_predictions",
-    "fairness_audit",
-    "fairness_summary",
-    "read_audit",
-    "summary_html",
-    "summary_text",
-    "top_k_selection",
-    "write_audit",
-]
-
-#: The groupings audited by default: column of the audit rows -> (zh, en).
-GROUPINGS: dict[str, tuple[str, str]] = {
-    "applicant_type": ("申请人类型", "applicant type"),
-    "debtor_type": ("被执行人类型", "debtor type"),
-    "cause_category": ("案由大类", "cause of action"),
-    "livelihood": ("是否民生案件", "livelihood case"),
-    "court_id": ("执行法院", "court"),
-    "amount_band": ("未执行标的额区间", "amount outstanding"),
-}
-
-#: The metrics: name -> (zh, en, how it is compared with the reference group).
-METRICS: dict[str, tuple[str, str, str]] = {
-    "selection_rate": ("入选率", "selection rate", "ratio"),
-    "precision_at_k": ("入选案件180日化解率", "precision@k (picked cases resolved)", "ratio"),
-    "calibration_p": (
-        "化解概率校准（实际/预测）",
-        "calibration of p (observed / predicted)",
-        "ratio",
-    ),
-    "calibration_uplift": (
-        "增益校准（试点：实际−预测）",
-        "uplift calibration (pilot: observed − predicted)",
-        "difference",
-    ),
-    "calibration_uplift_truth": (
-        "增益与真值之差（合成数据：真值−预测）",
-        "uplift vs the synthetic truth (true − predicted)",
-        "difference",
-    ),
-}
-
-#: Verdicts: key -> (zh, en).
-VERDICTS: dict[str, tuple[str, str]] = {
-    "flag": ("需关注", "flag"),
-    "watch": ("留意（可能是偶然）", "watch (may be chance)"),
-    "ok": ("正常", "ok"),
-    "reference": ("参照组", "reference"),
-    "too_small": ("样本不足", "too small"),
-}
-
-_VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "applicant_type": {
-        "natural_person": ("自然人", "natural person"),
-        "financial_institution": ("金融机构", "financial institution"),
-        "company": ("企业", "company"),
-        "public_body": ("机关事业单位", "public body"),
-    },
-    "debtor_type": {
-        "natural_person": ("自然人", "natural person"),
-        "individual_business": ("个体工商户", "individual business"),
-        "private_company": ("民营企业", "private company"),
-        "state_owned": ("国有企业", "state-owned"),
-        "public_body": ("机关事业单位", "public body"),
-        "other_org": ("其他组织", "other organisation"),
-    },
-    "cause_category": {k: (v, k.replace("_", " ")) for k, v in CAUSE_LABELS.items()},
-    "livelihood": {"yes": ("民生案件", "livelihood"), "no": ("非民生案件", "not livelihood")},
-}
-_MISSING = "(missing)"
-_MISSING_LABEL = ("缺失", "missing")
-
-# Per metric: numerator column, denominator column (None = row count), row mask (None = all).
-_SPECS: dict[str, tuple[str, str | None, str | None]] = {
-    "selection_rate": ("selected", None, None),
-    "precision_at_k": ("hit", "selected", None),
-    "calibration_p": ("resolved", "p_taken", None),
-    "calibration_uplift": ("uplift_gap", None, "pilot"),
-    "calibration_uplift_truth": ("uplift_gap_truth", None, "has_truth"),
-}
-
-_POLICIES = ("priority", "model", "p_cross")
-
-
-@dataclass(frozen=True)
-class FairnessSettings:
-    """How the audit is run and judged. Settings, not constants.
-
-    Parameters
-    ----------
-    capacity_share : float
-        k as a share of each screening date's stalled cases (0 < share <= 1).
-    policy : {"priority", "model", "p_cross"}
-        The list audited: ``priority`` the product's list (gain, vulnerability boost, floors);
-        ``model`` the best allowed gain alone; ``p_cross`` the probability under the best rung
-        (the "likely to resolve" list DOMAIN.md warns cherry-picks).
-    groupings : tuple of str
-        Columns of :data:`GROUPINGS` to audit; one absent from the data is skipped and said so.
-    reference : mapping, optional
-        Grouping -> reference group value (e.g. ``{"court_id": "C01"}``); default the largest
-        group of each grouping.
-    min_group_size : int
-        Fewer rows than this in a metric's denominator (in the group or the reference): no
-        verdict, ``too_small``.
-    band : (float, float)
-        Ratios inside this band are ``ok`` (default the four-fifths band 0.8..1.25).
-    uplift_tolerance : float
-        Uplift differences (probability points) within this are ``ok``.
-    n_boot : int
-        Bootstrap resamples per group.
-    ci_level : float
-        Level of the percentile intervals.
-    seed : int
-        Seed of the bootstrap (each group's draws are seeded from it and the group's name, so a
-        group's interval does not change when another group is added) and of the models.
-    amount_edges : tuple of float
-        Edges (yuan) of the amount bands.
-    n_windows : int
-        Test windows of the rolling back-test (each ``test_months`` long, the most recent
-        first) whose out-of-sample lists are audited.
-    """
-
-    capacity_share: float = 0.10
-    policy: str = "priority"
-    groupings: tuple[str, ...] = tuple(GROUPINGS)
-    reference: Mapping[str, str] = field(default_factory=dict)
-    min_group_size: int = 30
-    band: tuple[float, float] = (0.8, 1.25)
-    uplift_tolerance: float = 0.05
-    n_boot: int = 500
-    ci_level: float = 0.95
-    seed: int = 0
-    amount_edges: tuple[float, ...] = (1e4, 1e5, 1e6)
-    n_windows: int = 4
-
-    def __post_init__(self) -> None:
-        if not 0 < self.capacity_share <= 1:
-            raise ValueError(
-                f"capacity_share must be in (0, 1], got {self.capacity_share}: "
-                "the share of each screening date's stalled cases the bureau can reassign"
-            )
-        if self.policy not in _POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(_POLICIES)}, not {self.policy!r}")
-        unknown = [g for g in self.groupings if g not in GROUPINGS]
-        if unknown:
-            raise ValueError(
-                f"unknown grouping(s) {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}"
-            )
-        if self.min_group_size < 1:
-            raise ValueError(f"min_group_size must be >= 1, got {self.min_group_size}")
-        lo, hi = self.band
-        if not 0 < lo < 1 < hi:
-            raise ValueError(f"band must satisfy 0 < low < 1 < high, got {self.band}")
-        if self.n_boot < 10:
-            raise ValueError(f"n_boot must be >= 10, got {self.n_boot}")
-        if not 0.5 <= self.ci_level < 1:
-            raise ValueError(f"ci_level must be in [0.5, 1), got {self.ci_level}")
-        if self.uplift_tolerance < 0:
-            raise ValueError("uplift_tolerance must be >= 0")
-        if list(self.amount_edges) != sorted(set(self.amount_edges)) or any(
-            e <= 0 for e in self.amount_edges
-        ):
-            raise ValueError("amount_edges must be positive and increasing")
-        if self.n_windows < 1:
-            raise ValueError(f"n_windows must be >= 1, got {self.n_windows}")
-
-
-# --------------------------------------------------------------------------------------------
-# Selection: the top-k of one screening date
-# --------------------------------------------------------------------------------------------
-
-
-def top_k_selection(score: np.ndarray, k: int) -> np.ndarray:
-    """Selection weight of each row in the top-k by score, ties at the cut-off shared.
-
-    Rows above the k-th score get 1; the rows tied with it share the places left equally (the
-    expected selection under a random tie-break, the rule of
-    :func:`crossexec_ml.evaluate._backtest.precision_recall_at_k`); the others get 0.
-
-    Parameters
-    ----------
-    score : array of float
-        Higher = earlier in the list.
-    k : int
-        Capacity.
-
-    Returns
-    -------
-    numpy.ndarray of float
-        Weights in [0, 1] summing to ``min(k, len(score))``.
-
-    Examples
-    --------
-    >>> top_k_selection(np.array([0.9, 0.5, 0.5, 0.1]), 2).tolist()
-    [1.0, 0.5, 0.5, 0.0]
-    """
-    score = np.asarray(score, dtype=float)
-    k = int(min(max(k, 0), len(score)))
-    w = np.zeros(len(score))
-    if k == 0:
-        return w
-    threshold = np.sort(score)[::-1][k - 1]
-    above = score > threshold
-    tied = score == threshold
-    w[above] = 1.0
-    w[tied] = (k - above.sum()) / tied.sum()
-    return w
-
-
-# --------------------------------------------------------------------------------------------
-# Out-of-sample predictions and the audit rows
-# --------------------------------------------------------------------------------------------
-
-
-def backtest_predictions(
-    history: pd.DataFrame,
-    make_model: Callable[[], object],
-    backtest_settings: BacktestSettings | None = None,
-    *,
-    n_windows: int = 4,
-    progress: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
-    """Out-of-sample probabilities for the history rows of the rolling test windows.
-
-    Each window (``test_months`` long, most recent first) is scored by a fresh model trained on
-    the rows screened at least ``gap_days`` before it, as in
-    :func:`crossexec_ml.evaluate._backtest.backtest`.
-
-    Parameters
-    ----------
-    history : pandas.DataFrame
-        Contract-typed historical rows; those without ``cross_mode`` or ``resolved_180d`` are
-        left out.
-    make_model : callable
-        Returns a fresh unfitted model with ``fit`` and ``predict_rungs``.
-    backtest_settings : BacktestSettings, optional
-        Its ``n_splits`` is replaced by ``n_windows``.
-    n_windows : int
-        Number of test windows.
-    progress : callable, optional
-        Called with a short message after each window.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The test rows (all their columns), oldest window first, plus the four ``p_*`` columns
-        and ``window`` (the window's last day, ``yyyy-mm-dd``).
-
-    Raises
-    ------
-    TrainingDataError
-        When no window has both test rows and earlier training rows.
-    """
-    s = replace(backtest_settings or BacktestSettings(), n_splits=n_windows)
-    usable = history["cross_mode"].notna() & history["resolved_180d"].notna()
-    rows = history[usable].reset_index(drop=True)
-    if rows.empty:
-        raise TrainingDataError(
-            "no row has both cross_mode (交叉执行方式) and resolved_180d (180日内化解): the "
-            "fairness audit needs a history export with outcomes, not a list of current cases"
-        )
-    parts = []
-    for train, test, _w_start, w_end in temporal_splits(rows["as_of_date"], s):
-        model = make_model()
-        model.fit(rows.iloc[train])
-        part = rows.iloc[test].reset_index(drop=True)
-        probs = model.predict_rungs(part)
-        part = pd.concat([part, probs.reset_index(drop=True)], axis=1)
-        part["window"] = f"{w_end:%Y-%m-%d}"
-        parts.append(part)
-        if progress is not None:
-            progress(f"window ..{w_end:%Y-%m-%d}: {len(test)} rows scored out of sample")
-    if not parts:
-        raise TrainingDataError(
-            f"the history has no test window with outcomes known {s.gap_days} days before it "
-            f"({len(rows)} rows with cross_mode and resolved_180d): the fairness audit needs "
-            "historical rows with outcomes spanning at least "
-            f"{s.gap_days // 30 + s.test_months} months"
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
-def _band_labels(edges: tuple[float, ...]) -> list[tuple[str, str, str]]:
-    """(key, zh, en) of each amount band, e.g. ('10k-100k', '1万至10万元', '10k-100k yuan')."""
-
-    def zh(v: float) -> str:
-        return f"{v / 1e4:g}万"
-
-    def en(v: float) -> str:
-        for unit, div in (("M", 1e6), ("k", 1e3)):
-            if v >= div:
-                return f"{v / div:g}{unit}"
-        return f"{v:g}"
-
-    out = [(f"<{en(edges[0])}", f"不足{zh(edges[0])}元", f"under {en(edges[0])} yuan")]
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        out.append((f"{en(lo)}-{en(hi)}", f"{zh(lo)}至{zh(hi)}元", f"{en(lo)}-{en(hi)} yuan"))
-    out.append((f">={en(edges[-1])}", f"{zh(edges[-1])}元以上", f"{en(edges[-1])} yuan or more"))
-    return out
-
-
-def _group_values(cases: pd.DataFrame, settings: FairnessSettings) -> dict[str, pd.Series]:
-    """Group columns as text (missing = ``(missing)``); absent columns are left out."""
-    out: dict[str, pd.Series] = {}
-    for g in settings.groupings:
-        if g == "livelihood":
-            if "is_livelihood" not in cases or cases["is_livelihood"].isna().all():
-                continue
-            flag = cases["is_livelihood"].astype("boolean")
-            s = pd.Series(np.where(flag.fillna(False), "yes", "no"), index=cases.index)
-            out[g] = s.where(flag.notna(), _MISSING).astype(str)
-        elif g == "amount_band":
-            if "amount_outstanding" not in cases:
-                continue
-            amount = pd.to_numeric(cases["amount_outstanding"], errors="coerce").to_numpy(float)
-            keys = np.array([k for k, _, _ in _band_labels(settings.amount_edges)], dtype=object)
-            idx = np.searchsorted(np.asarray(settings.amount_edges), amount, side="right")
-            band = np.where(np.isnan(amount), _MISSING, keys[np.minimum(idx, len(keys) - 1)])
-            out[g] = pd.Series(band, index=cases.index).astype(str)
-        else:
-            if g not in cases or cases[g].isna().all():
-                continue
-            out[g] = cases[g].astype("string").fillna(_MISSING).astype(str)
-    return out
-
-
-def _pilot_flags(rows: pd.DataFrame, truth: pd.DataFrame | None) -> tuple[np.ndarray, str]:
-    if truth is not None and "is_pilot" in truth:
-        return truth["is_pilot"].astype("boolean").fillna(False).to_numpy(bool), "truth file"
-    if "is_pilot" in rows:
-        return rows["is_pilot"].astype("boolean").fillna(False).to_numpy(bool), "history column"
-    return np.zeros(len(rows), dtype=bool), ""
-
-
-def _align_truth(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    key = ["case_id", "as_of_date"]
-    t = truth.copy()
-    t["case_id"] = t["case_id"].astype("string")
-    t["as_of_date"] = pd.to_datetime(t["as_of_date"]).astype("datetime64[ns]")
-    left = rows[key].copy()
-    left["case_id"] = left["case_id"].astype("string")
-    left["as_of_date"] = pd.to_datetime(left["as_of_date"]).astype("datetime64[ns]")
-    return left.merge(t, on=key, how="left", validate="one_to_one")
-
-
-def audit_rows(
-    scored_history: pd.DataFrame,
-    settings: FairnessSettings | None = None,
-    *,
-    truth: pd.DataFrame | None = None,
-    ladder: LadderSettings | None = None,
-    priority: PrioritySettings | None = None,
-    cohort: CohortSettings | None = None,
-    flags: FlagSettings | None = None,
-) -> pd.DataFrame:
-    """One row per audited case: its groups, whether the list picks it, outcome, predictions.
-
-    Parameters
-    ----------
-    scored_history : pandas.DataFrame
-        Historical rows with outcomes and out-of-sample ``p_*`` columns
-        (:func:`backtest_predictions`). Only the stalled cohort is audited.
-    settings : FairnessSettings, optional
-    truth : pandas.DataFrame, optional
-        Synthetic truth (``case_id``, ``as_of_date``, ``is_pilot``, ``p_*``): pilot rows for the
-        uplift check and the true gains.
-    ladder, priority, cohort, flags : settings, optional
-        As the product uses them; ``priority.capacity`` is ignored (k comes from
-        ``settings.capacity_share`` per screening date).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``case_id``, ``as_of_date``, one column per grouping present, ``selected`` (weight in
-        [0, 1]), ``resolved``, ``hit`` (selected x resolved), ``p_taken``, ``rung_taken``,
-        ``best_rung``, ``uplift_predicted``, ``pilot``, ``uplift_ipw``, ``uplift_gap``,
-        ``has_truth``, ``uplift_gap_truth``, ``closure_mode_180d``, ``new_petition_180d``.
-    """
-    s = settings or FairnessSettings()
-    ladder = ladder or LadderSettings()
-    base = priority or PrioritySettings()
-    rows = scored_history.reset_index(drop=True)
-    rows = rows[stalled_cohort(rows, cohort).to_numpy()].reset_index(drop=True)
-    n = len(rows)
-    p = rows[list(PROB_COLUMNS)].to_numpy(float)
-    taken = rung_of(rows["cross_mode"]).cat.codes.to_numpy()
-    y = rows["resolved_180d"].astype(bool).to_numpy()
-    sug = suggest_rung(rows[list(PROB_COLUMNS)], rows["ladder_stage"], ladder)
-    allowed = allowed_rungs(rows["ladder_stage"], n, ladder)
-    gains = np.where(allowed, p[:, 1:] - p[:, [0]], -np.inf)
-    best_rung = gains.argmax(axis=1) + 1 if n else np.zeros(0, dtype=int)
-    best_gain = gains.max(axis=1) if n else np.zeros(0)
-    p_best = p[np.arange(n), best_rung]
-
-    scored = sug.copy()
-    scored["stalled"] = True
-    scored["flag_long_unresolved"] = hard_bone_flags(rows, flags)["flag_long_unresolved"]
-    selected = np.zeros(n)
-    for _, pos in rows.groupby("as_of_date", sort=True).indices.items():
-        pos = np.asarray(pos)
-        k = max(1, int(round(s.capacity_share * len(pos))))
-        if s.policy == "priority":
-            ps = replace(base, capacity=k)
-            order = priority_order(
-                scored.iloc[pos].reset_index(drop=True), rows.iloc[pos].reset_index(drop=True), ps
-            )
-            selected[pos] = order.candidate.astype(float)
-        else:
-            score = best_gain[pos] if s.policy == "model" else p_best[pos]
-            selected[pos] = top_k_selection(score, k)
-
-    out = pd.DataFrame({"case_id": rows["case_id"], "as_of_date": rows["as_of_date"]})
-    for g, values in _group_values(rows, s).items():
-        out[g] = values.to_numpy()
-    out["selected"] = selected
-    out["resolved"] = y.astype(float)
-    out["hit"] = selected * y
-    out["p_taken"] = p[np.arange(n), taken]
-    out["rung_taken"] = np.asarray(RUNGS, dtype=object)[taken]
-    out["best_rung"] = np.asarray(RUNGS, dtype=object)[best_rung]
-    out["uplift_predicted"] = p_best - p[:, 0]
-
-    t_rows = _align_truth(rows, truth) if truth is not None else None
-    pilot, _source = _pilot_flags(rows, t_rows)
-    out["pilot"] = pilot
-    ipw = np.full(n, np.nan)
-    if pilot.any():
-        shares = np.array([(taken[pilot] == r).mean() for r in range(len(RUNGS))])
-        if (shares > 0).all():
-            est = y * (taken == best_rung) / shares[best_rung] - y * (taken == 0) / shares[0]
-            ipw[pilot] = est[pilot]
-    out["pilot"] = pilot & ~np.isnan(ipw)
-    out["uplift_ipw"] = ipw
-    out["uplift_gap"] = ipw - out["uplift_predicted"].to_numpy()
-    gap_truth = np.full(n, np.nan)
-    if t_rows is not None and set(PROB_COLUMNS) <= set(t_rows.columns):
-        tp = t_rows[list(PROB_COLUMNS)].to_numpy(float)
-        gap_truth = tp[np.arange(n), best_rung] - tp[:, 0] - out["uplift_predicted"].to_numpy()
-    out["has_truth"] = ~np.isnan(gap_truth)
-    out["uplift_gap_truth"] = gap_truth
-    for col in ("closure_mode_180d", "new_petition_180d"):
-        if col in rows:
-            out[col] = rows[col].to_numpy()
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Group metrics, bootstrap intervals, verdicts
-# --------------------------------------------------------------------------------------------
+from crossexec_ml.evaluate._fairness_rows import (
+    _MISSING,
+    _MISSING_LABEL,
+    _SPECS,
+    _VALUE_LABELS,
+    GROUPINGS,
+    METRICS,
+    VERDICTS,
+    _align_truth,
+    _band_labels,
+    _pilot_flags,
+    audit_rows,
+    backtest_predictions,
+)
+from crossexec_ml.settings import (
+    BacktestSettings,
+    FairnessSettings,
+    FlagSettings,
+    LadderSettings,
+    PrioritySettings,
+)
 
 
 def _value_label(grouping: str, value: str, settings: FairnessSettings) -> tuple[str, str]:
@@ -656,6 +211,8 @@ class FairnessAudit:
 
     def summary(self) -> dict:
         """:func:`fairness_summary` of this audit."""
+        from crossexec_ml.evaluate._fairness_summary import fairness_summary
+
         return fairness_summary(self)
 
 
@@ -886,11 +443,6 @@ def fairness_audit(
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Jobs: audit a history with a model's method
-# --------------------------------------------------------------------------------------------
-
-
 def audit_history(
     history: pd.DataFrame,
     make_model: Callable[[], object] | None = None,
@@ -911,7 +463,7 @@ def audit_history(
     history : pandas.DataFrame
         Contract-typed historical rows with ``cross_mode`` and the 180-day outcomes.
     make_model : callable, optional
-        Returns a fresh unfitted model (default: :class:`crossexec_ml.model._estimator.CrossExecModel`
+        Returns a fresh unfitted model (default: :class:`crossexec_ml.model.CrossExecModel`
         with ``random_state=settings.seed``).
     settings : FairnessSettings, optional
     truth : pandas.DataFrame, optional
@@ -929,7 +481,7 @@ def audit_history(
     """
     s = settings or FairnessSettings()
     if make_model is None:
-        from crossexec_ml.model._estimator import CrossExecModel
+        from crossexec_ml.model import CrossExecModel
 
         def make_model() -> CrossExecModel:
             return CrossExecModel(random_state=s.seed)
@@ -981,20 +533,20 @@ def audit_saved(
     """Audit a saved model's method on a history file (refitted per back-test window).
 
     A model fitted on all of its history cannot be judged on that history, so, as
-    :func:`crossexec_ml.jobs._pipeline.evaluate_saved` does, the saved model's parameters are refitted
+    :func:`crossexec_ml.jobs.evaluate_saved` does, the saved model's parameters are refitted
     on each window's earlier rows, with the card's back-test and ladder settings.
 
     Parameters
     ----------
     model_dir : path-like or None
         Folder written by ``crossexec train``. None or ``""``: the default
-        :class:`~crossexec_ml.model._estimator.CrossExecModel` settings, back-test and ladder settings
+        :class:`~crossexec_ml.model.CrossExecModel` settings, back-test and ladder settings
         (no saved model needed; what a first audit of a new history uses).
     history_path : path-like
         Historical export with outcomes.
     truth_path : path-like, optional
         Synthetic ``truth.csv`` (pilot rows, true gains), read by
-        :func:`crossexec_ml.data._io.read_truth`: it must match some of the history's back-tested
+        :func:`crossexec_ml.data.read_truth`: it must match some of the history's back-tested
         rows (``ValidationError`` / ``InputError`` otherwise).
     settings : FairnessSettings, optional
     progress : callable, optional
@@ -1005,12 +557,12 @@ def audit_saved(
     """
     from sklearn.base import clone
 
-    from crossexec_ml.model._estimator import load_model
+    from crossexec_ml.model import load_model
 
     if model_dir:
         model, card = load_model(model_dir)
     else:
-        from crossexec_ml.model._estimator import CrossExecModel
+        from crossexec_ml.model import CrossExecModel
 
         seed = (settings or FairnessSettings()).seed
         model, card = CrossExecModel(random_state=seed), {"model_id": None}
@@ -1037,514 +589,3 @@ def audit_saved(
         )
     except TrainingDataError as err:
         raise TrainingDataError(f"{Path(history_path).name}: {err}") from None
-
-
-# --------------------------------------------------------------------------------------------
-# The summary other reports embed, and its renderings
-# --------------------------------------------------------------------------------------------
-
-
-def _plain(v: object) -> object:
-    """JSON-safe scalar: NaN/inf -> None, numpy scalars -> Python, dates -> text."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return f"{v:%Y-%m-%d}"
-    return v
-
-
-def _jsonable(obj: object) -> object:
-    """Plain JSON values all the way down (``json.dumps`` writes NaN as a non-JSON token)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    v = _plain(obj)
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    return str(v)
-
-
-def fairness_summary(audit: FairnessAudit) -> dict:
-    """A compact, JSON-serialisable summary of an audit, for the re-scoring report and model card.
-
-    Parameters
-    ----------
-    audit : FairnessAudit
-        From :func:`audit_saved`, :func:`audit_history` or :func:`fairness_audit`.
-
-    Returns
-    -------
-    dict
-        Plain Python values only (``json.dumps`` works; NaN becomes ``None``):
-
-        - ``policy``, ``capacity_share``, ``band`` ([low, high]), ``uplift_tolerance``,
-          ``min_group_size``, ``ci_level``, ``n_boot``, ``seed``: how it was judged;
-        - ``n_rows``, ``n_selected``, ``screening_dates``, ``period`` ([first, last]),
-          ``evaluated_on``, ``uplift_check`` (what the uplift check used, or why it is not
-          available), ``model_id`` when known: what it ran on;
-        - ``n_groupings``, ``n_groups`` (all groups seen), ``n_groups_audited`` (groups with at
-          least one verdict other than ``too_small``), ``n_checks`` (group x metric
-          comparisons with a verdict), ``n_flagged``, ``n_watch``;
-        - ``flagged`` and ``watch``: lists of ``{"grouping", "grouping_zh", "grouping_en", "group",
-          "group_zh", "group_en", "metric", "metric_zh", "metric_en", "compare" ("ratio" or
-          "difference"), "n", "value", "reference_group", "reference_value", "estimate",
-          "ci_low", "ci_high"}``, largest departure first;
-        - ``too_small``: list of ``{"grouping", "group", "group_zh", "group_en", "n",
-          "metrics", "no_verdict_at_all"}``: groups where at least one metric got no verdict
-          (often precision@k: few picked cases), with those metrics; ``n_groups_too_small``
-          counts the groups with no verdict on any metric;
-        - ``groupings_skipped``: ``{"grouping", "reason"}`` for groupings not in the data.
-
-    Examples
-    --------
-    >>> s = fairness_summary(audit)  # doctest: +SKIP
-    >>> s["n_flagged"], [f["group"] for f in s["flagged"]]  # doctest: +SKIP
-    (1, ['credit_card'])
-    """
-    s = audit.settings
-    d = audit.disparities
-    meta = audit.meta
-    out: dict = {
-        "policy": s.policy,
-        "capacity_share": s.capacity_share,
-        "band": list(s.band),
-        "uplift_tolerance": s.uplift_tolerance,
-        "min_group_size": s.min_group_size,
-        "ci_level": s.ci_level,
-        "n_boot": s.n_boot,
-        "seed": s.seed,
-        "n_rows": int(meta.get("n_rows", len(audit.rows))),
-        "n_selected": round(float(meta.get("n_selected", 0.0)), 2),
-    }
-    for key in (
-        "screening_dates",
-        "period",
-        "evaluated_on",
-        "uplift_check",
-        "uplift_check_zh",
-        "model_id",
-    ):
-        if key in meta:
-            out[key] = meta[key]
-    n_groups = len(audit.groups)
-    judged = d[~d["verdict"].isin(["too_small"])] if len(d) else d
-    out["n_groupings"] = len(meta.get("groupings_audited", []))
-    out["n_groups"] = int(n_groups)
-    out["n_groups_audited"] = (
-        int(judged[["grouping", "group"]].drop_duplicates().shape[0]) if len(d) else 0
-    )
-    out["n_checks"] = int((judged["verdict"] != "reference").sum()) if len(d) else 0
-
-    keys = (
-        "grouping",
-        "grouping_zh",
-        "grouping_en",
-        "group",
-        "group_zh",
-        "group_en",
-        "metric",
-        "metric_zh",
-        "metric_en",
-        "compare",
-        "n",
-        "value",
-        "reference_group",
-        "reference_zh",
-        "reference_en",
-        "reference_value",
-        "estimate",
-        "ci_low",
-        "ci_high",
-    )
-
-    def listed(verdict: str) -> list[dict]:
-        if not len(d):
-            return []
-        part = d[d["verdict"] == verdict].copy()
-        dist = np.where(
-            part["compare"] == "ratio",
-            np.abs(np.log(part["estimate"].astype(float).clip(lower=1e-9))),
-            part["estimate"].astype(float).abs(),
-        )
-        part = part.assign(_dist=dist).sort_values("_dist", ascending=False, kind="stable")
-        return [{k: _plain(r[k]) for k in keys} for _, r in part.iterrows()]
-
-    out["flagged"] = listed("flag")
-    out["watch"] = listed("watch")
-    out["n_flagged"] = len(out["flagged"])
-    out["n_watch"] = len(out["watch"])
-    small = []
-    if len(d):
-        tiny = d[d["verdict"] == "too_small"]
-        for (grouping, group), part in tiny.groupby(["grouping", "group"], sort=True):
-            small.append(
-                {
-                    "grouping": grouping,
-                    "group": group,
-                    "group_zh": part["group_zh"].iloc[0],
-                    "group_en": part["group_en"].iloc[0],
-                    "n": int(
-                        audit.groups.loc[
-                            (audit.groups["grouping"] == grouping)
-                            & (audit.groups["group"] == group),
-                            "n",
-                        ].iloc[0]
-                    ),
-                    "metrics": part["metric"].tolist(),
-                    "no_verdict_at_all": bool(
-                        (d.loc[(d["grouping"] == grouping) & (d["group"] == group), "verdict"])
-                        .eq("too_small")
-                        .all()
-                    ),
-                }
-            )
-    out["too_small"] = small
-    out["n_groups_too_small"] = sum(t["no_verdict_at_all"] for t in small)
-    out["groupings_skipped"] = list(meta.get("groupings_skipped", []))
-    return _jsonable(out)
-
-
-def _fmt(v: object, compare: str | None) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    if compare == "difference":
-        return f"{float(v) * 100:+.1f}"
-    return f"{float(v):.2f}"
-
-
-def _fmt_n(v: object) -> str:
-    if v is None:
-        return "—"
-    v = float(v)
-    return f"{v:.0f}" if v == round(v) else f"{v:.1f}"
-
-
-_TEXTS: dict[str, tuple[str, str]] = {
-    "title": ("公平性审查摘要", "Fairness audit summary"),
-    "scope": (
-        "按{g}种分组共{n}个组审查（{a}个组有结论），入选比例{k:.0%}，{r}个案件（{d}个筛查日）；"
-        "比较{c}项，需关注{f}项，留意{w}项；{s}个组样本不足、不下任何结论，另有{p}个组部分指标样本不足。",
-        "{n} groups in {g} groupings audited ({a} with a verdict), capacity {k:.0%}, {r} cases "
-        "({d} screening dates); {c} comparisons, {f} flagged, {w} to watch; {s} groups too small "
-        "for any verdict, {p} more too small for some metrics.",
-    ),
-    "none": ("没有需关注的差异。", "No disparity flagged."),
-    "band": (
-        "判断标准：与参照组之比超出{lo}–{hi}且置信区间不含1（增益：差值超过{t}个百分点且区间不含0）；"
-        "组内少于{m}个案件不下结论。",
-        "Rule: a ratio to the reference group outside {lo}–{hi} whose interval excludes 1 "
-        "(uplift: a difference beyond {t} points whose interval excludes 0); no verdict under "
-        "{m} cases.",
-    ),
-    "uplift": ("增益校准：{u}", "Uplift check: {u}"),
-    "grouping": ("分组", "grouping"),
-    "group": ("组别", "group"),
-    "metric": ("指标", "metric"),
-    "n": ("样本数", "n"),
-    "estimate": ("与参照组之比或差", "ratio or difference to reference"),
-    "ci": ("置信区间", "interval"),
-    "reference": ("参照组", "reference"),
-    "verdict": ("结论", "verdict"),
-    "note": (
-        "结论提示人工复核，不等于认定不公平：清单本就按交叉增益排序，各组可得增益不同。数据为合成数据时，"
-        "结论只说明方法。",
-        "A flag asks a person to look; it does not prove unfairness: the list ranks by the gain "
-        "of reassignment, which differs between groups. On synthetic data it shows the method.",
-    ),
-}
-
-
-def _as_summary(summary: Mapping) -> Mapping:
-    """The summary itself, also when given the whole JSON file ``write_audit`` wrote."""
-    if "n_groupings" not in summary and isinstance(summary.get("summary"), Mapping):
-        return summary["summary"]
-    return summary
-
-
-def _lang(lang: str) -> int:
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
-    return 0 if lang == "zh" else 1
-
-
-def _scope(summary: dict, i: int) -> list[str]:
-    t = _TEXTS
-    lines = [
-        t["scope"][i].format(
-            g=summary["n_groupings"],
-            n=summary["n_groups"],
-            a=summary["n_groups_audited"],
-            k=summary["capacity_share"],
-            r=summary["n_rows"],
-            d=summary.get("screening_dates", "?"),
-            c=summary["n_checks"],
-            f=summary["n_flagged"],
-            w=summary["n_watch"],
-            s=summary["n_groups_too_small"],
-            p=len(summary["too_small"]) - summary["n_groups_too_small"],
-        ),
-        t["band"][i].format(
-            lo=summary["band"][0],
-            hi=summary["band"][1],
-            t=f"{summary['uplift_tolerance'] * 100:g}",
-            m=summary["min_group_size"],
-        ),
-    ]
-    key = "uplift_check_zh" if i == 0 else "uplift_check"
-    if key in summary:
-        lines.append(t["uplift"][i].format(u=summary[key]))
-    return lines
-
-
-def summary_text(summary: dict, lang: str = "zh") -> str:
-    """A short plain-text rendering of :func:`fairness_summary` (Chinese or English).
-
-    Parameters
-    ----------
-    summary : dict
-        From :func:`fairness_summary` (or the whole JSON document :func:`write_audit` wrote,
-        whose ``summary`` is used).
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    str
-        A title, the scope and rule, one line per flagged comparison (group, metric, ratio or
-        difference with its interval, reference), and the caution.
-    """
-    i = _lang(lang)
-    summary = _as_summary(summary)
-    lines = [_TEXTS["title"][i], *_scope(summary, i)]
-    if not summary["flagged"]:
-        lines.append(_TEXTS["none"][i])
-    for f in summary["flagged"]:
-        name = "grouping_zh" if i == 0 else "grouping_en"
-        group = f["group_zh"] if i == 0 else f["group_en"]
-        metric = f["metric_zh"] if i == 0 else f["metric_en"]
-        lines.append(
-            f"- {f[name]} {group}: {metric} {_fmt(f['estimate'], f['compare'])} "
-            f"[{_fmt(f['ci_low'], f['compare'])}, {_fmt(f['ci_high'], f['compare'])}] "
-            f"({_TEXTS['reference'][i]} {f['reference_zh'] if i == 0 else f['reference_en']}, "
-            f"n={_fmt_n(f['n'])})"
-        )
-    lines.append(_TEXTS["note"][i])
-    return "\n".join(lines)
-
-
-def summary_html(summary: dict, lang: str = "zh") -> str:
-    """:func:`fairness_summary` as an HTML fragment: scope, rule, a table of flagged and watched.
-
-    Parameters
-    ----------
-    summary : dict
-        From :func:`fairness_summary` (or the whole JSON document :func:`write_audit` wrote).
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    str
-        A ``<div class="fairness-summary">`` with every value escaped.
-    """
-    i = _lang(lang)
-    summary = _as_summary(summary)
-    t = _TEXTS
-    head = [t[k][i] for k in ("grouping", "group", "metric", "n", "estimate", "ci", "reference")]
-    head.append(t["verdict"][i])
-    body = []
-    for key in ("flagged", "watch"):
-        verdict = VERDICTS["flag" if key == "flagged" else "watch"][i]
-        for f in summary[key]:
-            cells = [
-                f["grouping_zh"] if i == 0 else f["grouping_en"],
-                f["group_zh"] if i == 0 else f["group_en"],
-                f["metric_zh"] if i == 0 else f["metric_en"],
-                _fmt_n(f["n"]),
-                _fmt(f["estimate"], f["compare"]),
-                f"[{_fmt(f['ci_low'], f['compare'])}, {_fmt(f['ci_high'], f['compare'])}]",
-                str(f["reference_zh"] if i == 0 else f["reference_en"]),
-                verdict,
-            ]
-            body.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
-    paras = "".join(f"<p>{escape(line)}</p>" for line in _scope(summary, i))
-    table = (
-        "<table><thead><tr>"
-        + "".join(f"<th>{escape(h)}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(body)
-        + "</tbody></table>"
-        if body
-        else f"<p>{escape(t['none'][i])}</p>"
-    )
-    return (
-        f'<div class="fairness-summary"><h3>{escape(t["title"][i])}</h3>{paras}{table}'
-        f"<p><em>{escape(t['note'][i])}</em></p></div>"
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Writing the audit
-# --------------------------------------------------------------------------------------------
-
-_HEADERS: dict[str, str] = {
-    "grouping": "分组 grouping",
-    "grouping_zh": "分组名称",
-    "grouping_en": "grouping (en)",
-    "group": "组别 group",
-    "group_zh": "组别名称",
-    "group_en": "group (en)",
-    "n": "样本数 n",
-    "n_selected": "入选数 picked",
-    "selection_rate": "入选率 selection rate",
-    "precision_at_k": "入选案件化解率 precision@k",
-    "calibration_p": "实际/预测化解 observed/predicted",
-    "calibration_uplift": "增益实际−预测（试点） uplift observed−predicted (pilot)",
-    "calibration_uplift_truth": "增益真值−预测 uplift true−predicted",
-    "observed_rate": "实际化解率 observed rate",
-    "predicted_rate": "预测化解率 predicted rate",
-    "n_pilot": "试点案件数 pilot rows",
-    "uplift_observed": "试点实际增益 pilot observed uplift",
-    "uplift_predicted": "预测增益 predicted uplift",
-    "worst_verdict": "最需注意的结论 worst verdict",
-    "metric": "指标 metric",
-    "metric_zh": "指标名称",
-    "metric_en": "metric (en)",
-    "value": "本组数值 value",
-    "reference_group": "参照组 reference",
-    "reference_zh": "参照组名称",
-    "reference_en": "reference (en)",
-    "reference_value": "参照组数值 reference value",
-    "compare": "比较方式 compared as",
-    "estimate": "比或差 ratio/difference",
-    "ci_low": "区间下限 CI low",
-    "ci_high": "区间上限 CI high",
-    "outside_band": "超出范围 outside band",
-    "verdict": "结论 verdict",
-    "verdict_zh": "结论（中文）",
-    "verdict_en": "verdict (en)",
-    "in_list": "是否入选 in list",
-    "resolved_rate": "180日化解率 resolved",
-    "terminate_current_rate": "终本率 terminated for now (终本)",
-    "open_rate": "仍未结率 still open",
-    "new_petition_rate": "新增信访率 new petition",
-    "reassigned_rate": "历史上被交叉率 reassigned anyway",
-}
-
-
-def _about(summary: dict) -> pd.DataFrame:
-    lines = [*summary_text(summary, "zh").splitlines(), *summary_text(summary, "en").splitlines()]
-    return pd.DataFrame({"说明 about": lines})
-
-
-def write_audit(audit: FairnessAudit, path: str | os.PathLike[str]) -> Path:
-    """Write an audit atomically as ``.xlsx`` (sheets), ``.html`` (report) or ``.json``.
-
-    Parameters
-    ----------
-    audit : FairnessAudit
-    path : path-like
-        ``.xlsx``: 说明 (summary text), 差异 (disparities), 分组指标 (groups), 未入选案件结果
-        (outcomes of picked and not-picked cases); ``.html``: the zh and en summaries and the
-        tables; ``.json``: ``{"summary", "settings", "meta", "groups", "disparities",
-        "unselected"}``.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    InputError
-        For any other extension (nothing is written).
-    """
-    dest = Path(path)
-    suffix = dest.suffix.lower()
-    if suffix not in (".xlsx", ".html", ".json"):
-        raise InputError(
-            f"{dest.name}: cannot write a fairness audit as {suffix or 'no extension'}; "
-            "use .xlsx, .html or .json"
-        )
-    summary = fairness_summary(audit)
-    if suffix == ".xlsx":
-        sheets = {
-            "差异 disparities": audit.disparities,
-            "分组指标 groups": audit.groups,
-            "未入选案件结果 not picked": audit.unselected,
-        }
-        return write_table(
-            _about(summary),
-            dest,
-            sheet_name="说明 about",
-            labels=_HEADERS,
-            extra_sheets=sheets,
-        )
-    if suffix == ".json":
-        doc = {
-            "summary": summary,
-            "settings": asdict(audit.settings),
-            "meta": audit.meta,
-            "groups": audit.groups.to_dict(orient="records"),
-            "disparities": audit.disparities.to_dict(orient="records"),
-            "unselected": audit.unselected.to_dict(orient="records"),
-        }
-        text = json.dumps(_jsonable(doc), ensure_ascii=False, indent=1, allow_nan=False)
-        with atomic_path(dest) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        return dest
-    tables = []
-    for title, frame in (
-        ("差异 Disparities", audit.disparities),
-        ("分组指标 Groups", audit.groups),
-        ("未入选案件的结果 Outcomes of picked and not-picked cases", audit.unselected),
-    ):
-        shown = frame.rename(columns=_HEADERS)
-        tables.append(
-            f"<h3>{escape(title)}</h3>"
-            + shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="—")
-        )
-    html = (
-        '<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8">'
-        "<title>公平性审查 Fairness audit</title></head><body>"
-        + summary_html(summary, "zh")
-        + summary_html(summary, "en")
-        + "".join(tables)
-        + "</body></html>"
-    )
-    with atomic_path(dest) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return dest
-
-
-def read_audit(path: str | os.PathLike[str]) -> dict:
-    """Read the JSON an audit was written to (``crossexec fairness --out FILE.json``).
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    dict
-        The document (its ``summary`` is what reports and the model card show).
-
-    Raises
-    ------
-    InputError
-        When the file is missing, not JSON, or not a fairness audit.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"--fairness {p}: no such file; write it with `crossexec fairness`")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--fairness {p}: not a JSON file ({exc})") from None
-    summary = doc.get("summary", doc) if isinstance(doc, dict) else None
-    if not isinstance(summary, dict) or "n_flagged" not in summary:
-        raise InputError(
-            f"--fairness {p}: not a fairness audit; write it with "
-            "`crossexec fairness --model MODEL_DIR --cases HISTORY --out FILE.json`"
-        )
-    return doc

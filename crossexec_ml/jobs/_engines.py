@@ -2,13 +2,14 @@
 
 A province holds millions of open cases, more than one process should hold in memory. Scoring
 splits into a row-wise stage (probabilities, rung, flags, cohort, fingerprint, expected gain,
-guidance: :func:`crossexec_ml.jobs._pipeline.score_rows`) and a global stage (the order with its
-floors, the top-k, reasons for the top: :func:`crossexec_ml.jobs._pipeline.rank_rows`). Both engines
+guidance: :func:`crossexec_ml.jobs.score_rows`) and a global stage (the order with its
+floors, the top-k, reasons for the top: :func:`crossexec_ml.jobs.rank_rows`). Both engines
 run it in two passes over the input pieces (a file, or a run of a large file's row groups):
 
-1. each piece is read, validated against the contract exactly as :func:`crossexec_ml.data._io.read_cases`
+1. each piece is read, validated against the contract exactly as
+   :func:`crossexec_ml.data.read_cases`
    would (errors name the file, row and column), scored row-wise, and written to a temporary
-   folder; only the few rank keys of its rows (:data:`crossexec_ml.jobs._pipeline.RANK_KEYS`) come
+   folder; only the few rank keys of its rows (:data:`crossexec_ml.jobs.RANK_KEYS`) come
    back;
 2. the keys of all rows are ordered at once (so ``priority_rank`` is global, never per piece),
    then each piece gets its slice of the order, reasons for its rows in the top
@@ -17,7 +18,7 @@ run it in two passes over the input pieces (a file, or a run of a large file's r
 The output folder (``part-00000.parquet``, ...) is built beside its destination and renamed into
 place only when every part is written; a failure leaves no output folder. Concatenating the
 parts and sorting by ``priority_rank`` (:func:`read_scored_parts`) gives exactly the rows of
-:func:`crossexec_ml.jobs._pipeline.score_cases` on all cases at once.
+:func:`crossexec_ml.jobs.score_cases` on all cases at once.
 
 ``engine="pandas"`` runs the pieces one after another in this process (memory bounded by one
 piece plus the keys); ``engine="dask"`` runs them as ``dask.dataframe`` partitions on a
@@ -40,32 +41,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import CohortSettings
-from crossexec_ml.data._io import InputError, ValidationError, validate_frame
-from crossexec_ml.decide._policy import LadderSettings
-from crossexec_ml.decide._priority import PriorityOrder, PrioritySettings
+from crossexec_ml.data import ValidationError, validate_frame
+from crossexec_ml.decide import PriorityOrder, ledger_decisions
+from crossexec_ml.errors import InputError
 from crossexec_ml.jobs._pipeline import (
     EXPLAIN_TOP,
     RANK_KEYS,
     SCORE_COLUMNS,
-    ledger_decisions,
     rank_rows,
     reasons_for,
     score_rows,
     with_order,
 )
-from crossexec_ml.model._estimator import load_model
-
-__all__ = [
-    "ENGINES",
-    "PartitionError",
-    "Piece",
-    "ScaleRun",
-    "list_pieces",
-    "read_piece",
-    "read_scored_parts",
-    "score_partitioned",
-]
+from crossexec_ml.model import load_model
+from crossexec_ml.settings import CohortSettings, LadderSettings, PrioritySettings
 
 #: The engines :func:`score_partitioned` knows.
 ENGINES: tuple[str, ...] = ("pandas", "dask")
@@ -272,7 +261,7 @@ def read_piece(
     ----------
     piece : Piece
     allow_personal_columns : bool
-        As :func:`crossexec_ml.data._io.validate_frame`.
+        As :func:`crossexec_ml.data.validate_frame`.
     rows : numpy.ndarray of int, optional
         Only these rows of the piece (0-based, in this order).
 
@@ -582,7 +571,7 @@ def score_partitioned(
     Parameters
     ----------
     model_dir : path-like
-        Folder written by :func:`crossexec_ml.jobs._pipeline.train`.
+        Folder written by :func:`crossexec_ml.jobs.train`.
     cases : path-like, glob or list of paths
         Partitioned Parquet (see :func:`list_pieces`).
     out_dir : path-like
@@ -599,15 +588,15 @@ def score_partitioned(
     n_workers : int
         Workers of the local cluster.
     ladder, cohort, priority : settings, optional
-        As :func:`crossexec_ml.jobs._pipeline.score_cases`.
+        As :func:`crossexec_ml.jobs.score_cases`.
     ledger_path : path-like, optional
-        Decision ledger, as :func:`crossexec_ml.jobs._pipeline.score`.
+        Decision ledger, as :func:`crossexec_ml.jobs.score`.
     explain_top : int
         Reasons for this many top-ranked cases.
     piece_rows : int
         Rows per piece when a file is split by row groups.
     allow_personal_columns : bool, optional
-        As :func:`crossexec_ml.data._io.validate_frame` (default: the reader's current setting).
+        As :func:`crossexec_ml.data.validate_frame` (default: the reader's current setting).
     progress : bool
         Progress bars (parts done) for both passes.
 
@@ -622,14 +611,14 @@ def score_partitioned(
     InputError, ModelFileError
         No input files, an unusable output folder, a refused model.
     """
-    from crossexec_ml import io as _io
+    from crossexec_ml.data import personal_columns_allowed
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "pandas" and (scheduler or client is not None):
         raise ValueError("scheduler and client are for engine='dask'")
     if allow_personal_columns is None:
-        allow_personal_columns = _io._ALLOW_PERSONAL.get()
+        allow_personal_columns = personal_columns_allowed()
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
     pieces = list_pieces(cases, piece_rows)

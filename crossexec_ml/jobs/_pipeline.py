@@ -20,45 +20,46 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from crossexec_ml import __version__
-from crossexec_ml.data._contract import HARD_BONE_FLAGS, RUNGS, CohortSettings
-from crossexec_ml.data._io import InputError, read_cases, read_handlers, read_truth, write_table
-from crossexec_ml.decide._explain import explain_cases
-from crossexec_ml.decide._policy import PROB_COLUMNS, LadderSettings, suggest_rung
-from crossexec_ml.decide._priority import (
+from crossexec_ml.data import (
+    HARD_BONE_FLAGS,
+    read_cases,
+    read_handlers,
+    read_scored,
+    read_truth,
+    write_table,
+)
+from crossexec_ml.decide import (
     TIE_BREAK_RULE,
     PriorityOrder,
-    PrioritySettings,
     categories_as_text,
     expected_gain,
+    explain_cases,
     guidance_categories,
+    ledger_decisions,
     order_by_gain,
+    suggest_rung,
 )
-from crossexec_ml.evaluate._backtest import BacktestSettings, backtest
-from crossexec_ml.model._estimator import CrossExecModel, load_model, save_model, training_rows
-from crossexec_ml.model._features import case_fingerprint, derived_features, rung_of, stalled_cohort
-from crossexec_ml.report._monitor import REFERENCE_FILE, reference_sample
-
-__all__ = [
-    "GLOBAL_COLUMNS",
-    "RANK_KEYS",
-    "ROW_COLUMNS",
-    "SCORE_COLUMNS",
-    "SHOWN_SCORES",
-    "scores_shown",
-    "plan",
-    "read_scored",
-    "evaluate_saved",
-    "file_sha256",
-    "leader_sheets",
-    "ledger_decisions",
-    "score",
-    "rank_rows",
-    "reasons_for",
-    "score_cases",
-    "score_rows",
-    "train",
-    "with_order",
-]
+from crossexec_ml.errors import InputError
+from crossexec_ml.evaluate import backtest
+from crossexec_ml.model import (
+    CrossExecModel,
+    case_fingerprint,
+    derived_features,
+    load_model,
+    rung_of,
+    save_model,
+    stalled_cohort,
+    training_rows,
+)
+from crossexec_ml.report import REFERENCE_FILE, reference_sample
+from crossexec_ml.settings import (
+    PROB_COLUMNS,
+    RUNGS,
+    BacktestSettings,
+    CohortSettings,
+    LadderSettings,
+    PrioritySettings,
+)
 
 #: Columns of a scored file, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -205,7 +206,7 @@ def train(
         "tie_break_rule": TIE_BREAK_RULE,
         "seed": seed,
     }
-    # The drift reference of the first scheduled re-scoring (crossexec_ml.report._monitor): case facts
+    # The drift reference of the first scheduled re-scoring (crossexec_ml.report): case facts
     # of the training rows, no outcomes; its hash is in the card so an edit is detected.
     reference = Path(model_dir) / REFERENCE_FILE
     write_table(reference_sample(history, seed=seed), reference)
@@ -435,7 +436,7 @@ def score_cases(
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
     The row-wise stage (:func:`score_rows`) and the global stage (:func:`rank_rows`, reasons
-    for the top of the list) in one process; :mod:`crossexec_ml.jobs._engines` runs the same two
+    for the top of the list) in one process; :mod:`crossexec_ml.jobs` runs the same two
     stages over partitioned Parquet and gives the same rows.
 
     Parameters
@@ -541,7 +542,7 @@ def score(
 
 def leader_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict:
     """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made."""
-    from crossexec_ml.decide._checkup import checkup_table
+    from crossexec_ml.decide import checkup_table
 
     candidates = scored.loc[scored["candidate"].astype(bool), "case_id"].astype(str).tolist()
     about = pd.DataFrame(
@@ -592,7 +593,7 @@ def evaluate_saved(
     Returns
     -------
     dict
-        ``backtest`` (see :func:`crossexec_ml.evaluate._backtest.backtest`), ``model_id`` and, when
+        ``backtest`` (see :func:`crossexec_ml.evaluate.backtest`), ``model_id`` and, when
         available, ``out_of_time`` metrics of the saved model.
     """
     model, card = load_model(model_dir)
@@ -625,89 +626,6 @@ def evaluate_saved(
     return out
 
 
-#: The scores a decider saw, recorded with each decision in the ledger.
-SHOWN_SCORES: tuple[str, ...] = (
-    "p_keep",
-    "p_intra_team",
-    "p_inter_team",
-    "p_higher_court",
-    "p_cross",
-    "uplift",
-    "expected_gain",
-    "suggested_rung",
-    "priority_rank",
-    "case_fingerprint",
-)
-
-
-def scores_shown(row: pd.Series) -> dict[str, object]:
-    """The :data:`SHOWN_SCORES` of one scored row as plain JSON values (missing ones left out).
-
-    ``case_fingerprint`` lets the next scoring tell whether the case changed since.
-    """
-    return {
-        k: (row[k].item() if hasattr(row[k], "item") else str(row[k]))
-        for k in SHOWN_SCORES
-        if k in row.index and not pd.isna(row[k])
-    }
-
-
-def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str, object]]:
-    """Latest decision per case from the ledger: ``case_id -> {action, case_fingerprint}``."""
-    import json
-
-    from crossexec_ml.decide._ledger import Ledger
-
-    with Ledger(ledger_path, create=False) as ledger:
-        latest = ledger.latest()
-    out: dict[str, dict[str, object]] = {}
-    for row in latest.itertuples(index=False):
-        shown = json.loads(row.scores) if isinstance(row.scores, str) and row.scores else {}
-        out[str(row.case_id)] = {
-            "action": row.action,
-            "case_fingerprint": shown.get("case_fingerprint"),
-        }
-    return out
-
-
-def read_scored(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a scored list written by :func:`score` (``.parquet`` or ``.csv``).
-
-    Raises
-    ------
-    InputError
-        When the file is missing, of another kind, or lacks the scored-list columns.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such scored list; run `crossexec score` first")
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        df = pd.read_parquet(p)
-    elif suffix == ".csv":
-        text_cols = {"case_id": "string", "case_fingerprint": "string", "model_id": "string"}
-        df = pd.read_csv(p, encoding="utf-8-sig", dtype=text_cols)
-    else:
-        raise InputError(
-            f"{p.name}: read the scored list from its .parquet or .csv file (the .xlsx is for "
-            "people)"
-        )
-    missing = [c for c in ("case_id", "suggested_rung", "priority_rank", "model_id") if c not in df]
-    if missing:
-        raise InputError(
-            f"{p.name}: not a scored list (missing {', '.join(missing)}); score the cases with "
-            "`crossexec score` and pass its output"
-        )
-    df["suggested_rung"] = pd.Categorical(df["suggested_rung"].astype(str), categories=list(RUNGS))
-    df["priority_rank"] = pd.to_numeric(df["priority_rank"]).astype("Int64")
-    df["as_of_date"] = pd.to_datetime(df["as_of_date"]).astype("datetime64[ns]")
-    text = ("case_id", "court_id", "team_id", "handler_id", "previous_handler_ids", "model_id")
-    for col in (*text, "case_fingerprint"):
-        if col in df:
-            df[col] = df[col].astype("string")
-    return df
-
-
 def plan(
     scored_path: str | os.PathLike[str],
     handlers_path: str | os.PathLike[str],
@@ -734,9 +652,9 @@ def plan(
     Returns
     -------
     pandas.DataFrame
-        The plan (see :func:`crossexec_ml.decide._assign.assign`).
+        The plan (see :func:`crossexec_ml.decide.assign`).
     """
-    from crossexec_ml.decide._assign import PLAN_LABELS, assign
+    from crossexec_ml.decide import PLAN_LABELS, assign
 
     scored = read_scored(scored_path)
     handlers = read_handlers(handlers_path)

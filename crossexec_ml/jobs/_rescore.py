@@ -1,6 +1,6 @@
 """One re-scoring run of the whole stalled stock: what notebook 05 does, step by step.
 
-The scheduled job (``crossexec rescore``, see :mod:`crossexec_ml.jobs._runner`) executes
+The scheduled job (``crossexec rescore``, see :mod:`crossexec_ml.jobs`) executes
 ``notebooks/05_rescore.ipynb`` with papermill; the notebook only calls these functions and
 shows their results, so the report and the files come from the same numbers:
 
@@ -27,45 +27,17 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml import __version__
-from crossexec_ml.data._io import InputError, atomic_path, read_cases, read_handlers, write_table
-from crossexec_ml.decide._priority import TIE_BREAK_RULE, PrioritySettings
-from crossexec_ml.errors import ModelFileError
-from crossexec_ml.jobs._pipeline import (
-    file_sha256,
-    leader_sheets,
-    ledger_decisions,
-    read_scored,
-    score_cases,
-)
-from crossexec_ml.model._estimator import CARD_FILE, CrossExecModel, load_model
-from crossexec_ml.model._features import stalled_cohort
-from crossexec_ml.report._monitor import (
-    REFERENCE_FILE,
-    DriftReport,
-    MonitorSettings,
-    carry_over,
-    drift_report,
-)
-
-__all__ = [
-    "MANIFEST_FILE",
-    "RUN_FILES",
-    "PreviousRun",
-    "RunInputs",
-    "RunResult",
-    "changes_since",
-    "top_table",
-    "fairness_html",
-    "outcome_text",
-    "load_run_inputs",
-    "read_previous_run",
-    "rescore_cases",
-    "write_run",
-]
+from crossexec_ml.data import atomic_path, read_cases, read_handlers, read_scored, write_table
+from crossexec_ml.decide import TIE_BREAK_RULE, ledger_decisions
+from crossexec_ml.errors import InputError, ModelFileError
+from crossexec_ml.jobs._pipeline import file_sha256, leader_sheets, score_cases
+from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
+from crossexec_ml.report import REFERENCE_FILE, DriftReport, carry_over, drift_report
+from crossexec_ml.settings import MonitorSettings, PrioritySettings
 
 MANIFEST_FILE = "manifest.json"
 #: What one run leaves in its folder (``plan.xlsx`` only when a handlers file was given;
-#: ``report.html`` and the executed notebook are added by :mod:`crossexec_ml.jobs._runner`).
+#: ``report.html`` and the executed notebook are added by :mod:`crossexec_ml.jobs`).
 RUN_FILES: tuple[str, ...] = (
     "scored.parquet",
     "scored.xlsx",
@@ -233,7 +205,7 @@ def load_run_inputs(
 
     Raises
     ------
-    crossexec_ml.data._io.ValidationError, InputError, ModelFileError
+    crossexec_ml.data.ValidationError, InputError, ModelFileError
         With the file, row and column at fault.
     """
     model_dir = Path(model_dir)
@@ -251,7 +223,7 @@ def load_run_inputs(
         decisions = ledger_decisions(ledger_path)
     fairness = None
     if fairness_path:
-        from crossexec_ml.evaluate._fairness import read_audit
+        from crossexec_ml.evaluate import read_audit
 
         fairness = read_audit(fairness_path)
     return RunInputs(
@@ -278,7 +250,7 @@ def changes_since(scored: pd.DataFrame, previous_scored: pd.DataFrame | None) ->
     Parameters
     ----------
     scored : pandas.DataFrame
-        This run's list, after :func:`crossexec_ml.report._monitor.carry_over`.
+        This run's list, after :func:`crossexec_ml.report.carry_over`.
     previous_scored : pandas.DataFrame or None
 
     Returns
@@ -333,7 +305,7 @@ def rescore_cases(
         From :func:`load_run_inputs`.
     capacity : int, optional
         Cases the bureau can reassign or escalate this cycle (default: 10% of the ranked
-        stalled cohort, see :class:`crossexec_ml.decide._priority.PrioritySettings`).
+        stalled cohort, see :class:`crossexec_ml.decide.PrioritySettings`).
     run_date : date or ISO string, optional
         The run's date for the freshness check (default: today, UTC).
     monitor : MonitorSettings, optional
@@ -360,7 +332,7 @@ def rescore_cases(
     n_candidates = int(scored["candidate"].astype(bool).sum())
     plan = None
     if inputs.handlers is not None:
-        from crossexec_ml.decide._assign import assign
+        from crossexec_ml.decide import assign
 
         plan = assign(scored, inputs.handlers, n_candidates)
     if inputs.reference_cases is not None:
@@ -461,7 +433,7 @@ def write_run(
     )
     files = ["scored.parquet", "scored.xlsx"]
     if result.plan is not None:
-        from crossexec_ml.decide._assign import PLAN_LABELS
+        from crossexec_ml.decide import PLAN_LABELS
 
         write_table(result.plan, out / "plan.xlsx", sheet_name="plan", labels=PLAN_LABELS)
         files.append("plan.xlsx")
@@ -577,7 +549,7 @@ def fairness_html(inputs: RunInputs, lang: str = "zh") -> str:
             else "<p>No fairness audit attached to this run (pass the JSON of "
             "<code>crossexec fairness</code> with <code>--fairness</code>).</p>"
         )
-    from crossexec_ml.evaluate._fairness import summary_html
+    from crossexec_ml.evaluate import summary_html
 
     summary = inputs.fairness.get("summary", inputs.fairness)
     audited, model_id = summary.get("model_id"), inputs.card["model_id"]
@@ -599,7 +571,7 @@ def top_table(scored: pd.DataFrame, lang: str = "zh", n: int = 20) -> pd.DataFra
     Parameters
     ----------
     scored : pandas.DataFrame
-        This run's list (after :func:`crossexec_ml.report._monitor.carry_over`).
+        This run's list (after :func:`crossexec_ml.report.carry_over`).
     lang : {"zh", "en"}
     n : int
 
@@ -609,8 +581,8 @@ def top_table(scored: pd.DataFrame, lang: str = "zh", n: int = 20) -> pd.DataFra
         :data:`TOP_COLUMNS` (present ones) under their ``lang`` names; rungs and decisions
         named, yes/no for the carried-over mark, the main reason in ``lang``.
     """
-    from crossexec_ml.decide._ledger import ACTION_LABELS
-    from crossexec_ml.report._dashboard import RUNG_TEXT, top_list
+    from crossexec_ml.decide import ACTION_LABELS
+    from crossexec_ml.report import RUNG_TEXT, top_list
 
     i = 0 if lang == "zh" else 1
     top = top_list(scored).head(n).copy()

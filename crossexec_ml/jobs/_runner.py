@@ -32,21 +32,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossexec_ml.data._io import InputError, ValidationError, atomic_path
-from crossexec_ml.errors import ModelFileError
+from crossexec_ml.data import ValidationError, atomic_path
+from crossexec_ml.errors import InputError, ModelFileError
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, load_run_inputs
-
-__all__ = [
-    "EXIT_DRIFT",
-    "EXIT_FAILED",
-    "EXIT_INVALID",
-    "EXIT_OK",
-    "KERNEL",
-    "NOTEBOOK",
-    "RescoreOutcome",
-    "report_html",
-    "run_rescore",
-]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DRIFT = 0, 1, 2, 3
 KERNEL = "crossexec-ml"

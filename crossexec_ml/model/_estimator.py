@@ -36,12 +36,8 @@ evaluation uses for an unbiased uplift check.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,19 +50,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
-from crossexec_ml.data._contract import RUNGS, FlagSettings, cases_contract
-from crossexec_ml.decide._policy import PROB_COLUMNS
-from crossexec_ml.errors import ModelFileError, TrainingDataError
+from crossexec_ml.data import cases_contract
+from crossexec_ml.errors import TrainingDataError
 from crossexec_ml.model._features import derived_features, model_features, rung_of
-
-__all__ = [
-    "CrossExecModel",
-    "ModelFileError",
-    "TrainingDataError",
-    "load_model",
-    "save_model",
-    "training_rows",
-]
+from crossexec_ml.settings import PROB_COLUMNS, RUNGS, FlagSettings
 
 
 def training_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -163,6 +150,8 @@ LOG_COLUMNS: tuple[str, ...] = (
     "petition_count",
     "handler_caseload",
 )
+
+
 #: Numeric inputs that also get a cubic B-spline basis in the main effects (non-linear).
 SPLINE_COLUMNS: tuple[str, ...] = (
     "deposit_cover",
@@ -171,6 +160,8 @@ SPLINE_COLUMNS: tuple[str, ...] = (
     "case_age_days",
     "handler_caseload",
 )
+
+
 # Rows per prediction chunk: bounds memory on province-scale lists.
 _CHUNK = 100_000
 
@@ -265,7 +256,7 @@ class CrossExecModel(BaseEstimator):
 
     Examples
     --------
-    >>> from crossexec_ml.data._synthetic import make_cases
+    >>> from crossexec_ml.data import make_cases
     >>> data = make_cases(n_history=800, n_current=20, seed=3)
     >>> model = CrossExecModel().fit(data.history)
     >>> model.predict_rungs(data.current).shape
@@ -502,145 +493,3 @@ class CrossExecModel(BaseEstimator):
         """Probability of resolution under the rung each historical row actually took."""
         p = self.predict_rungs(cases).to_numpy()
         return p[np.arange(len(p)), rung_of(cases["cross_mode"]).cat.codes.to_numpy()]
-
-
-# --------------------------------------------------------------------------------------------
-# Model files: skops (never pickle), an explicit trusted-type list, a card that must match.
-# --------------------------------------------------------------------------------------------
-
-MODEL_FILE = "model.skops"
-#: Version of the model's internal layout; bumped whenever a saved model from an earlier
-#: layout could not be used by this code, so loading refuses it with a clear message.
-MODEL_FORMAT = 4
-CARD_FILE = "card.json"
-
-#: Every non-builtin type a model file may contain, reviewed by hand. Loading refuses any file
-#: that needs anything else (never ``trusted=True``). ``numpy.dtype`` is the one-hot encoder's
-#: output dtype; ``BSpline`` and scipy's ``asarray`` alias are the spline transformer's state;
-#: ``TreePredictor`` holds the boosted baseline's trees.
-TRUSTED_TYPES: tuple[str, ...] = (
-    "crossexec_ml.model._estimator.CrossExecModel",
-    "crossexec_ml.data._contract.FlagSettings",
-    "numpy.dtype",
-    "scipy._lib.array_api_compat.numpy._aliases.asarray",
-    "scipy.interpolate._bsplines.BSpline",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: dict) -> Path:
-    """Write ``model.skops`` and ``card.json`` into ``model_dir``, each atomically.
-
-    The card is also stored inside the model file, and the card on disk records the model
-    file's SHA-256, so :func:`load_model` detects an edit to either.
-
-    Parameters
-    ----------
-    model : CrossExecModel
-        A fitted model.
-    model_dir : path-like
-        Folder (created if needed).
-    card : dict
-        JSON-serialisable model card (see :func:`crossexec_ml.jobs._pipeline.train`).
-
-    Returns
-    -------
-    pathlib.Path
-        The folder.
-    """
-    import skops.io as sio
-
-    from crossexec_ml.data._io import atomic_path
-
-    model._check_fitted()
-    folder = Path(model_dir)
-    card = {**card, "contract_version": cases_contract().version, "model_format": MODEL_FORMAT}
-    blob = sio.dumps({"model": model, "card": json.dumps(card, sort_keys=True)})
-    card_on_disk = {**card, "model_sha256": _sha256(blob), "model_id": _sha256(blob)[:12]}
-    with atomic_path(folder / MODEL_FILE) as tmp:
-        tmp.write_bytes(blob)
-    with atomic_path(folder / CARD_FILE) as tmp:
-        tmp.write_text(json.dumps(card_on_disk, indent=2, ensure_ascii=False), encoding="utf-8")
-    return folder
-
-
-def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]:
-    """Load a model folder written by :func:`save_model`, refusing anything doubtful.
-
-    Parameters
-    ----------
-    model_dir : path-like
-        Folder with ``model.skops`` and ``card.json``.
-
-    Returns
-    -------
-    (CrossExecModel, dict)
-        The model and its card (with ``model_id`` and ``model_sha256``).
-
-    Raises
-    ------
-    ModelFileError
-        Missing files, a model file whose hash differs from the card's (altered or swapped),
-        a card edited after training, types outside :data:`TRUSTED_TYPES`, or a contract
-        version other than this package's.
-    """
-    import skops.io as sio
-
-    folder = Path(model_dir)
-    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
-    if not folder.is_dir():
-        raise ModelFileError(f"{folder}: no such model folder; train one with `crossexec train`")
-    for p in (model_path, card_path):
-        if not p.is_file():
-            raise ModelFileError(f"{folder}: {p.name} is missing; retrain with `crossexec train`")
-    blob = model_path.read_bytes()
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{card_path}: not a readable model card ({exc})") from None
-    if _sha256(blob) != card.get("model_sha256"):
-        raise ModelFileError(
-            f"{model_path}: the file does not match the SHA-256 in its card: it was altered "
-            "or replaced after training; do not use it, retrain with `crossexec train`"
-        )
-    if card.get("model_format") != MODEL_FORMAT:
-        raise ModelFileError(
-            f"{folder}: the model was saved by an earlier version of crossexec_ml (model format "
-            f"{card.get('model_format', 'unknown')}, this version reads {MODEL_FORMAT}); retrain "
-            "it with `crossexec train`"
-        )
-    try:
-        untrusted = sio.get_untrusted_types(data=blob)
-        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if unknown:
-            raise ModelFileError(
-                f"{model_path}: refusing to load types outside the reviewed list: "
-                + ", ".join(unknown)
-            )
-        payload = sio.loads(blob, trusted=list(untrusted))
-    except ModelFileError:
-        raise
-    except Exception as exc:  # skops raises many types on a damaged file
-        raise ModelFileError(f"{model_path}: not a readable model file ({exc})") from None
-    inner = json.loads(payload["card"])
-    stored = {k: v for k, v in card.items() if k not in ("model_sha256", "model_id")}
-    if inner != stored:
-        raise ModelFileError(
-            f"{card_path}: the card was edited after training (it differs from the copy "
-            "inside the model file); restore it or retrain"
-        )
-    version = cases_contract().version
-    if card.get("contract_version") != version:
-        raise ModelFileError(
-            f"{folder}: the model was trained under data contract version "
-            f"{card.get('contract_version')}, this package uses {version}; retrain it on "
-            "data that follows the current contract"
-        )
-    model = payload["model"]
-    if not isinstance(model, CrossExecModel):
-        raise ModelFileError(f"{model_path}: does not hold a CrossExecModel")
-    return model, card

@@ -10,26 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import (
-    CROSS_MODE_TO_RUNG,
-    HARD_BONE_FLAGS,
-    RUNGS,
-    CohortSettings,
-    FlagSettings,
-    cases_contract,
-)
-
-__all__ = [
-    "ASSET_COLUMNS",
-    "case_fingerprint",
-    "derived_features",
-    "DERIVED_FEATURES",
-    "add_features",
-    "hard_bone_flags",
-    "model_features",
-    "rung_of",
-    "stalled_cohort",
-]
+from crossexec_ml.data import CROSS_MODE_TO_RUNG, HARD_BONE_FLAGS, cases_contract
+from crossexec_ml.settings import RUNGS, CohortSettings, FlagSettings
 
 #: Boolean asset findings of the last inquiry (网络查控) that the check-up sheet lists.
 ASSET_COLUMNS: tuple[str, ...] = (
@@ -85,7 +67,7 @@ def hard_bone_flags(cases: pd.DataFrame, settings: FlagSettings | None = None) -
     Parameters
     ----------
     cases : pandas.DataFrame
-        Contract-typed cases (from :func:`crossexec_ml.data._io.read_cases`).
+        Contract-typed cases (from :func:`crossexec_ml.data.read_cases`).
     settings : FlagSettings, optional
         Thresholds; defaults follow DOMAIN.md (730 days, 2 petitions).
 
@@ -213,7 +195,7 @@ def rung_of(cross_mode: pd.Series) -> pd.Series:
     Returns
     -------
     pandas.Series
-        Categorical with categories :data:`crossexec_ml.data._contract.RUNGS`.
+        Categorical with categories :data:`crossexec_ml.data.RUNGS`.
     """
     mapped = cross_mode.astype("string").map(CROSS_MODE_TO_RUNG, na_action="ignore")
     return pd.Series(
@@ -261,7 +243,7 @@ def case_fingerprint(cases: pd.DataFrame, *, include_case_id: bool = False) -> p
         Contract-typed cases.
     include_case_id : bool
         Also hash ``case_id``: the fingerprint of earlier builds, which decisions recorded
-        before this change hold (:func:`crossexec_ml.jobs._pipeline.score_rows` accepts both).
+        before this change hold (:func:`crossexec_ml.jobs.score_rows` accepts both).
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """The model card a court can file: ``crossexec card MODEL_DIR --out card.html``.
 
 One self-contained HTML page (no script, no network), in Chinese and English, built only from
-the model folder's ``card.json`` (whose integrity :func:`crossexec_ml.model._estimator.load_model`
+the model folder's ``card.json`` (whose integrity :func:`crossexec_ml.model.load_model`
 checks) and, when given, a fairness summary: intended use and what the tool must never be used
 for (DOMAIN.md section 2), the training data, the rolling back-test's metrics and calibration,
 the fairness audit, the known limits, and the hashes that identify the model and its data.
@@ -15,10 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crossexec_ml.data._io import InputError, atomic_path
-from crossexec_ml.model._estimator import load_model
-
-__all__ = ["INTENDED_USE", "KNOWN_LIMITS", "MUST_NOT", "card_html", "write_card"]
+from crossexec_ml.data import atomic_path
+from crossexec_ml.errors import InputError
+from crossexec_ml.model import load_model
 
 #: What the model is for, (zh, en).
 INTENDED_USE: tuple[tuple[str, str], ...] = (
@@ -146,7 +145,7 @@ def _fairness_section(doc: Mapping[str, Any] | None, model_id: str | None) -> st
             "<br><span class='en'>No fairness audit attached: run <code>crossexec fairness</code> "
             "and pass its JSON with <code>--fairness</code>.</span></p>"
         )
-    from crossexec_ml.evaluate._fairness import summary_html
+    from crossexec_ml.evaluate import summary_html
 
     summary = doc.get("summary", doc)
     audited = summary.get("model_id")
@@ -165,9 +164,9 @@ def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None
     Parameters
     ----------
     card : mapping
-        The model card as :func:`crossexec_ml.model._estimator.load_model` returns it.
+        The model card as :func:`crossexec_ml.model.load_model` returns it.
     fairness : mapping, optional
-        A fairness summary (:func:`crossexec_ml.evaluate._fairness.fairness_summary`) or the whole JSON
+        A fairness summary (:func:`crossexec_ml.evaluate.fairness_summary`) or the whole JSON
         document ``crossexec fairness --out FILE.json`` wrote.
 
     Returns
@@ -318,7 +317,7 @@ def write_card(
     _, card = load_model(model_dir)
     fairness = None
     if fairness_path is not None:
-        from crossexec_ml.evaluate._fairness import read_audit
+        from crossexec_ml.evaluate import read_audit
 
         fairness = read_audit(fairness_path)
     page = card_html(card, fairness)

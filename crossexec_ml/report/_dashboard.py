@@ -2,9 +2,9 @@
 
 Pure functions (no file access, no widgets) over
 
-* the scored list (``crossexec score`` / :func:`crossexec_ml.jobs._pipeline.read_scored`),
+* the scored list (``crossexec score`` / :func:`crossexec_ml.jobs.read_scored`),
 * the historical cases (contract-typed, with ``cross_mode`` and the 180-day outcomes),
-* the decision ledger's rows (:meth:`crossexec_ml.decide._ledger.Ledger.rows`),
+* the decision ledger's rows (:meth:`crossexec_ml.decide.Ledger.rows`),
 
 so notebook ``04_leadership_dashboard`` only reads files and draws. Every figure is per court
 and **team**, never per individual handler: no function here returns a handler column.
@@ -28,30 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import HARD_BONE_FLAGS, RUNGS
-from crossexec_ml.decide._policy import PROB_COLUMNS
-from crossexec_ml.evaluate._backtest import calibration_table, next_rung
-from crossexec_ml.model._features import derived_features, rung_of
-
-__all__ = [
-    "PAST_COLUMNS",
-    "RUNG_TEXT",
-    "TEAM_COLUMNS",
-    "calibration_text",
-    "labelled",
-    "DashboardInputs",
-    "load_inputs",
-    "BASELINE_NAME",
-    "OBJECTIVE_DEBTOR_STATUS",
-    "PAST_RESULTS_NOTE",
-    "calibration_deciles",
-    "headline",
-    "headline_html",
-    "ledger_summary",
-    "list_by_team",
-    "past_results",
-    "top_list",
-]
+from crossexec_ml.data import HARD_BONE_FLAGS
+from crossexec_ml.evaluate import calibration_table, next_rung
+from crossexec_ml.model import derived_features, rung_of
+from crossexec_ml.settings import PROB_COLUMNS, RUNGS
 
 #: Today's practice the headline compares with: oldest idle first, next rung of the ladder.
 BASELINE_NAME = "oldest_idle_first_next_rung"
@@ -336,7 +316,7 @@ def past_results(
         Contract-typed historical cases with ``cross_mode`` and the 180-day outcomes; rows
         without a treatment or an outcome are left out.
     ledger_rows : pandas.DataFrame, optional
-        :meth:`crossexec_ml.decide._ledger.Ledger.rows`: ``n_in_ledger`` counts the cases that were
+        :meth:`crossexec_ml.decide.Ledger.rows`: ``n_in_ledger`` counts the cases that were
         decided through the tool (same case and screening date; a decision without a date
         matches the case id).
     include_keep : bool
@@ -434,7 +414,7 @@ def ledger_summary(
     Parameters
     ----------
     ledger_rows : pandas.DataFrame or None
-        :meth:`crossexec_ml.decide._ledger.Ledger.rows`; None or empty (no ledger yet) gives an empty
+        :meth:`crossexec_ml.decide.Ledger.rows`; None or empty (no ledger yet) gives an empty
         table.
     scored : pandas.DataFrame, optional
         Gives each case its court and team; without it (or for a case not in it) they are
@@ -478,7 +458,7 @@ def calibration_deciles(history: pd.DataFrame, model: Any, n_bins: int = 10) -> 
     Returns
     -------
     pandas.DataFrame
-        :func:`crossexec_ml.evaluate._backtest.calibration_table`: ``bin`` (1 = lowest), ``n``,
+        :func:`crossexec_ml.evaluate.calibration_table`: ``bin`` (1 = lowest), ``n``,
         ``mean_predicted``, ``observed_rate``.
     """
     rows = history[history["cross_mode"].notna() & history["resolved_180d"].notna()]
@@ -632,11 +612,10 @@ def load_inputs(
     -------
     DashboardInputs
     """
-    from crossexec_ml.data._io import InputError, read_cases
-    from crossexec_ml.decide._ledger import Ledger, LedgerError
-    from crossexec_ml.errors import ModelFileError
-    from crossexec_ml.jobs._pipeline import read_scored
-    from crossexec_ml.model._estimator import load_model
+    from crossexec_ml.data import read_cases, read_scored
+    from crossexec_ml.decide import Ledger
+    from crossexec_ml.errors import InputError, LedgerError, ModelFileError
+    from crossexec_ml.model import load_model
 
     out = DashboardInputs()
     try:

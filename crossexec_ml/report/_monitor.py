@@ -16,18 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import cases_contract
-
-__all__ = [
-    "MONITORED_FEATURES",
-    "REFERENCE_FILE",
-    "DriftReport",
-    "MonitorSettings",
-    "carry_over",
-    "drift_report",
-    "psi",
-    "reference_sample",
-]
+from crossexec_ml.data import cases_contract
+from crossexec_ml.settings import MonitorSettings
 
 #: Numeric case columns whose distribution is compared run to run.
 MONITORED_FEATURES: tuple[str, ...] = (
@@ -43,35 +33,6 @@ MONITORED_FEATURES: tuple[str, ...] = (
 REFERENCE_FILE = "reference.parquet"
 #: Score columns compared run to run (when both runs have them).
 MONITORED_SCORES: tuple[str, ...] = ("p_keep", "p_cross", "expected_gain")
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    """Alarm thresholds. Settings, not constants.
-
-    Parameters
-    ----------
-    psi_alarm : float
-        Population stability index at or above which a column has drifted (0.25 is the usual
-        "significant shift" rule of thumb; 0.1-0.25 is reported as a warning).
-    psi_warn : float
-        PSI at or above which a column is reported as shifting.
-    unseen_share_alarm : float
-        Share of rows whose category never occurred in the reference.
-    missing_increase_alarm : float
-        Increase of a column's missing share (in share points, 0.10 = 10 points).
-    stale_days : int
-        Newest ``as_of_date`` older than this many days before the run date = stale input.
-    min_score_sd : float
-        Standard deviation of ``p_cross`` below this = the scores do not spread (alarm).
-    """
-
-    psi_alarm: float = 0.25
-    psi_warn: float = 0.10
-    unseen_share_alarm: float = 0.05
-    missing_increase_alarm: float = 0.10
-    stale_days: int = 45
-    min_score_sd: float = 1e-4
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:

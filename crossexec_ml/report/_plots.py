@@ -1,7 +1,7 @@
 """Every plotly figure of the project, one function each, in Chinese or English.
 
 Each function draws a table or a result dict that the package computed (see
-:mod:`crossexec_ml.report._profile` and :func:`crossexec_ml.evaluate._backtest.backtest`) and returns a
+:mod:`crossexec_ml.report` and :func:`crossexec_ml.evaluate.backtest`) and returns a
 :class:`plotly.graph_objects.Figure`; none reads or writes a file and none computes a metric, so
 a figure always shows the numbers of the table beside it. ``lang="zh"`` (default) or ``"en"``
 sets the title, axis labels and category names.
@@ -16,25 +16,18 @@ import plotly.graph_objects as go
 
 from crossexec_ml.report._profile import AGE_BANDS, IDLE_BANDS, policy_table
 
-__all__ = [
-    "age_idle_heatmap",
-    "assets_bars",
-    "backtest_windows_plot",
-    "calibration_plot",
-    "drift_bars",
-    "hard_bone_bars",
-    "importance_plot",
-    "measures_bars",
-    "policy_value_plot",
-    "qini_plot",
-    "stock_by",
-]
-
 #: Colours: the tool's own lists, today's practice, chance, reference lines.
 MODEL_COLOUR = "#1f5fa8"
+
+
 TODAY_COLOUR = "#9a9a9a"
+
+
 RANDOM_COLOUR = "#d0d0d0"
+
+
 REFERENCE_COLOUR = "#7f7f7f"
+
 
 # Every text a figure shows: key -> (zh, en).
 _TEXT: dict[str, tuple[str, str]] = {
@@ -136,7 +129,7 @@ def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
     Parameters
     ----------
     checks : pandas.DataFrame
-        ``DriftReport.checks`` (:func:`crossexec_ml.report._monitor.drift_report`): rows with
+        ``DriftReport.checks`` (:func:`crossexec_ml.report.drift_report`): rows with
         ``check == "psi"``, ``column``, ``value``, ``status`` are drawn.
     lang : {"zh", "en"}
 
@@ -220,7 +213,7 @@ def age_idle_heatmap(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
     ----------
     table : pandas.DataFrame
         ``stock_profile(...)["age_by_idle"]``: counts, age bands as the index, idle bands as
-        the columns (keys of :data:`~crossexec_ml.report._profile.AGE_BANDS` and ``IDLE_BANDS``).
+        the columns (keys of :data:`~crossexec_ml.report.AGE_BANDS` and ``IDLE_BANDS``).
     lang : {"zh", "en"}
 
     Returns
@@ -426,7 +419,7 @@ def policy_value_plot(pooled: Mapping[str, float], lang: str = "zh") -> go.Figur
     -------
     plotly.graph_objects.Figure
         One horizontal bar trace per kind of policy (this tool's lists, today's practice,
-        random), in :data:`crossexec_ml.report._profile.POLICY_LABELS` order; ``x`` the shares.
+        random), in :data:`crossexec_ml.report.POLICY_LABELS` order; ``x`` the shares.
     """
     _check_lang(lang)
     table = policy_table(pooled)
@@ -505,7 +498,7 @@ def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) 
     Parameters
     ----------
     importances : pandas.DataFrame
-        :func:`crossexec_ml.report._profile.gain_drivers` output (``column``, ``label_zh``,
+        :func:`crossexec_ml.report.gain_drivers` output (``column``, ``label_zh``,
         ``mean_abs_change``, ``std``), largest first.
     lang : {"zh", "en"}
         Chinese contract labels or English column names.
@@ -534,377 +527,3 @@ def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) 
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(350, 28 * len(table) + 120))
     return _layout(fig, _t("importance", lang), _t("importance_x", lang), "")
-
-
-# --------------------------------------------------------------------------------------------
-# Leadership dashboard (notebook 04): figures of :mod:`crossexec_ml.report._dashboard`'s tables.
-# Not in ``__all__`` (that lists the analysis figures tests/test_plots.py covers); they are
-# covered by tests/test_dashboard.py.
-# --------------------------------------------------------------------------------------------
-
-_DASH_TEXT: dict[str, tuple[str, str]] = {
-    "compare": ("本轮名单与现行做法：预计额外化解数", "This cycle's list vs today's practice"),
-    "compare_y": ("预计额外化解案件数（180日内，模型估计）", "expected extra resolutions (model)"),
-    "tool_list": ("本工具名单（建议层级）", "this tool's list (suggested rungs)"),
-    "today_list": ("现行做法（最久停滞优先，逐级上移）", "today (oldest idle first, next rung)"),
-    "no_baseline": ("无停滞天数或层级数据，无法比较", "no idle days or ladder stage: no baseline"),
-    "teams": ("各执行团队本轮建议交叉执行案件（按建议层级）", "Proposed cases per team, by rung"),
-    "n_candidates": ("建议案件数", "proposed cases"),
-    "team": ("执行团队", "team"),
-    "past": ("以往交叉执行结果（按团队与层级）", "Past cross-execution results (team, rung)"),
-    "team_rung": ("执行团队 · 实际层级", "team · rung taken"),
-    "resolved": ("180日内化解", "resolved in 180 days"),
-    "failed_objective": ("未化解：客观原因（无财产/主体灭失）", "not resolved: objective cause"),
-    "failed_other": ("未化解：其他", "not resolved: other"),
-    "past_empty": ("没有含结果的历史案件", "no historical cases with outcomes"),
-    "calib": ("预测是否可信：每组预测化解率与实际化解率", "Can the predictions be trusted?"),
-    "decile": ("按预测概率分组（1=最低，10=最高）", "group by predicted probability (1 = lowest)"),
-    "rate": ("化解率", "resolution rate"),
-    "predicted": ("模型预测", "predicted"),
-    "observed": ("实际", "observed"),
-    "keep": ("维持", "keep"),
-    "intra_team": ("团队内", "intra-team"),
-    "inter_team": ("团队间", "inter-team"),
-    "higher_court": ("提级/指令", "higher court"),
-}
-_RUNG_COLOURS = {
-    "intra_team": "#1f5fa8",
-    "inter_team": "#5fa2dd",
-    "higher_court": "#e08a1e",
-    "keep": "#bbbbbb",
-}
-
-
-def _d(key: str, lang: str) -> str:
-    return _DASH_TEXT[key][_check_lang(lang)]
-
-
-def headline_compare_bars(head: Mapping[str, object], lang: str = "zh") -> go.Figure:
-    """Two bars: extra resolutions the model expects from this cycle's list and from today's.
-
-    Parameters
-    ----------
-    head : dict
-        :func:`crossexec_ml.report._dashboard.headline`.
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One bar trace; the second bar (today's practice) is absent when the headline has no
-        baseline, and an annotation says why.
-    """
-    _check_lang(lang)
-    names = [_d("tool_list", lang)]
-    values = [float(head["expected_extra_resolutions"])]
-    colours = [MODEL_COLOUR]
-    base = head.get("baseline_extra_resolutions")
-    if base is not None:
-        names.append(_d("today_list", lang))
-        values.append(float(base))
-        colours.append(TODAY_COLOUR)
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=values,
-            marker_color=colours,
-            text=[f"{v:.1f}" for v in values],
-            textposition="auto",
-            hovertemplate="%{x}: %{y:.1f}<extra></extra>",
-        )
-    )
-    if base is None:
-        fig.add_annotation(
-            text=_d("no_baseline", lang), showarrow=False, x=0.5, y=1.0, xref="paper", yref="paper"
-        )
-    return _layout(fig, _d("compare", lang), "", _d("compare_y", lang))
-
-
-def team_list_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
-    """Stacked horizontal bars: this cycle's proposed cases per team, split by suggested rung.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`crossexec_ml.report._dashboard.list_by_team`.
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One bar trace per rung with at least one proposed case; ``y`` the team ids.
-    """
-    _check_lang(lang)
-    teams = table["team_id"].astype(str).tolist()
-    fig = go.Figure()
-    for rung in ("intra_team", "inter_team", "higher_court", "keep"):
-        col = f"n_{rung}"
-        if col not in table or not table[col].sum():
-            continue
-        fig.add_trace(
-            go.Bar(
-                x=table[col].tolist(),
-                y=teams,
-                orientation="h",
-                marker_color=_RUNG_COLOURS[rung],
-                name=_d(rung, lang),
-                hovertemplate="%{y}: %{x}<extra>" + _d(rung, lang) + "</extra>",
-            )
-        )
-    fig.update_layout(barmode="stack", height=max(320, 28 * len(teams) + 120))
-    fig.update_yaxes(autorange="reversed", type="category")
-    return _layout(fig, _d("teams", lang), _d("n_candidates", lang), _d("team", lang))
-
-
-def past_results_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
-    """Stacked bars per team and rung: resolved, failed for an objective cause, failed otherwise.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`crossexec_ml.report._dashboard.past_results`.
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Three bar traces (``n_resolved``, ``n_failed_objective``, ``n_failed_other``), ``x``
-        "team · rung"; the hover adds the resolution rate and the amount recovered. An empty
-        table gives a figure without traces that says so.
-    """
-    _check_lang(lang)
-    if table.empty:
-        return _empty(_d("past", lang), _d("past_empty", lang))
-    labels = [
-        f"{t} · {_d(r, lang)}"
-        for t, r in zip(table["team_id"].astype(str), table["rung"].astype(str), strict=True)
-    ]
-    custom = table[["resolution_rate", "amount_recovered", "n_cases"]].to_numpy()
-    fig = go.Figure()
-    for col, key, colour in (
-        ("n_resolved", "resolved", MODEL_COLOUR),
-        ("n_failed_objective", "failed_objective", TODAY_COLOUR),
-        ("n_failed_other", "failed_other", "#e08a1e"),
-    ):
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=table[col].tolist(),
-                marker_color=colour,
-                name=_d(key, lang),
-                customdata=custom,
-                hovertemplate="%{x}: %{y} / %{customdata[2]}"
-                "<br>%{customdata[0]:.0%} · %{customdata[1]:,.0f}<extra></extra>",
-            )
-        )
-    fig.update_layout(barmode="stack")
-    return _layout(fig, _d("past", lang), _d("team_rung", lang), _t("n_cases", lang))
-
-
-def calibration_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
-    """Predicted and observed resolution rate side by side per decile, for readers of bars.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`crossexec_ml.evaluate._backtest.calibration_table` /
-        :func:`crossexec_ml.report._dashboard.calibration_deciles` (``bin``, ``n``,
-        ``mean_predicted``, ``observed_rate``).
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Two grouped bar traces: predicted (model colour) and observed (grey), ``x`` the bins.
-    """
-    _check_lang(lang)
-    bins = table["bin"].astype(int).astype(str).tolist()
-    fig = go.Figure()
-    for col, key, colour in (
-        ("mean_predicted", "predicted", MODEL_COLOUR),
-        ("observed_rate", "observed", TODAY_COLOUR),
-    ):
-        fig.add_trace(
-            go.Bar(
-                x=bins,
-                y=table[col].tolist(),
-                marker_color=colour,
-                name=_d(key, lang),
-                text=[f"{v:.0%}" for v in table[col]],
-                textposition="outside",
-                customdata=table[["n"]].to_numpy(),
-                hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra></extra>",
-            )
-        )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return _layout(fig, _d("calib", lang), _d("decile", lang), _d("rate", lang))
-
-
-# --------------------------------------------------------------------------------------------
-# Fairness audit (crossexec_ml.evaluate._fairness): ratios to the reference group, and the cases not picked
-# --------------------------------------------------------------------------------------------
-
-_FAIR_TEXT: dict[str, tuple[str, str]] = {
-    "ratio_title": ("各组与参照组之比：{m}", "Ratio to the reference group: {m}"),
-    "diff_title": (
-        "各组与参照组之差：{m}（百分点）",
-        "Difference to the reference group: {m} (points)",
-    ),
-    "ratio_x": (
-        "与参照组之比（对数刻度，阴影为正常范围）",
-        "ratio to reference (log scale; band shaded)",
-    ),
-    "diff_x": (
-        "与参照组之差（百分点，阴影为正常范围）",
-        "difference to reference (points; band shaded)",
-    ),
-    "fair_empty": ("该指标没有可下结论的组", "no group with a verdict on this metric"),
-    "outcomes_title": (
-        "入选与未入选案件的后续结果：{g}",
-        "Later outcomes of picked and not-picked cases: {g}",
-    ),
-    "rate": ("比例", "share"),
-    "not_resolved": ("未入选：180日内化解", "not picked: resolved in 180 days"),
-    "not_terminated": ("未入选：终本", "not picked: 终本 (closed for now)"),
-    "sel_resolved": ("入选：180日内化解", "picked: resolved in 180 days"),
-}
-
-_VERDICT_COLOURS = {"flag": "#c0392b", "watch": "#e08a1e", "ok": MODEL_COLOUR}
-
-
-def _f(key: str, lang: str) -> str:
-    return _FAIR_TEXT[key][_check_lang(lang)]
-
-
-def fairness_ratio_plot(
-    disparities: pd.DataFrame,
-    metric: str = "selection_rate",
-    lang: str = "zh",
-    *,
-    band: tuple[float, float] = (0.8, 1.25),
-    tolerance: float = 0.05,
-) -> go.Figure:
-    """Each group's ratio (or difference) to its reference group, with its interval and band.
-
-    Parameters
-    ----------
-    disparities : pandas.DataFrame
-        ``FairnessAudit.disparities`` (:func:`crossexec_ml.evaluate._fairness.fairness_audit`).
-    metric : str
-        One of its ``metric`` values.
-    lang : {"zh", "en"}
-    band : (float, float)
-        The ``ok`` band of ratios (the audit's ``FairnessSettings.band``), shaded.
-    tolerance : float
-        The ``ok`` half-width of differences (``uplift_tolerance``), shaded.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One marker per group with a verdict (reference and too-small groups left out), coloured
-        by verdict, error bars for the bootstrap interval; a log axis for ratios.
-    """
-    i = _check_lang(lang)
-    part = disparities[
-        (disparities["metric"] == metric) & disparities["verdict"].isin(["flag", "watch", "ok"])
-    ]
-    if part.empty:
-        name = metric
-        if len(disparities) and (disparities["metric"] == metric).any():
-            name = disparities.loc[disparities["metric"] == metric, f"metric_{lang}"].iloc[0]
-        return _empty(_f("ratio_title", lang).format(m=name), _f("fair_empty", lang))
-    kind = part["compare"].iloc[0]
-    scale = 1.0 if kind == "ratio" else 100.0
-    name = part[f"metric_{lang}"].iloc[0]
-    fig = go.Figure()
-    for verdict, colour in _VERDICT_COLOURS.items():
-        rows = part[part["verdict"] == verdict]
-        if rows.empty:
-            continue
-        y = (rows[f"grouping_{lang}"] + ": " + rows[f"group_{lang}"]).tolist()
-        est = rows["estimate"].to_numpy(float) * scale
-        lo = rows["ci_low"].to_numpy(float) * scale
-        hi = rows["ci_high"].to_numpy(float) * scale
-        fig.add_trace(
-            go.Scatter(
-                x=est.tolist(),
-                y=y,
-                mode="markers",
-                marker={"color": colour, "size": 9},
-                name=rows[f"verdict_{lang}"].iloc[0],
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": (hi - est).tolist(),
-                    "arrayminus": (est - lo).tolist(),
-                    "color": colour,
-                },
-                customdata=rows[["n", "reference_group"]].to_numpy(),
-                hovertemplate="%{y}: %{x:.2f} (n=%{customdata[0]:.0f}, "
-                + ("参照组 " if i == 0 else "reference ")
-                + "%{customdata[1]})<extra></extra>",
-            )
-        )
-    if kind == "ratio":
-        fig.add_vrect(x0=band[0], x1=band[1], fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
-        fig.add_vline(x=1.0, line_color=REFERENCE_COLOUR, line_dash="dot")
-        fig.update_xaxes(type="log")
-        title, x = _f("ratio_title", lang).format(m=name), _f("ratio_x", lang)
-    else:
-        t = tolerance * 100
-        fig.add_vrect(x0=-t, x1=t, fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
-        fig.add_vline(x=0.0, line_color=REFERENCE_COLOUR, line_dash="dot")
-        title, x = _f("diff_title", lang).format(m=name), _f("diff_x", lang)
-    fig.update_layout(height=max(320, 28 * len(part) + 140))
-    return _layout(fig, title, x, "")
-
-
-def outcomes_by_selection_plot(
-    unselected: pd.DataFrame, grouping: str, lang: str = "zh"
-) -> go.Figure:
-    """Per group: how often not-picked cases were resolved or closed as 终本, beside picked ones.
-
-    Parameters
-    ----------
-    unselected : pandas.DataFrame
-        ``FairnessAudit.unselected`` (``grouping``, ``grouping_zh``/``grouping_en``,
-        ``group_zh``/``group_en``, ``in_list``,
-        ``resolved_rate``, ``terminate_current_rate``, ``n``).
-    grouping : str
-        Which grouping to draw (e.g. ``cause_category``).
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Three grouped bar traces: not picked resolved, not picked 终本, picked resolved.
-    """
-    _check_lang(lang)
-    part = unselected[unselected["grouping"] == grouping]
-    label = part[f"grouping_{lang}"].iloc[0] if len(part) else grouping
-    title = _f("outcomes_title", lang).format(g=label)
-    if part.empty:
-        return _empty(title, _f("fair_empty", lang))
-    fig = go.Figure()
-    for in_list, col, key, colour in (
-        ("not_selected", "resolved_rate", "not_resolved", TODAY_COLOUR),
-        ("not_selected", "terminate_current_rate", "not_terminated", "#e08a1e"),
-        ("selected", "resolved_rate", "sel_resolved", MODEL_COLOUR),
-    ):
-        rows = part[part["in_list"] == in_list]
-        if col not in rows:
-            continue
-        fig.add_trace(
-            go.Bar(
-                x=rows[f"group_{lang}"].tolist(),
-                y=rows[col].tolist(),
-                name=_f(key, lang),
-                marker_color=colour,
-                customdata=rows[["n"]].to_numpy(),
-                hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]:.0f})<extra></extra>",
-            )
-        )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return _layout(fig, title, "", _f("rate", lang))

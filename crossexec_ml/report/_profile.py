@@ -1,6 +1,6 @@
 """Tables that describe a case export and a trained model, for the notebooks and reports.
 
-Every table a notebook shows is computed here (the figures in :mod:`crossexec_ml.report._plots` draw
+Every table a notebook shows is computed here (the figures in :mod:`crossexec_ml.report` draw
 these tables), so the numbers in a notebook, a dashboard and a report are the same numbers.
 Tables are plain :class:`pandas.DataFrame` objects with a fixed set of columns, a Chinese and an
 English label where a row names a category, and no index to remember.
@@ -16,27 +16,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import (
-    HARD_BONE_FLAGS,
-    CohortSettings,
-    FlagSettings,
-    cases_contract,
-)
-from crossexec_ml.data._io import ValidationReport
-from crossexec_ml.decide._policy import LadderSettings, suggest_rung
-from crossexec_ml.model._features import ASSET_COLUMNS, add_features, stalled_cohort
-
-__all__ = [
-    "AGE_BANDS",
-    "CAUSE_LABELS",
-    "IDLE_BANDS",
-    "POLICY_LABELS",
-    "backtest_table",
-    "data_quality",
-    "gain_drivers",
-    "policy_table",
-    "stock_profile",
-]
+from crossexec_ml.data import CAUSE_LABELS, HARD_BONE_FLAGS, ValidationReport, cases_contract
+from crossexec_ml.decide import suggest_rung
+from crossexec_ml.model import ASSET_COLUMNS, add_features, stalled_cohort
+from crossexec_ml.settings import CohortSettings, FlagSettings, LadderSettings
 
 #: Case-age bands (``as_of_date - filing_date``): key -> (upper bound in days, zh, en).
 AGE_BANDS: dict[str, tuple[float, str, str]] = {
@@ -55,23 +38,6 @@ IDLE_BANDS: dict[str, tuple[float, str, str]] = {
     ">2y": (np.inf, "2年以上", "over 2 years"),
 }
 
-#: Chinese names of the contract's ``cause_category`` values.
-CAUSE_LABELS: dict[str, str] = {
-    "private_lending": "民间借贷",
-    "financial_loan": "金融借款",
-    "credit_card": "信用卡纠纷",
-    "sales_contract": "买卖合同",
-    "construction": "建设工程",
-    "labor_remuneration": "劳动报酬",
-    "traffic_injury": "交通事故赔偿",
-    "lease": "租赁合同",
-    "property_service": "物业服务",
-    "family_support": "婚姻家庭抚养",
-    "guarantee_recourse": "担保追偿",
-    "non_monetary": "非金钱给付",
-    "criminal_property": "刑事涉财产",
-    "other": "其他",
-}
 
 #: The back-test's policies: name -> (zh, en, kind). ``kind`` is ``model`` for the lists this
 #: package makes, ``today`` for lists that mimic today's practice and ``random`` for chance.
@@ -190,7 +156,7 @@ def data_quality(
     Parameters
     ----------
     source : pandas.DataFrame or ValidationReport
-        Contract-typed cases, or the report of :func:`crossexec_ml.data._io.validate_file` (its
+        Contract-typed cases, or the report of :func:`crossexec_ml.data.validate_file` (its
         ``frame`` and ``absent_optional`` are used).
     absent_optional : sequence of str
         Optional columns absent from the export (ignored when ``source`` is a report).
@@ -242,7 +208,7 @@ def stock_profile(
 ) -> dict[str, pd.DataFrame]:
     """Describe the stock of stalled cases: where they are, how old, what is known about them.
 
-    Only the rows of the stalled cohort (:func:`crossexec_ml.model._features.stalled_cohort`) are
+    Only the rows of the stalled cohort (:func:`crossexec_ml.model.stalled_cohort`) are
     described, except ``overview`` (which also counts the whole input) and ``data_quality``
     (which describes the export as a whole). The idle bands start at 90 days, the default
     cohort's threshold; with a lower ``cohort.min_idle_days`` the first band also holds the
@@ -251,7 +217,7 @@ def stock_profile(
     Parameters
     ----------
     cases : pandas.DataFrame
-        Contract-typed cases (from :func:`crossexec_ml.data._io.read_cases`).
+        Contract-typed cases (from :func:`crossexec_ml.data.read_cases`).
     absent_optional : sequence of str
         Optional columns absent from the export (``ValidationReport.absent_optional``).
     cohort : CohortSettings, optional
@@ -273,7 +239,7 @@ def stock_profile(
 
     Examples
     --------
-    >>> from crossexec_ml.data._synthetic import make_cases
+    >>> from crossexec_ml.data import make_cases
     >>> tables = stock_profile(make_cases(n_history=10, n_current=50, seed=1).current)
     >>> int(tables["hard_bones"]["n_cases"].ge(0).all())
     1
@@ -453,7 +419,7 @@ def gain_drivers(
 
     The list is ranked by each case's best allowed gain (the model's extra probability of
     resolution over keeping the case, ``best_gain`` of
-    :func:`crossexec_ml.decide._policy.suggest_rung`). For each contract feature column, its values are
+    :func:`crossexec_ml.decide.suggest_rung`). For each contract feature column, its values are
     shuffled across the cases, the model is asked again, and the mean absolute change of the
     gain is recorded (averaged over ``n_repeats`` shuffles). A fact the model ignores scores 0.
     Derived inputs (case age, deposit cover, the hard-bone flags...) are credited to the
@@ -462,7 +428,7 @@ def gain_drivers(
 
     This measures how much the *ranking score* depends on a fact, not how well the model
     predicts resolution; it is a global picture. Why one case ranks where it does is
-    :func:`crossexec_ml.decide._explain.explain_cases`.
+    :func:`crossexec_ml.decide.explain_cases`.
 
     Parameters
     ----------

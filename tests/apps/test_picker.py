@@ -7,11 +7,11 @@ import types
 import numpy as np
 import pytest
 
-from crossexec_ml.apps._picker import CasePicker
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.decide._ledger import Ledger
-from crossexec_ml.jobs._pipeline import score_cases
-from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.apps import CasePicker
+from crossexec_ml.data import make_cases
+from crossexec_ml.decide import Ledger
+from crossexec_ml.jobs import score_cases
+from crossexec_ml.model import CrossExecModel
 
 
 @pytest.fixture(scope="module")

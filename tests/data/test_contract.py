@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crossexec_ml.data import _contract as schema
-from crossexec_ml.data._contract import cases_contract, handlers_contract
+from crossexec_ml import data
+from crossexec_ml.data import cases_contract, handlers_contract
+from crossexec_ml.settings import RUNGS
 from tests.conftest import REPO, SHARED_CONTRACT
 
 
@@ -71,5 +72,5 @@ def test_version_tracks_content():
 
 def test_every_cross_mode_maps_to_a_rung():
     modes = cases_contract().columns["cross_mode"].categories
-    assert set(schema.CROSS_MODE_TO_RUNG) == set(modes)
-    assert set(schema.CROSS_MODE_TO_RUNG.values()) == set(schema.RUNGS)
+    assert set(data.CROSS_MODE_TO_RUNG) == set(modes)
+    assert set(data.CROSS_MODE_TO_RUNG.values()) == set(RUNGS)

@@ -10,18 +10,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._contract import cases_contract
-from crossexec_ml.data._io import (
+from crossexec_ml.data import (
     MAX_PROBLEMS,
-    InputError,
     ValidationError,
     atomic_path,
+    cases_contract,
     read_cases,
     read_handlers,
     validate_file,
     validate_frame,
     write_table,
 )
+from crossexec_ml.errors import InputError
 from tests.conftest import case_rows
 
 ZH = cases_contract().labels_zh()

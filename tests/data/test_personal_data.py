@@ -23,19 +23,24 @@ import pyarrow.parquet as pq
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._contract import cases_contract, handlers_contract
-from crossexec_ml.data._io import (
-    InputError,
+from crossexec_ml.data import (
     ValidationError,
     allowing_personal_columns,
+    cases_contract,
+    handlers_contract,
+    header_rule,
+    is_id_number,
+    make_cases,
+    mask_text,
     read_cases,
     read_handlers,
     validate_file,
+    value_rule,
+    write_synthetic,
     write_table,
 )
-from crossexec_ml.data._privacy import header_rule, is_id_number, mask_text, value_rule
-from crossexec_ml.data._synthetic import make_cases, write_synthetic
-from crossexec_ml.decide._ledger import Ledger, LedgerError
+from crossexec_ml.decide import Ledger
+from crossexec_ml.errors import InputError, LedgerError
 
 
 def make_id(area: str, birth: str, seq: str) -> str:

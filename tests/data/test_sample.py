@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._synthetic import SAMPLE_DIR, SYNTHETIC_FILES, load_sample, make_cases
-from crossexec_ml.model._features import stalled_cohort
+from crossexec_ml.data import SAMPLE_DIR, SYNTHETIC_FILES, load_sample, make_cases
+from crossexec_ml.model import stalled_cohort
 
 
 def test_sample_is_the_generator_default(tmp_path):

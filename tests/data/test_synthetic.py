@@ -12,24 +12,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._contract import (
+from crossexec_ml.data import (
     CROSS_MODE_TO_RUNG,
-    RUNGS,
-    CohortSettings,
-    ColumnSpec,
-    cases_contract,
-    handlers_contract,
-)
-from crossexec_ml.data._io import validate_file
-from crossexec_ml.data._synthetic import (
     STALL_CAUSE_SHARES,
     STALL_CAUSES,
     TRUTH_COLUMNS,
+    ColumnSpec,
     SyntheticCases,
+    cases_contract,
+    handlers_contract,
     higher_court_mode,
     make_cases,
     true_probabilities,
+    validate_file,
 )
+from crossexec_ml.settings import RUNGS, CohortSettings
 
 P_COLS = [f"p_{r}" for r in RUNGS]
 

@@ -15,16 +15,17 @@ import pandas as pd
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._io import (
+from crossexec_ml.data import (
     TRUTH_PROB_COLUMNS,
-    InputError,
     ValidationError,
+    make_cases,
     read_cases,
     read_truth,
+    write_synthetic,
     write_table,
 )
-from crossexec_ml.data._synthetic import make_cases, write_synthetic
-from crossexec_ml.jobs._pipeline import train
+from crossexec_ml.errors import InputError
+from crossexec_ml.jobs import train
 
 #: A valid-looking resident ID number (ISO 7064 check digit): never to appear in a message.
 ID_NUMBER = (

@@ -11,14 +11,9 @@ import pytest
 from scipy import sparse
 from scipy.optimize import LinearConstraint, milp
 
-from crossexec_ml.data._io import read_handlers
-from crossexec_ml.decide._assign import (
-    DEFAULT_LEADER_BONUS,
-    ESCALATION_TARGET,
-    PLAN_COLUMNS,
-    PlanError,
-    assign,
-)
+from crossexec_ml.data import read_handlers
+from crossexec_ml.decide import DEFAULT_LEADER_BONUS, ESCALATION_TARGET, PLAN_COLUMNS, assign
+from crossexec_ml.errors import PlanError
 
 # The module, not the function of the same name the package may re-export.
 assign_mod = importlib.import_module("crossexec_ml.decide._assign")
@@ -630,7 +625,7 @@ def test_plan_error_is_a_value_error():
 
 
 def test_eligible_handlers_follow_the_plan_rules():
-    from crossexec_ml.decide._assign import eligible_handlers
+    from crossexec_ml.decide import eligible_handlers
 
     handlers = pd.DataFrame(
         {

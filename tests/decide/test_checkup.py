@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.decide._checkup import checkup, checkup_table
-from crossexec_ml.jobs._pipeline import score_cases
-from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.data import make_cases
+from crossexec_ml.decide import checkup, checkup_table
+from crossexec_ml.jobs import score_cases
+from crossexec_ml.model import CrossExecModel
 
 
 @pytest.fixture(scope="module")

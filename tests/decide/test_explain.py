@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.decide._explain import explain_cases
-from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.data import make_cases
+from crossexec_ml.decide import explain_cases
+from crossexec_ml.model import CrossExecModel
 
 CASES = make_cases(n_history=0, n_current=40, seed=9).current
 
@@ -81,7 +81,7 @@ def test_real_model_reasons_track_its_predictions():
     why = explain_cases(model, cases)
     assert why["reasons_zh"].str.len().gt(0).all()
     # every reported effect is reproduced by neutralising that fact and asking the model again
-    from crossexec_ml.decide._explain import FACTS
+    from crossexec_ml.decide import FACTS
 
     facts = {f.name: f for f in FACTS}
     checked = 0

@@ -16,13 +16,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crossexec_ml.decide._ledger import (
-    ACTION_LABELS,
-    ACTIONS,
-    GENESIS_HASH,
-    Ledger,
-    LedgerError,
-)
+from crossexec_ml.decide import ACTION_LABELS, ACTIONS, GENESIS_HASH, Ledger
+from crossexec_ml.errors import LedgerError
 
 CASE_A = "(2023)湘0103执1号"
 CASE_B = "(2023)湘0103执2号"
@@ -394,7 +389,7 @@ def test_non_ledger_files_are_refused_and_left_untouched(
 
 
 def test_a_file_with_the_ledger_mark_but_no_meta_is_refused(tmp_path: Path) -> None:
-    from crossexec_ml.decide._ledger import APPLICATION_ID
+    from crossexec_ml.decide import APPLICATION_ID
 
     target = tmp_path / "fake.sqlite"
     _other_sqlite(target, tables=False, app_id=APPLICATION_ID)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crossexec_ml.decide._policy import LadderSettings, allowed_rungs, suggest_rung
+from crossexec_ml.decide import allowed_rungs, suggest_rung
+from crossexec_ml.settings import LadderSettings
 
 
 def probs(*rows):

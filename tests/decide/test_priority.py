@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.decide._priority import (
-    PrioritySettings,
-    expected_gain,
-    guidance,
-    order_by_gain,
-    rank_cases,
-)
+from crossexec_ml.data import make_cases
+from crossexec_ml.decide import expected_gain, guidance, order_by_gain, rank_cases
+from crossexec_ml.settings import PrioritySettings
 
 CASES = make_cases(n_history=0, n_current=60, seed=2).current
 
@@ -236,8 +231,8 @@ def test_rows_are_put_in_rank_order_like_a_stable_sort(ranks, distinct):
 
 
 def test_ranked_list_carries_each_cases_floor_reason():
-    from crossexec_ml.jobs._pipeline import rank_rows, score_rows, with_order
-    from crossexec_ml.model._estimator import CrossExecModel
+    from crossexec_ml.jobs import rank_rows, score_rows, with_order
+    from crossexec_ml.model import CrossExecModel
 
     data = make_cases(n_history=1500, n_current=400, seed=4)
     model = CrossExecModel().fit(data.history)

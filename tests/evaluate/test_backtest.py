@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.evaluate._backtest import (
-    BacktestSettings,
+from crossexec_ml.evaluate import (
     calibration_table,
     expected_calibration_error,
     next_rung,
@@ -18,6 +17,7 @@ from crossexec_ml.evaluate._backtest import (
     truth_gain,
     uplift_at_k,
 )
+from crossexec_ml.settings import BacktestSettings
 
 
 def test_precision_recall_at_k_without_ties():

@@ -8,22 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crossexec_ml import evaluate, report
 from crossexec_ml.cli import main
-from crossexec_ml.data._io import read_cases
-from crossexec_ml.decide._policy import PROB_COLUMNS
-from crossexec_ml.evaluate import _fairness as fairness
-from crossexec_ml.evaluate._backtest import BacktestSettings, precision_recall_at_k
-from crossexec_ml.evaluate._fairness import (
-    FairnessSettings,
+from crossexec_ml.data import read_cases
+from crossexec_ml.evaluate import (
     audit_saved,
     backtest_predictions,
     fairness_audit,
     fairness_summary,
+    precision_recall_at_k,
     summary_html,
     summary_text,
     top_k_selection,
 )
-from crossexec_ml.report import _plots as plots
+from crossexec_ml.settings import PROB_COLUMNS, BacktestSettings, FairnessSettings
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "sample"
@@ -260,12 +258,12 @@ def test_summary_html_escapes_group_names():
 def test_fairness_plots_draw_the_audit():
     rows, noise = _population()
     audit = fairness_audit(rows.assign(selected=top_k_selection(noise, 200)), _settings())
-    fig = plots.fairness_ratio_plot(audit.disparities, "selection_rate", "en")
+    fig = report.fairness_ratio_plot(audit.disparities, "selection_rate", "en")
     assert len(fig.data) == 1 and fig.layout.xaxis.type == "log"
     assert list(fig.data[0].y) == ["court: rural"]
-    empty = plots.fairness_ratio_plot(audit.disparities, "calibration_uplift", "zh")
+    empty = report.fairness_ratio_plot(audit.disparities, "calibration_uplift", "zh")
     assert len(empty.data) == 0  # no pilot rows: the figure says so instead of failing
-    bars = plots.outcomes_by_selection_plot(audit.unselected, "court_id", "zh")
+    bars = report.outcomes_by_selection_plot(audit.unselected, "court_id", "zh")
     assert len(bars.data) == 2  # no closure column here: resolved bars only
 
 
@@ -304,7 +302,7 @@ def test_sample_audit_uses_the_products_list_and_the_pilot(sample_audit):
     per_date = rows.groupby("as_of_date").agg(n=("selected", "size"), k=("selected", "sum"))
     assert (per_date["k"] <= (0.1 * per_date["n"]).round().clip(lower=1)).all()
     assert (per_date["k"] > 0).all()
-    assert set(a.meta["groupings_audited"]) == set(fairness.GROUPINGS)
+    assert set(a.meta["groupings_audited"]) == set(evaluate.GROUPINGS)
     assert "pilot" in a.meta["uplift_check"] and rows["pilot"].sum() > 100
     # Livelihood cases get the floor and the boost: never picked less often than the others.
     g = a.groups.set_index(["grouping", "group"])
@@ -324,7 +322,7 @@ def test_sample_audit_uses_the_products_list_and_the_pilot(sample_audit):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from crossexec_ml.jobs._pipeline import train
+    from crossexec_ml.jobs import train
 
     out = tmp_path_factory.mktemp("fair") / "model"
     train(SAMPLE / "history.csv", out, progress=False)
@@ -389,7 +387,7 @@ def test_cli_refuses_a_file_without_outcomes(model_dir, tmp_path, capsys):
 
 
 def test_a_failed_xlsx_write_leaves_nothing_behind(sample_audit, tmp_path, monkeypatch):
-    import crossexec_ml.data._io as io
+    import crossexec_ml.data._write as io
 
     def broken(sheets, path):
         path.write_bytes(b"PK half a workbook")
@@ -398,7 +396,7 @@ def test_a_failed_xlsx_write_leaves_nothing_behind(sample_audit, tmp_path, monke
     monkeypatch.setattr(io, "_write_xlsx", broken)
     out = tmp_path / "fairness.xlsx"
     with pytest.raises(OSError, match="disk full"):
-        fairness.write_audit(sample_audit, out)
+        evaluate.write_audit(sample_audit, out)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -418,7 +416,7 @@ def test_06_fairness_audit_runs_on_the_sample(tmp_path):
 
 
 def test_the_renderings_accept_the_json_file_written_by_the_cli(sample_audit, tmp_path):
-    out = fairness.write_audit(sample_audit, tmp_path / "fairness.json")
+    out = evaluate.write_audit(sample_audit, tmp_path / "fairness.json")
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert summary_html(doc, "zh") == summary_html(fairness_summary(sample_audit), "zh")
     assert summary_text(doc, "en") == summary_text(doc["summary"], "en")

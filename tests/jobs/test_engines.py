@@ -14,17 +14,18 @@ import pandas as pd
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._io import read_cases, write_table
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.jobs._engines import (
+from crossexec_ml.data import make_cases, read_cases, write_table
+from crossexec_ml.jobs import (
+    SCORE_COLUMNS,
     PartitionError,
     list_pieces,
     read_piece,
     read_scored_parts,
+    score_cases,
     score_partitioned,
+    train,
 )
-from crossexec_ml.jobs._pipeline import SCORE_COLUMNS, score_cases, train
-from crossexec_ml.model._estimator import CrossExecModel, load_model
+from crossexec_ml.model import CrossExecModel, load_model
 
 EXPLAIN = 120  # reasons for the top 120: spread over several partitions
 SPLITS = [(0, 70), (70, 480), (480, 630), (630, 800)]  # uneven on purpose

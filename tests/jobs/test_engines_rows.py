@@ -15,10 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._io import validate_file, write_table
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.jobs._engines import PartitionError, list_pieces, read_piece, score_partitioned
-from crossexec_ml.jobs._pipeline import train
+from crossexec_ml.data import make_cases, validate_file, write_table
+from crossexec_ml.jobs import PartitionError, list_pieces, read_piece, score_partitioned, train
 
 PIECE_ROWS = 100  # b.parquet (400 rows, row groups of 100) becomes four pieces
 

@@ -9,11 +9,9 @@ import pandas as pd
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._contract import HARD_BONE_FLAGS
-from crossexec_ml.data._io import read_cases
-from crossexec_ml.data._synthetic import make_cases, write_synthetic
-from crossexec_ml.jobs._pipeline import SCORE_COLUMNS, score_cases
-from crossexec_ml.model._estimator import load_model
+from crossexec_ml.data import HARD_BONE_FLAGS, make_cases, read_cases, write_synthetic
+from crossexec_ml.jobs import SCORE_COLUMNS, score_cases
+from crossexec_ml.model import load_model
 
 
 @pytest.fixture(scope="module")

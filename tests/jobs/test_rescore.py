@@ -22,10 +22,17 @@ import pandas as pd
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.decide._ledger import Ledger
-from crossexec_ml.jobs._pipeline import read_scored, score, train
-from crossexec_ml.jobs._rescore import changes_since, load_run_inputs, rescore_cases
-from crossexec_ml.jobs._runner import NOTEBOOK, report_html
+from crossexec_ml.data import read_scored
+from crossexec_ml.decide import Ledger
+from crossexec_ml.jobs import (
+    NOTEBOOK,
+    changes_since,
+    load_run_inputs,
+    report_html,
+    rescore_cases,
+    score,
+    train,
+)
 from tests.conftest import REPO, sample_audit
 
 SAMPLE = REPO / "data" / "sample"
@@ -298,7 +305,7 @@ def _failing_copy(tmp_path: Path) -> Path:
 def test_forced_failure_exits_1_keeps_the_notebook_and_leaves_the_previous_run(
     runs, model_dir, tmp_path
 ):
-    from crossexec_ml.jobs._runner import run_rescore
+    from crossexec_ml.jobs import run_rescore
 
     first = runs["first"]
     before = _tree(first)
@@ -473,8 +480,8 @@ def test_personal_data_in_the_stock_exits_2_without_echoing_it(model_dir, tmp_pa
 
 
 def test_top_table_speaks_the_leaders_language(model_dir):
-    from crossexec_ml.jobs._rescore import top_table
-    from crossexec_ml.report._monitor import carry_over
+    from crossexec_ml.jobs import top_table
+    from crossexec_ml.report import carry_over
 
     scored = score(model_dir, SAMPLE / "current.csv")
     first = str(scored["case_id"].iloc[0])

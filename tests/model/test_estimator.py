@@ -9,20 +9,18 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from crossexec_ml.data._contract import cases_contract
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.decide._policy import PROB_COLUMNS
-from crossexec_ml.model._estimator import (
+from crossexec_ml.data import cases_contract, make_cases
+from crossexec_ml.errors import ModelFileError, TrainingDataError
+from crossexec_ml.model import (
     CARD_FILE,
     MODEL_FILE,
     MODEL_FORMAT,
     CrossExecModel,
-    ModelFileError,
-    TrainingDataError,
+    derived_features,
     load_model,
     save_model,
 )
-from crossexec_ml.model._features import derived_features
+from crossexec_ml.settings import PROB_COLUMNS
 
 SMALL: dict = {}  # the model is fast enough to test with its defaults
 
@@ -168,7 +166,7 @@ def test_edited_card_refused(saved):
 
 def test_other_contract_version_refused(tmp_path, fitted, monkeypatch):
     save_model(fitted, tmp_path / "m", {})
-    import crossexec_ml.model._estimator as model_module
+    import crossexec_ml.model._persistence as model_module
 
     class Other:
         version = "000000000000"
@@ -220,3 +218,11 @@ def test_model_from_an_earlier_format_refused(tmp_path, fitted):
     )
     with pytest.raises(ModelFileError, match="earlier version of crossexec_ml"):
         load_model(tmp_path / "m")
+
+
+def test_trusted_types_name_where_the_package_classes_live():
+    from crossexec_ml.model import TRUSTED_TYPES, CrossExecModel
+    from crossexec_ml.settings import FlagSettings
+
+    for cls in (CrossExecModel, FlagSettings):
+        assert f"{cls.__module__}.{cls.__qualname__}" in TRUSTED_TYPES

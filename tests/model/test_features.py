@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._contract import CohortSettings, FlagSettings
-from crossexec_ml.data._io import validate_frame
-from crossexec_ml.model._features import (
+from crossexec_ml.data import validate_frame
+from crossexec_ml.model import (
     DERIVED_FEATURES,
     add_features,
     hard_bone_flags,
@@ -15,6 +14,7 @@ from crossexec_ml.model._features import (
     rung_of,
     stalled_cohort,
 )
+from crossexec_ml.settings import CohortSettings, FlagSettings
 from tests.conftest import case_rows
 
 

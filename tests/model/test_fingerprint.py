@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._io import read_cases
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.jobs._pipeline import score_cases, score_rows
-from crossexec_ml.model._estimator import CrossExecModel
-from crossexec_ml.model._features import case_fingerprint
+from crossexec_ml.data import make_cases, read_cases
+from crossexec_ml.jobs import score_cases, score_rows
+from crossexec_ml.model import CrossExecModel, case_fingerprint
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "sample" / "current.csv"

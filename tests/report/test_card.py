@@ -9,11 +9,10 @@ import shutil
 import pytest
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._io import InputError
-from crossexec_ml.errors import ModelFileError
-from crossexec_ml.jobs._pipeline import train
-from crossexec_ml.model._estimator import load_model
-from crossexec_ml.report._card import KNOWN_LIMITS, MUST_NOT, card_html, write_card
+from crossexec_ml.errors import InputError, ModelFileError
+from crossexec_ml.jobs import train
+from crossexec_ml.model import load_model
+from crossexec_ml.report import KNOWN_LIMITS, MUST_NOT, card_html, write_card
 from tests.conftest import REPO, sample_audit
 
 SAMPLE = REPO / "data" / "sample"

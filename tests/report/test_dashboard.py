@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._io import read_cases
-from crossexec_ml.report import _dashboard as dashboard
-from crossexec_ml.report import _plots as plots
+from crossexec_ml import report
+from crossexec_ml.data import read_cases
 from tests.conftest import REPO
 
 # --------------------------------------------------------------------------------------------
@@ -73,7 +72,7 @@ def history(tmp_path):
 
 
 def test_past_results_by_team_and_rung_by_hand(history):
-    table = dashboard.past_results(history)
+    table = report.past_results(history)
     assert "handler_id" not in table.columns
     assert list(zip(table["team_id"], table["rung"], strict=True)) == [
         ("C01-T1", "intra_team"),
@@ -106,7 +105,7 @@ def test_past_results_can_show_kept_cases_and_counts_ledger_decisions(history):
             "as_of_date": ["2024-03-01", None],
         }
     )
-    table = dashboard.past_results(history, ledger_rows, include_keep=True)
+    table = report.past_results(history, ledger_rows, include_keep=True)
     keep = table[table["rung"] == "keep"].iloc[0]
     assert (keep["team_id"], keep["n_cases"], keep["n_resolved"]) == ("C01-T2", 1, 1)
     assert table.set_index("rung")["n_in_ledger"].to_dict() == {
@@ -126,12 +125,12 @@ def test_ledger_summary_counts_latest_decisions_per_team():
         }
     )
     scored = pd.DataFrame({"case_id": ["A", "B"], "court_id": ["C01"] * 2, "team_id": ["T1"] * 2})
-    table = dashboard.ledger_summary(rows, scored)
+    table = report.ledger_summary(rows, scored)
     assert table.to_dict("records") == [
         {"court_id": "C01", "team_id": "T1", "action": "keep", "n_cases": 2}
     ]
     assert "decided_by" not in table
-    assert dashboard.ledger_summary(None).empty
+    assert report.ledger_summary(None).empty
 
 
 class _FixedModel:
@@ -146,7 +145,7 @@ class _FixedModel:
 def test_calibration_deciles_counts_no_terminate_current_as_resolved(history):
     # Six rows have an outcome; case 4 (终本 marked resolved) is observed as not resolved.
     model = _FixedModel([0.9, 0.1, 0.2, 0.8, 0.3, 0.7])
-    table = dashboard.calibration_deciles(history, model, n_bins=2)
+    table = report.calibration_deciles(history, model, n_bins=2)
     assert table["n"].tolist() == [3, 3]
     low, high = table.iloc[0], table.iloc[1]
     assert low["mean_predicted"] == pytest.approx(0.2)
@@ -206,7 +205,7 @@ def scored_cases():
 
 
 def test_headline_by_hand(scored, scored_cases):
-    head = dashboard.headline(scored, cases=scored_cases)
+    head = report.headline(scored, cases=scored_cases)
     assert head["n_cases"] == 5
     assert head["n_stalled"] == 4
     assert head["n_decided"] == 1
@@ -227,17 +226,17 @@ def test_headline_by_hand(scored, scored_cases):
 
 
 def test_headline_capacity_and_without_case_columns(scored):
-    head = dashboard.headline(scored, capacity=3)
+    head = report.headline(scored, capacity=3)
     assert head["n_candidates"] == 3
     assert head["expected_extra_resolutions"] == pytest.approx(0.55)
     assert head["expected_amount"] is None and head["baseline_extra_resolutions"] is None
     assert head["extra_vs_baseline"] is None
     with pytest.raises(ValueError, match="capacity"):
-        dashboard.headline(scored, capacity=-1)
+        report.headline(scored, capacity=-1)
 
 
 def test_list_by_team_by_hand(scored):
-    table = dashboard.list_by_team(scored)
+    table = report.list_by_team(scored)
     assert "handler_id" not in table.columns
     rows = table.set_index("team_id")
     a_cols = ["n_stalled", "n_candidates", "n_intra_team", "n_hard_bone"]
@@ -245,21 +244,21 @@ def test_list_by_team_by_hand(scored):
     b_cols = ["n_stalled", "n_candidates", "n_higher_court", "n_keep"]
     assert rows.loc["T-B", b_cols].tolist() == [2, 1, 1, 0]
     assert rows.loc["T-A", "expected_extra"] == pytest.approx(0.3)
-    wider = dashboard.list_by_team(scored, capacity=4).set_index("team_id")
+    wider = report.list_by_team(scored, capacity=4).set_index("team_id")
     assert wider.loc["T-B", "n_keep"] == 1 and wider.loc["T-A", "n_intra_team"] == 2
 
 
 def test_headline_html_tiles(scored, scored_cases):
-    head = dashboard.headline(scored, cases=scored_cases)
-    zh = dashboard.headline_html(head, "zh")
-    en = dashboard.headline_html(head, "en")
+    head = report.headline(scored, cases=scored_cases)
+    zh = report.headline_html(head, "zh")
+    en = report.headline_html(head, "en")
     assert zh.count("class='crossexec-tile'") == 7
     assert "长期停滞案件" in zh and "Stalled cases" in en
     assert "data-key='baseline'" in en
-    no_base = dashboard.headline_html(dashboard.headline(scored), "en")
+    no_base = report.headline_html(report.headline(scored), "en")
     assert "n/a" in no_base
     with pytest.raises(ValueError):
-        dashboard.headline_html(head, "fr")
+        report.headline_html(head, "fr")
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,38 +267,38 @@ def test_headline_html_tiles(scored, scored_cases):
 
 
 def test_dashboard_figures_in_both_languages(scored, scored_cases, history):
-    head = dashboard.headline(scored, cases=scored_cases)
-    teams = dashboard.list_by_team(scored)
-    past = dashboard.past_results(history)
-    calib = dashboard.calibration_deciles(history, _FixedModel([0.9, 0.1, 0.2, 0.8, 0.3, 0.7]), 2)
+    head = report.headline(scored, cases=scored_cases)
+    teams = report.list_by_team(scored)
+    past = report.past_results(history)
+    calib = report.calibration_deciles(history, _FixedModel([0.9, 0.1, 0.2, 0.8, 0.3, 0.7]), 2)
     for fn, data in (
-        (plots.headline_compare_bars, head),
-        (plots.team_list_bars, teams),
-        (plots.past_results_bars, past),
-        (plots.calibration_bars, calib),
+        (report.headline_compare_bars, head),
+        (report.team_list_bars, teams),
+        (report.past_results_bars, past),
+        (report.calibration_bars, calib),
     ):
         zh, en = fn(data, "zh"), fn(data, "en")
         assert zh.data and en.data, fn.__name__
         assert zh.layout.title.text != en.layout.title.text
         with pytest.raises(ValueError):
             fn(data, "fr")
-    compare = plots.headline_compare_bars(head, "en")
+    compare = report.headline_compare_bars(head, "en")
     assert list(compare.data[0].y) == pytest.approx([0.5, 0.1])
-    team_fig = plots.team_list_bars(teams, "en")
+    team_fig = report.team_list_bars(teams, "en")
     assert {t.name for t in team_fig.data} == {"intra-team", "higher court"}
-    past_fig = plots.past_results_bars(past, "en")
+    past_fig = report.past_results_bars(past, "en")
     assert list(past_fig.data[0].y) == [1, 0] and list(past_fig.data[1].y) == [1, 1]
-    calib_fig = plots.calibration_bars(calib, "en")
+    calib_fig = report.calibration_bars(calib, "en")
     assert list(calib_fig.data[1].y) == pytest.approx([0.0, 2 / 3])
 
 
 def test_empty_or_baseline_free_figures_say_why(scored, history):
-    no_base = plots.headline_compare_bars(dashboard.headline(scored), "en")
+    no_base = report.headline_compare_bars(report.headline(scored), "en")
     assert len(no_base.data[0].y) == 1 and no_base.layout.annotations
     history["resolved_180d"] = pd.NA  # no outcome known yet
-    table = dashboard.past_results(history)
+    table = report.past_results(history)
     assert table.empty
-    empty = plots.past_results_bars(table, "en")
+    empty = report.past_results_bars(table, "en")
     assert not empty.data and empty.layout.annotations
 
 
@@ -313,8 +312,8 @@ def test_04_leadership_dashboard_runs(tmp_path):
     import papermill
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from crossexec_ml.decide._ledger import Ledger
-    from crossexec_ml.jobs._pipeline import score, train
+    from crossexec_ml.decide import Ledger
+    from crossexec_ml.jobs import score, train
 
     kernel = "crossexec-ml"
     if kernel not in KernelSpecManager().find_kernel_specs():
@@ -377,16 +376,16 @@ def test_04_leadership_dashboard_runs(tmp_path):
 
 def test_labelled_tables_and_calibration_sentence():
     table = pd.DataFrame({"team_id": ["C01-T1"], "n_candidates": [3], "handler_id": ["H1"]})
-    zh = dashboard.labelled(table, dashboard.TEAM_COLUMNS, "zh").data
+    zh = report.labelled(table, report.TEAM_COLUMNS, "zh").data
     assert list(zh.columns) == ["执行团队", "建议交叉"]  # never a handler column
-    en = dashboard.labelled(table, dashboard.TEAM_COLUMNS, "en").data
+    en = report.labelled(table, report.TEAM_COLUMNS, "en").data
     assert list(en.columns) == ["team", "proposed"]
     calib = pd.DataFrame(
         {"n": [10, 12], "mean_predicted": [0.05, 0.62], "observed_rate": [0.0, 0.58]}
     )
     card = {"model_id": "abc", "metrics": {"pooled": {"auc": 0.861, "ece": 0.012}}}
-    assert dashboard.calibration_text(calib, card, "zh") == (
+    assert report.calibration_text(calib, card, "zh") == (
         "预测概率最高的一组（12件）：预测化解率 62%，实际化解率 58%。时间回测：AUC 0.86，"
         "校准误差 1.2%。模型版本 abc。"
     )
-    assert "Model abc" in dashboard.calibration_text(calib, card, "en")
+    assert "Model abc" in report.calibration_text(calib, card, "en")

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.report._monitor import MonitorSettings, carry_over, drift_report, psi
+from crossexec_ml.data import make_cases
+from crossexec_ml.report import carry_over, drift_report, psi
+from crossexec_ml.settings import MonitorSettings
 
 RUN = dt.date(2026, 11, 10)  # 10 days after the generator's screening date
 

@@ -7,12 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from crossexec_ml.data._contract import HARD_BONE_FLAGS
-from crossexec_ml.data._io import validate_frame
-from crossexec_ml.data._synthetic import make_cases
-from crossexec_ml.model._estimator import CrossExecModel
-from crossexec_ml.report import _plots as plots
-from crossexec_ml.report import _profile as profile
+from crossexec_ml import report
+from crossexec_ml.data import HARD_BONE_FLAGS, make_cases, validate_frame
+from crossexec_ml.model import CrossExecModel
 
 # --------------------------------------------------------------------------------------------
 # A tiny export whose every count is known (all screened on 2024-03-01)
@@ -68,7 +65,7 @@ def tiny_report():
 
 @pytest.fixture(scope="module")
 def tables(tiny_report):
-    return profile.stock_profile(tiny_report.frame, absent_optional=tiny_report.absent_optional)
+    return report.stock_profile(tiny_report.frame, absent_optional=tiny_report.absent_optional)
 
 
 def _col(table: pd.DataFrame, key: str, col: str) -> dict:
@@ -152,9 +149,9 @@ def test_data_quality_names_absent_and_missing(tiny_report, tables):
     assert dq.loc["case_id", "missing_share"] == 0.0
     # a list to score: treatment and outcome columns are absent by design, so not listed
     assert "resolved_180d" not in dq.index
-    from_report = profile.data_quality(tiny_report)
+    from_report = report.data_quality(tiny_report)
     pd.testing.assert_frame_equal(from_report, tables["data_quality"])
-    with_history = profile.data_quality(tiny_report, history_columns=True)
+    with_history = report.data_quality(tiny_report, history_columns=True)
     assert with_history.set_index("column").loc["resolved_180d", "absent"]
 
 
@@ -163,7 +160,7 @@ def test_backtest_and_policy_tables():
         {"window_start": "2025-01-01", "window_end": "2025-04-01", "n_train": 10.0, "n_test": 5.0}
         | {"auc": 0.8, "brier": 0.1, "k": 1.0, "extra": 1},
     ]
-    bt = profile.backtest_table(windows)
+    bt = report.backtest_table(windows)
     assert bt.columns.tolist() == [
         "window_start",
         "window_end",
@@ -174,9 +171,9 @@ def test_backtest_and_policy_tables():
         "k",
     ]
     assert bt["n_test"].tolist() == [5]
-    assert profile.policy_table({"auc": 0.8}).empty
-    pol = profile.policy_table(POOLED)
-    assert pol["policy"].tolist() == list(profile.POLICY_LABELS)
+    assert report.policy_table({"auc": 0.8}).empty
+    pol = report.policy_table(POOLED)
+    assert pol["policy"].tolist() == list(report.POLICY_LABELS)
     assert pol.set_index("policy").loc["random", "share_of_oracle"] == 0.1
     assert pol.set_index("policy").loc["oldest_idle_first", "kind"] == "today"
 
@@ -196,21 +193,21 @@ def test_gain_drivers_credit_only_facts_that_vary(small_model):
     model, cases = small_model
     cases = cases.copy()
     cases["has_real_estate"] = pd.array([True] * len(cases), dtype="boolean")  # constant
-    drivers = profile.gain_drivers(model, cases, n_repeats=2, seed=1)
+    drivers = report.gain_drivers(model, cases, n_repeats=2, seed=1)
     assert drivers.columns.tolist() == ["column", "label_zh", "mean_abs_change", "std"]
     by = drivers.set_index("column")["mean_abs_change"]
     assert by["has_real_estate"] == 0.0  # shuffling a constant changes nothing
     assert {"filing_date", "deposit_balance", "days_since_last_action"} <= set(by.index)
     assert by.max() > 0 and (by >= 0).all()
     assert by.is_monotonic_decreasing
-    again = profile.gain_drivers(model, cases, n_repeats=2, seed=1)
+    again = report.gain_drivers(model, cases, n_repeats=2, seed=1)
     pd.testing.assert_frame_equal(drivers, again)  # seeded
 
 
 def test_gain_drivers_rejects_zero_repeats(small_model):
     model, cases = small_model
     with pytest.raises(ValueError, match="n_repeats"):
-        profile.gain_drivers(model, cases, n_repeats=0)
+        report.gain_drivers(model, cases, n_repeats=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,22 +265,28 @@ DRIFT = pd.DataFrame(
 
 def _figures(tables, lang):
     return {
-        "stock_by": plots.stock_by(tables["by_court"], "court_id", lang=lang),
-        "age_idle_heatmap": plots.age_idle_heatmap(tables["age_by_idle"], lang=lang),
-        "hard_bone_bars": plots.hard_bone_bars(tables["hard_bones"], lang=lang),
-        "assets_bars": plots.assets_bars(tables["assets"], lang=lang),
-        "measures_bars": plots.measures_bars(tables["measures"], lang=lang),
-        "calibration_plot": plots.calibration_plot(CALIBRATION, lang=lang),
-        "qini_plot": plots.qini_plot(QINI, lang=lang),
-        "policy_value_plot": plots.policy_value_plot(POOLED, lang=lang),
-        "backtest_windows_plot": plots.backtest_windows_plot(WINDOWS, lang=lang),
-        "importance_plot": plots.importance_plot(DRIVERS, lang=lang),
-        "drift_bars": plots.drift_bars(DRIFT, lang=lang),
+        "stock_by": report.stock_by(tables["by_court"], "court_id", lang=lang),
+        "age_idle_heatmap": report.age_idle_heatmap(tables["age_by_idle"], lang=lang),
+        "hard_bone_bars": report.hard_bone_bars(tables["hard_bones"], lang=lang),
+        "assets_bars": report.assets_bars(tables["assets"], lang=lang),
+        "measures_bars": report.measures_bars(tables["measures"], lang=lang),
+        "calibration_plot": report.calibration_plot(CALIBRATION, lang=lang),
+        "qini_plot": report.qini_plot(QINI, lang=lang),
+        "policy_value_plot": report.policy_value_plot(POOLED, lang=lang),
+        "backtest_windows_plot": report.backtest_windows_plot(WINDOWS, lang=lang),
+        "importance_plot": report.importance_plot(DRIVERS, lang=lang),
+        "drift_bars": report.drift_bars(DRIFT, lang=lang),
     }
 
 
 def test_every_public_figure_is_covered(tables):
-    assert set(_figures(tables, "zh")) == set(plots.__all__)
+    module = "crossexec_ml.report._plots"
+    from_plots = {
+        n
+        for n in report.__all__
+        if callable(getattr(report, n)) and getattr(report, n).__module__ == module
+    }
+    assert set(_figures(tables, "zh")) == from_plots
 
 
 def test_figures_have_chinese_and_english_titles(tables):
@@ -297,14 +300,14 @@ def test_figures_have_chinese_and_english_titles(tables):
         assert zh[name].layout.xaxis.title.text != en[name].layout.xaxis.title.text, name
 
 
-@pytest.mark.parametrize("fn", [plots.calibration_plot, plots.qini_plot])
+@pytest.mark.parametrize("fn", [report.calibration_plot, report.qini_plot])
 def test_unknown_language_is_refused(fn):
     with pytest.raises(ValueError, match="lang"):
-        fn(CALIBRATION if fn is plots.calibration_plot else QINI, lang="fr")
+        fn(CALIBRATION if fn is report.calibration_plot else QINI, lang="fr")
 
 
 def test_calibration_plot_has_the_diagonal_and_the_bins():
-    fig = plots.calibration_plot(CALIBRATION, lang="en")
+    fig = report.calibration_plot(CALIBRATION, lang="en")
     diagonal, model = fig.data
     assert list(diagonal.x) == list(diagonal.y) and diagonal.x[0] == 0
     assert diagonal.line.dash == "dash"
@@ -313,13 +316,13 @@ def test_calibration_plot_has_the_diagonal_and_the_bins():
 
 
 def test_qini_plot_curve_and_random_line():
-    fig = plots.qini_plot(QINI, lang="en")
+    fig = report.qini_plot(QINI, lang="en")
     curve, random = fig.data
     assert list(curve.x) == [0.0, 0.5, 1.0] and list(curve.y) == [0.0, 3.0, 2.0]
     assert list(random.y) == [0.0, 1.0, 2.0]
 
 
-@pytest.mark.parametrize("fn, data", [(plots.qini_plot, None), (plots.policy_value_plot, {})])
+@pytest.mark.parametrize("fn, data", [(report.qini_plot, None), (report.policy_value_plot, {})])
 def test_missing_truth_gives_an_empty_figure_that_says_why(fn, data):
     fig = fn(data, lang="en")
     assert len(fig.data) == 0
@@ -327,63 +330,63 @@ def test_missing_truth_gives_an_empty_figure_that_says_why(fn, data):
 
 
 def test_policy_value_plot_separates_the_tool_from_todays_practice():
-    fig = plots.policy_value_plot(POOLED, lang="en")
+    fig = report.policy_value_plot(POOLED, lang="en")
     by_name = {t.name: t for t in fig.data}
     assert list(by_name) == ["this tool's lists", "today's practice", "random"]
     assert list(by_name["this tool's lists"].x) == [0.7, 0.75, 0.72]
     assert list(by_name["today's practice"].x) == [0.2, 0.15, 0.25]
     assert list(by_name["random"].x) == [0.1]
     assert by_name["this tool's lists"].marker.color != by_name["today's practice"].marker.color
-    zh = plots.policy_value_plot(POOLED, lang="zh")
+    zh = report.policy_value_plot(POOLED, lang="zh")
     assert zh.data[0].y[0] == "本工具优先清单"
 
 
 def test_backtest_windows_plot_shows_auc_and_truth_when_known():
-    fig = plots.backtest_windows_plot(WINDOWS, lang="en")
+    fig = report.backtest_windows_plot(WINDOWS, lang="en")
     assert list(fig.data[0].y) == [0.81, 0.84]
     assert list(fig.data[1].y) == [0.9, 0.91]
     without_truth = [{k: v for k, v in w.items() if k != "truth_auc"} for w in WINDOWS]
-    assert len(plots.backtest_windows_plot(without_truth).data) == 1
+    assert len(report.backtest_windows_plot(without_truth).data) == 1
 
 
 def test_importance_plot_labels_and_top():
-    zh = plots.importance_plot(DRIVERS, lang="zh", top=2)
+    zh = report.importance_plot(DRIVERS, lang="zh", top=2)
     assert list(zh.data[0].y) == ["有不动产", "可冻结存款余额"]
     assert list(zh.data[0].x) == [2.5, 2.0]
     assert list(zh.data[0].error_x.array) == [0.1, 0.05]
-    en = plots.importance_plot(DRIVERS, lang="en")
+    en = report.importance_plot(DRIVERS, lang="en")
     assert list(en.data[0].y) == DRIVERS["column"].tolist()
 
 
 def test_stock_and_share_bars_draw_the_tables(tables):
-    fig = plots.stock_by(tables["by_team"], "team_id", lang="en")
+    fig = report.stock_by(tables["by_team"], "team_id", lang="en")
     assert list(fig.data[0].x) == ["C02-T1", "C01-T1", "C01-T2"]
     assert list(fig.data[0].y) == [2, 1, 1]
-    cause = plots.stock_by(tables["by_cause"], "cause_category", lang="zh")
+    cause = report.stock_by(tables["by_cause"], "cause_category", lang="zh")
     assert cause.data[0].x[0] == "信用卡纠纷"
     with pytest.raises(ValueError, match="handler_id"):
-        plots.stock_by(tables["by_team"], "handler_id")
-    bars = plots.hard_bone_bars(tables["hard_bones"], lang="en")
+        report.stock_by(tables["by_team"], "handler_id")
+    bars = report.hard_bone_bars(tables["hard_bones"], lang="en")
     assert list(bars.data[0].x) == [0.5, 0.25, 0.25, 0.25, 0.25]
     assert list(bars.data[0].y) == [en for _, en in HARD_BONE_FLAGS.values()]
-    assets = plots.assets_bars(tables["assets"], lang="zh")
+    assets = report.assets_bars(tables["assets"], lang="zh")
     assert assets.data[0].y[0] == "不动产"
 
 
 def test_heatmap_draws_the_counts(tables):
-    fig = plots.age_idle_heatmap(tables["age_by_idle"], lang="en")
+    fig = report.age_idle_heatmap(tables["age_by_idle"], lang="en")
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), np.eye(4, dtype=int))
-    assert list(fig.data[0].x) == [en for _, _, en in profile.IDLE_BANDS.values()]
-    assert list(fig.data[0].y) == [en for _, _, en in profile.AGE_BANDS.values()]
+    assert list(fig.data[0].x) == [en for _, _, en in report.IDLE_BANDS.values()]
+    assert list(fig.data[0].y) == [en for _, _, en in report.AGE_BANDS.values()]
 
 
 def test_drift_bars_colour_alarms_and_draw_both_thresholds():
-    fig = plots.drift_bars(DRIFT, lang="en")
+    fig = report.drift_bars(DRIFT, lang="en")
     (bars,) = fig.data
     assert list(bars.y) == ["p_cross", "amount_outstanding", "petition_count"]  # PSI rows only
     assert list(bars.x) == [0.02, 0.15, 0.40]
     ok, warn, alarm = bars.marker.color
     assert len({ok, warn, alarm}) == 3 and alarm == "#c0392b"
     assert sorted(s.x0 for s in fig.layout.shapes) == [0.10, 0.25]
-    empty = plots.drift_bars(DRIFT[DRIFT["check"] != "psi"], lang="zh")
+    empty = report.drift_bars(DRIFT[DRIFT["check"] != "psi"], lang="zh")
     assert not empty.data and "参照" in empty.layout.annotations[0].text

@@ -68,7 +68,7 @@ def _free_port() -> int:
 def artefacts(tmp_path_factory):
     """A model trained on the sample history and the sample's current cases scored with it."""
     _need_chromium()
-    from crossexec_ml.jobs._pipeline import score, train
+    from crossexec_ml.jobs import score, train
 
     root = tmp_path_factory.mktemp("browser")
     model_dir = root / "model"
@@ -231,7 +231,7 @@ def _widget(page, kind: str, label: str):
 
 
 def test_picker_filters_clicks_a_bar_and_records_a_decision(artefacts, browser_page, tmp_path):
-    from crossexec_ml.decide._ledger import Ledger
+    from crossexec_ml.decide import Ledger
 
     ledger_path = tmp_path / "ledger.sqlite"
     nb = _parametrised_copy(

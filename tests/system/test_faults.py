@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from crossexec_ml.decide._ledger import Ledger
-from crossexec_ml.jobs._pipeline import train
+from crossexec_ml.decide import Ledger
+from crossexec_ml.jobs import train
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "sample"
@@ -141,7 +141,7 @@ def test_killed_ledger_writers_lose_no_acknowledged_decision_many_times(tmp_path
 
 @pytest.fixture(scope="module")
 def previous_run(tmp_path_factory) -> dict[str, Path]:
-    from crossexec_ml.jobs._runner import run_rescore
+    from crossexec_ml.jobs import run_rescore
 
     root = tmp_path_factory.mktemp("faults")
     model = root / "model"
@@ -235,7 +235,7 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
         if sig == signal.SIGTERM:
             assert hidden == [], f"SIGTERM after {delay:.1f}s left {hidden}"
     # A SIGKILL may leave a hidden temporary folder; the next run removes it.
-    from crossexec_ml.jobs._runner import run_rescore
+    from crossexec_ml.jobs import run_rescore
 
     final = runs / f"{label}-after"
     outcome = run_rescore(

@@ -29,21 +29,26 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from crossexec_ml.cli import main
-from crossexec_ml.data._contract import cases_contract
-from crossexec_ml.data._io import (
+from crossexec_ml.data import (
     DATE_RANGE,
     MAX_ABS_NUMBER,
-    InputError,
     ValidationError,
+    cases_contract,
+    make_cases,
     read_cases,
     validate_file,
+    write_synthetic,
     write_table,
 )
-from crossexec_ml.data._synthetic import make_cases, write_synthetic
-from crossexec_ml.decide._ledger import LedgerError
-from crossexec_ml.errors import ModelFileError, PlanError, TrainingDataError
-from crossexec_ml.jobs._pipeline import score
-from crossexec_ml.model._estimator import load_model
+from crossexec_ml.errors import (
+    InputError,
+    LedgerError,
+    ModelFileError,
+    PlanError,
+    TrainingDataError,
+)
+from crossexec_ml.jobs import score
+from crossexec_ml.model import load_model
 from tests.conftest import case_rows
 
 #: The package's own errors: each is one clear sentence and exit code 1 on the command line.

@@ -138,7 +138,7 @@ def test_02_runs_without_a_truth_file(tmp_path):
 
 @pytest.mark.notebook
 def test_03_pick_next_case_runs(tmp_path):
-    from crossexec_ml.jobs._pipeline import train
+    from crossexec_ml.jobs import train
 
     model_dir = tmp_path / "model"
     train(REPO / "data/sample/history.csv", model_dir, progress=False)

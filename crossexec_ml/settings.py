@@ -1,0 +1,289 @@
+"""Every setting of the package in one place: what a court may change, validated on creation.
+
+Settings are frozen dataclasses, never constants buried in code; the model card stores the ones
+a model was trained and judged with, so scoring reads them back (see :class:`ScoringPolicy`).
+This module sits at the bottom of the house: it imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "FAIRNESS_GROUPINGS",
+    "FAIRNESS_POLICIES",
+    "PROB_COLUMNS",
+    "RUNGS",
+    "BacktestSettings",
+    "CohortSettings",
+    "FairnessSettings",
+    "FlagSettings",
+    "LadderSettings",
+    "MonitorSettings",
+    "PrioritySettings",
+]
+
+#: The cross-execution ladder as the model sees it; ``keep`` = left with the current handler.
+RUNGS: tuple[str, ...] = ("keep", "intra_team", "inter_team", "higher_court")
+
+#: Output columns of the model, one per rung, in ladder order.
+PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{r}" for r in RUNGS)
+
+#: Groupings the fairness audit can judge (columns of its audit rows); labels live in text/.
+FAIRNESS_GROUPINGS: tuple[str, ...] = (
+    "applicant_type",
+    "debtor_type",
+    "cause_category",
+    "livelihood",
+    "court_id",
+    "amount_band",
+)
+#: The lists the fairness audit can judge.
+FAIRNESS_POLICIES: tuple[str, ...] = ("priority", "model", "p_cross")
+
+
+@dataclass(frozen=True)
+class CohortSettings:
+    """Which open cases count as stalled (DOMAIN.md section 3). Settings, not constants.
+
+    Parameters
+    ----------
+    min_age_days : int
+        ``as_of_date - filing_date`` at least this (180: the statutory six months, CPL art. 237).
+    min_idle_days : int
+        ``days_since_last_action`` at least this.
+    """
+
+    min_age_days: int = 180
+    min_idle_days: int = 90
+
+
+@dataclass(frozen=True)
+class FlagSettings:
+    """Thresholds of the five hard-bone flags (DOMAIN.md section 1). Settings, not constants.
+
+    Parameters
+    ----------
+    long_unresolved_days : int
+        Case age at which a case is a long-unresolved old case (长期未结老案).
+    repeat_petition_min : int
+        Petition count at which a case is a repeat-petition case (重复信访难案).
+    """
+
+    long_unresolved_days: int = 730
+    repeat_petition_min: int = 2
+
+
+@dataclass(frozen=True)
+class LadderSettings:
+    """How a rung is suggested. Settings, not constants.
+
+    Parameters
+    ----------
+    min_gain : float
+        Below this gain in resolution probability over keeping, suggest ``keep``.
+    close_share : float
+        A cheaper rung is "close to the best" when its gain is at least this share of the
+        best allowed rung's gain.
+    respect_ladder : bool
+        Only suggest rungs above the case's ``ladder_stage`` (the higher court may be asked
+        again). When False every rung is allowed.
+    """
+
+    min_gain: float = 0.03
+    close_share: float = 0.8
+    respect_ladder: bool = True
+
+
+@dataclass(frozen=True)
+class PrioritySettings:
+    """How the list is ordered. Settings, not constants.
+
+    Parameters
+    ----------
+    weighting : {"cases", "amount", "blend"}
+        ``cases``: expected extra resolutions (``uplift``); ``amount``: uplift times the
+        outstanding amount (expected yuan brought in); ``blend``: uplift times the square root
+        of the amount in units of 10,000 yuan, so amount counts but does not dominate.
+    vulnerability_boost : float
+        Multiplier (>= 1) on the gain of livelihood cases and cases of vulnerable applicants.
+    livelihood_floor : float
+        Minimum share of the top-k reserved for livelihood cases (when enough have a gain).
+    long_unresolved_floor : float
+        Minimum share of the top-k reserved for long-unresolved cases (长期未结老案).
+    capacity : int or None
+        k, the cases a bureau can reassign this cycle; None = ``capacity_share`` of the
+        stalled cases.
+    capacity_share : float
+        Used when ``capacity`` is None.
+    """
+
+    weighting: str = "cases"
+    vulnerability_boost: float = 1.25
+    livelihood_floor: float = 0.2
+    long_unresolved_floor: float = 0.2
+    capacity: int | None = None
+    capacity_share: float = 0.10
+
+    def __post_init__(self) -> None:
+        if self.weighting not in ("cases", "amount", "blend"):
+            raise ValueError(
+                f"weighting must be 'cases', 'amount' or 'blend', not {self.weighting!r}"
+            )
+        if self.vulnerability_boost < 1:
+            raise ValueError("vulnerability_boost must be >= 1: vulnerability never lowers a case")
+        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.livelihood_floor + self.long_unresolved_floor > 1:
+            raise ValueError("the two floors together cannot exceed the whole list")
+
+    def k_for(self, n_stalled: int) -> int:
+        """The capacity k for a list of ``n_stalled`` cases."""
+        if self.capacity is not None:
+            return int(min(max(self.capacity, 0), n_stalled))
+        return int(min(n_stalled, max(1, round(self.capacity_share * n_stalled))))
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """Rolling temporal back-test. Settings, not constants.
+
+    Parameters
+    ----------
+    n_splits : int
+        Number of test windows, the most recent first.
+    test_months : int
+        Length of each test window.
+    gap_days : int
+        A training row must have ``as_of_date`` at least this many days before the test
+        window starts: its 180-day outcome must be known by then.
+    capacity_share : float
+        k as a share of the cases in the window (how many a bureau can reassign).
+    seed : int
+        Seed of the random baseline.
+    """
+
+    n_splits: int = 3
+    test_months: int = 3
+    gap_days: int = 180
+    capacity_share: float = 0.10
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FairnessSettings:
+    """How the audit is run and judged. Settings, not constants.
+
+    Parameters
+    ----------
+    capacity_share : float
+        k as a share of each screening date's stalled cases (0 < share <= 1).
+    policy : {"priority", "model", "p_cross"}
+        The list audited: ``priority`` the product's list (gain, vulnerability boost, floors);
+        ``model`` the best allowed gain alone; ``p_cross`` the probability under the best rung
+        (the "likely to resolve" list DOMAIN.md warns cherry-picks).
+    groupings : tuple of str
+        Columns of :data:`FAIRNESS_GROUPINGS` to audit; one absent from the data is skipped and
+        said so.
+    reference : mapping, optional
+        Grouping -> reference group value (e.g. ``{"court_id": "C01"}``); default the largest
+        group of each grouping.
+    min_group_size : int
+        Fewer rows than this in a metric's denominator (in the group or the reference): no
+        verdict, ``too_small``.
+    band : (float, float)
+        Ratios inside this band are ``ok`` (default the four-fifths band 0.8..1.25).
+    uplift_tolerance : float
+        Uplift differences (probability points) within this are ``ok``.
+    n_boot : int
+        Bootstrap resamples per group.
+    ci_level : float
+        Level of the percentile intervals.
+    seed : int
+        Seed of the bootstrap (each group's draws are seeded from it and the group's name, so a
+        group's interval does not change when another group is added) and of the models.
+    amount_edges : tuple of float
+        Edges (yuan) of the amount bands.
+    n_windows : int
+        Test windows of the rolling back-test (each ``test_months`` long, the most recent
+        first) whose out-of-sample lists are audited.
+    """
+
+    capacity_share: float = 0.10
+    policy: str = "priority"
+    groupings: tuple[str, ...] = FAIRNESS_GROUPINGS
+    reference: Mapping[str, str] = field(default_factory=dict)
+    min_group_size: int = 30
+    band: tuple[float, float] = (0.8, 1.25)
+    uplift_tolerance: float = 0.05
+    n_boot: int = 500
+    ci_level: float = 0.95
+    seed: int = 0
+    amount_edges: tuple[float, ...] = (1e4, 1e5, 1e6)
+    n_windows: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 < self.capacity_share <= 1:
+            raise ValueError(
+                f"capacity_share must be in (0, 1], got {self.capacity_share}: "
+                "the share of each screening date's stalled cases the bureau can reassign"
+            )
+        if self.policy not in FAIRNESS_POLICIES:
+            raise ValueError(
+                f"policy must be one of {', '.join(FAIRNESS_POLICIES)}, not {self.policy!r}"
+            )
+        unknown = [g for g in self.groupings if g not in FAIRNESS_GROUPINGS]
+        if unknown:
+            raise ValueError(
+                f"unknown grouping(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(FAIRNESS_GROUPINGS)}"
+            )
+        if self.min_group_size < 1:
+            raise ValueError(f"min_group_size must be >= 1, got {self.min_group_size}")
+        lo, hi = self.band
+        if not 0 < lo < 1 < hi:
+            raise ValueError(f"band must satisfy 0 < low < 1 < high, got {self.band}")
+        if self.n_boot < 10:
+            raise ValueError(f"n_boot must be >= 10, got {self.n_boot}")
+        if not 0.5 <= self.ci_level < 1:
+            raise ValueError(f"ci_level must be in [0.5, 1), got {self.ci_level}")
+        if self.uplift_tolerance < 0:
+            raise ValueError("uplift_tolerance must be >= 0")
+        if list(self.amount_edges) != sorted(set(self.amount_edges)) or any(
+            e <= 0 for e in self.amount_edges
+        ):
+            raise ValueError("amount_edges must be positive and increasing")
+        if self.n_windows < 1:
+            raise ValueError(f"n_windows must be >= 1, got {self.n_windows}")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Alarm thresholds. Settings, not constants.
+
+    Parameters
+    ----------
+    psi_alarm : float
+        Population stability index at or above which a column has drifted (0.25 is the usual
+        "significant shift" rule of thumb; 0.1-0.25 is reported as a warning).
+    psi_warn : float
+        PSI at or above which a column is reported as shifting.
+    unseen_share_alarm : float
+        Share of rows whose category never occurred in the reference.
+    missing_increase_alarm : float
+        Increase of a column's missing share (in share points, 0.10 = 10 points).
+    stale_days : int
+        Newest ``as_of_date`` older than this many days before the run date = stale input.
+    min_score_sd : float
+        Standard deviation of ``p_cross`` below this = the scores do not spread (alarm).
+    """
+
+    psi_alarm: float = 0.25
+    psi_warn: float = 0.10
+    unseen_share_alarm: float = 0.05
+    missing_increase_alarm: float = 0.10
+    stale_days: int = 45
+    min_score_sd: float = 1e-4
