@@ -14,6 +14,12 @@ from crossexec_ml.decide._assign import (
 from crossexec_ml.decide._assign_checks import PLAN_LABELS
 from crossexec_ml.decide._checkup import CheckupSheet, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
+from crossexec_ml.decide._guidance import (
+    categories_as_text,
+    guidance,
+    guidance_arrays,
+    guidance_categories,
+)
 from crossexec_ml.decide._ledger import (
     ACTION_LABELS,
     ACTION_TO_RUNG,
@@ -32,11 +38,7 @@ from crossexec_ml.decide._policy import allowed_rungs, suggest_rung
 from crossexec_ml.decide._priority import (
     TIE_BREAK_RULE,
     PriorityOrder,
-    categories_as_text,
     expected_gain,
-    guidance,
-    guidance_arrays,
-    guidance_categories,
     order_by_gain,
     priority_order,
     rank_cases,

@@ -1,0 +1,310 @@
+"""Categorised guidance (分类指引): which rung, and what the new handler should try first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.decide._priority import vulnerable
+
+_RUNG_TEXT = {
+    "intra_team": ("建议团队内交叉执行，由本团队其他承办人接办", "reassign within the team"),
+    "inter_team": ("建议移交局内其他团队交叉执行", "reassign to another team of the bureau"),
+    "higher_court": (
+        "建议报请上级法院提级执行或指令其他法院执行",
+        "ask the higher court to execute it (提级) or designate another court (指令)",
+    ),
+}
+
+
+def _is_in(values: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
+    """Whether each cell's text is one of ``wanted`` (missing: no).
+
+    Categorical columns are compared through their few categories and the codes, not by
+    turning a million cells into text.
+    """
+    arr = values.array
+    if isinstance(arr, pd.Categorical):
+        hit = np.isin(np.asarray(arr.categories.astype(str), dtype=object), list(wanted))
+        # Code -1 (missing) reads the appended False.
+        return np.append(hit, False)[np.asarray(arr.codes)]
+    return np.isin(values.astype("string").fillna("").to_numpy(dtype=object), list(wanted))
+
+
+def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]], np.ndarray]:
+    """The first-step rules with where each applies, most useful first, and the idle days."""
+
+    def flag(name: str) -> np.ndarray:
+        return feats[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    def num(name: str) -> np.ndarray:
+        return pd.to_numeric(feats[name], errors="coerce").to_numpy(dtype=float)
+
+    def obstacle_is(*values: str) -> np.ndarray:
+        return _is_in(feats["asset_disposal_obstacle"], values)
+
+    idle = num("days_since_last_action")
+    last_query = num("days_since_last_asset_query")
+    estate = flag("has_real_estate") & ~flag("real_estate_encumbered")
+    rules: list[tuple[np.ndarray, str, str]] = [
+        (
+            estate,
+            "优先评估拍卖已查控的不动产（已{idle}天无实质执行行为）",
+            "auction the real estate found first (no substantive action for {idle} days)",
+        ),
+        (
+            np.nan_to_num(num("deposit_balance")) > 0,
+            "立即冻结、扣划查得存款",
+            "freeze and deduct the deposits found",
+        ),
+        (
+            obstacle_is("failed_auction"),
+            "流拍财产重新评估、降价再拍或以物抵债",
+            "re-auction at a lower price or take in kind",
+        ),
+        (
+            obstacle_is("occupancy"),
+            "依法腾退占有人后处置财产",
+            "clear the occupants, then dispose of the property",
+        ),
+        (
+            obstacle_is("third_party_objection") | flag("objection_pending"),
+            "先行审查处理执行异议",
+            "decide the pending objection first",
+        ),
+        (
+            obstacle_is("mortgage_priority"),
+            "与抵押权人协商处置并参与分配",
+            "agree a sale with the mortgagee and share the proceeds",
+        ),
+        (
+            flag("has_receivable"),
+            "向次债务人发出履行到期债务通知",
+            "order the third-party debtor to pay",
+        ),
+        (flag("has_equity"), "冻结并处置股权", "freeze and sell the equity"),
+        (flag("has_vehicle"), "查扣车辆", "seize the vehicle"),
+        (
+            flag("cross_jurisdiction"),
+            "委托或协同异地法院查控财产",
+            "ask the court where the assets lie to help",
+        ),
+        (
+            np.nan_to_num(num("n_related_cases")) >= 3,
+            "与同一被执行人的关联案件集中执行",
+            "execute together with the debtor's other open cases",
+        ),
+        (
+            np.isnan(last_query) | (last_query > 90),
+            "重新开展网络查控（总对总、点对点）",
+            "run a fresh online asset inquiry",
+        ),
+        (
+            _is_in(feats["debtor_whereabouts"], ("unreachable", "abroad")),
+            "协调公安机关查找被执行人下落",
+            "ask the police to locate the debtor",
+        ),
+        (
+            ~flag("dishonest_listed"),
+            "纳入失信名单并限制高消费",
+            "list the debtor as dishonest and restrict high spending",
+        ),
+        (
+            flag("settlement_defaulted"),
+            "和解未履行，恢复执行原生效法律文书",
+            "the settlement was broken: enforce the judgment again",
+        ),
+    ]
+    return rules, idle
+
+
+# Where the real-estate step writes the idle days.
+_IDLE = "{idle}"
+
+
+def _idle_text(idle: np.ndarray) -> np.ndarray:
+    """Idle days as written into the real-estate step ("?" when unknown)."""
+    return np.where(np.isnan(idle), "?", np.char.mod("%.0f", np.nan_to_num(idle))).astype(object)
+
+
+def _first_steps(
+    feats: pd.DataFrame, *, write_idle: bool = True
+) -> dict[tuple[str, int], np.ndarray]:
+    """What the new handler should try first, from each case's own facts, most useful first.
+
+    Returns the first two and three applicable steps joined per language
+    (``("zh", 2)``, ``("zh", 3)``, ``("en", 2)``, ``("en", 3)``) and ``("any", 0)``, whether
+    any step applies. With ``write_idle=False`` the real-estate step keeps its ``{idle}``
+    marker for the idle days, to be filled in later.
+    """
+    rules, idle = _step_rules(feats)
+    # The first three steps that apply to each row, in rule order, joined per language.
+    matrix = np.column_stack([m for m, _, _ in rules])
+    first = np.argsort(~matrix, axis=1, kind="stable")[:, :3]
+    valid = np.take_along_axis(matrix, first, axis=1)
+    days = _idle_text(idle) if write_idle else np.full(len(idle), _IDLE, dtype=object)
+    joined: dict[tuple[str, int], np.ndarray] = {}
+    for lang, sep, col in (("zh", "；", 1), ("en", "; ", 2)):
+        const = np.array([r[col] for r in rules], dtype=object)
+        head = const[0].split(_IDLE)
+        idle_text = head[0] + days + head[1]
+        texts = [np.where(first[:, j] == 0, idle_text, const[first[:, j]]) for j in range(3)]
+        out2 = np.where(valid[:, 0], texts[0], "") + np.where(valid[:, 1], sep + texts[1], "")
+        joined[(lang, 2)] = out2
+        joined[(lang, 3)] = out2 + np.where(valid[:, 2], sep + texts[2], "")
+    joined[("any", 0)] = valid[:, 0]
+    return joined
+
+
+def guidance(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[list[str], list[str]]:
+    """Categorised guidance per case, in Chinese and English.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        With ``suggested_rung``.
+    cases : pandas.DataFrame
+        Contract-typed cases aligned with ``scored``.
+    derived : pandas.DataFrame, optional
+        :func:`crossexec_ml.model.derived_features` of ``cases`` if already computed.
+
+    Returns
+    -------
+    (list of str, list of str)
+        Chinese and English guidance: the rung and up to three first steps; for ``keep``
+        cases, judicial aid (司法救助) or 终本 management when nothing was found to execute,
+        otherwise a deadline for the current handler.
+    """
+    zh, en = guidance_arrays(scored, cases, derived)
+    return zh.tolist(), en.tolist()
+
+
+def guidance_arrays(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """:func:`guidance` as two ``string`` arrays, built once per distinct text.
+
+    See :func:`guidance_categories` for how; this writes every row's text out.
+    """
+    zh, en = guidance_categories(scored, cases, derived)
+    return categories_as_text(zh), categories_as_text(en)
+
+
+def guidance_categories(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame | None = None
+) -> tuple[pd.Categorical, pd.Categorical]:
+    """:func:`guidance` as two categoricals: each distinct text once, a code per case.
+
+    The text depends only on a few facts per case (rung, vulnerability, whether anything was
+    found, which first-step rules apply, and the idle days when real estate leads), so a
+    province's million cases share a few hundred templates (tens of thousands of texts once the
+    idle days are filled in): each template is written once, from one case that has it.
+    Keeping the texts as categories lets the list be sorted by moving codes;
+    :func:`categories_as_text` writes them out once, at the end.
+    """
+    from crossexec_ml.model import derived_features
+
+    scored = scored.reset_index(drop=True)
+    cases = cases.reset_index(drop=True)
+    if derived is None:
+        derived = derived_features(cases)
+    derived = derived.reset_index(drop=True)
+    rung_values = scored["suggested_rung"].array
+    if isinstance(rung_values, pd.Categorical):
+        rung_code = np.asarray(rung_values.codes, dtype=np.int64) + 1  # missing (-1) -> 0
+    else:
+        rung_code = pd.factorize(scored["suggested_rung"].astype(str).to_numpy())[0]
+        rung_code = rung_code.astype(np.int64)
+    vuln = vulnerable(cases)
+    nothing_found = _nothing_found(derived)
+    rules, idle = _step_rules(cases)
+    # Bit j set where first-step rule j applies.
+    bits = np.zeros(len(cases), dtype=np.int64)
+    for j, (applies, _, _) in enumerate(rules):
+        bits |= applies.astype(np.int64) << j
+    # Only the first three rules that apply are written: keep their bits (lowest set bit,
+    # three times), so cases that differ only in later rules share a text.
+    shown = np.zeros_like(bits)
+    for _ in range(3):
+        lowest = bits & -bits
+        shown |= lowest
+        bits ^= lowest
+    # Everything but the idle days: a few hundred templates, each written once from the
+    # first case that has it, with the real-estate step's idle days left as a marker.
+    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << len(rules)) | shown
+    group, _ = pd.factorize(key)
+    first = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
+    templates = _guidance_texts(
+        scored.iloc[first], cases.iloc[first], derived.iloc[first], write_idle=False
+    )
+    idle_code, idle_values = pd.factorize(idle, use_na_sentinel=False)
+    days = _idle_text(np.asarray(idle_values, dtype=float))
+    out = []
+    for texts in templates:
+        # Different keys can give the same template (only the first three steps are written).
+        t_code, t_text = pd.factorize(np.asarray(texts, dtype=object))
+        marked = np.array([_IDLE in t for t in t_text], dtype=bool)
+        row_t = t_code[group]
+        # Distinct (template, idle days) pairs; the days only count where they are written,
+        # so the pairs map one to one onto distinct texts.
+        pair = row_t * np.int64(len(idle_values) + 1) + np.where(marked[row_t], idle_code + 1, 0)
+        codes, pairs = pd.factorize(pair)
+        tt, dd = np.divmod(pairs, len(idle_values) + 1)
+        # Each text is its template's head, the days (if written) and the tail.
+        split = [(*t.split(_IDLE, 1), "")[:2] for t in t_text]
+        heads = np.array([h for h, _ in split], dtype=object)[tt]
+        tails = np.array([t for _, t in split], dtype=object)[tt]
+        text = heads + np.concatenate([[""], days]).astype(object)[dd] + tails
+        out.append(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)))
+    return out[0], out[1]
+
+
+def categories_as_text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A categorical of texts as a ``string`` array (one take of the categories)."""
+    texts = pd.array(np.asarray(values.categories, dtype=object), dtype="string")
+    codes = np.asarray(values.codes)
+    if (codes < 0).any():
+        return pd.array(np.asarray(values, dtype=object), dtype="string")
+    return texts.take(codes)
+
+
+def _nothing_found(derived: pd.DataFrame) -> np.ndarray:
+    return (derived["material_assets"].to_numpy() == 0) & (
+        derived["assets_found_count"].fillna(0).to_numpy() == 0
+    )
+
+
+def _guidance_texts(
+    scored: pd.DataFrame, cases: pd.DataFrame, derived: pd.DataFrame, *, write_idle: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The guidance texts of each row, vectorised (see :func:`guidance`)."""
+    rungs = scored["suggested_rung"].astype(str).to_numpy()
+    vuln = vulnerable(cases)
+    nothing_found = _nothing_found(derived)
+    steps = _first_steps(cases, write_idle=write_idle)
+    has = steps[("any", 0)]
+    rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
+    rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
+    move_zh = rung_zh + np.where(has, "。接办后优先：" + steps[("zh", 3)], "")
+    move_en = rung_en + np.where(has, "; first: " + steps[("en", 3)], "")
+    aid_zh = np.where(vuln, "申请人困难的，建议启动司法救助；", "")
+    aid_en = np.where(vuln, "the applicant is vulnerable: consider judicial aid (司法救助); ", "")
+    none_zh = (
+        "暂不建议交叉执行：未发现可供执行财产，" + aid_zh + "纳入终本案件动态管理，定期网络查控"
+    )
+    none_en = (
+        "no reassignment: nothing found to execute; "
+        + aid_en
+        + "manage under 终本 with periodic asset inquiries"
+    )
+    little_zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + steps[("zh", 2)]
+    little_en = (
+        "no reassignment: little to gain; set the current handler a deadline: " + steps[("en", 2)]
+    )
+    keep = rungs == "keep"
+    zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh)
+    en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en)
+    return zh_out, en_out
