@@ -34,7 +34,7 @@ from crossexec_ml.decide._ledger import (
     ledger_decisions,
     scores_shown,
 )
-from crossexec_ml.decide._policy import allowed_rungs, suggest_rung
+from crossexec_ml.decide._policy import allowed_rungs, suggest_rung, vulnerable
 from crossexec_ml.decide._priority import (
     TIE_BREAK_RULE,
     PriorityOrder,
@@ -42,7 +42,6 @@ from crossexec_ml.decide._priority import (
     order_by_gain,
     priority_order,
     rank_cases,
-    vulnerable,
 )
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.decide._priority import vulnerable
+from crossexec_ml.decide._policy import vulnerable
 
 _RUNG_TEXT = {
     "intra_team": ("建议团队内交叉执行，由本团队其他承办人接办", "reassign within the team"),

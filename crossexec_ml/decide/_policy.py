@@ -115,3 +115,15 @@ def suggest_rung(
         },
         index=probs.index,
     )
+
+
+def _flag(s: pd.Series | None, n: int) -> np.ndarray:
+    if s is None:
+        return np.zeros(n, dtype=bool)
+    return s.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def vulnerable(cases: pd.DataFrame) -> np.ndarray:
+    """Livelihood case or vulnerable applicant (missing counts as not)."""
+    n = len(cases)
+    return _flag(cases.get("is_livelihood"), n) | _flag(cases.get("applicant_vulnerable"), n)

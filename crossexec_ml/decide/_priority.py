@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide._guidance import guidance_arrays
+from crossexec_ml.decide._policy import _flag, vulnerable
 from crossexec_ml.settings import PrioritySettings
 
 #: How ties are broken; recorded in model cards, manifests and the scored file's metadata.
@@ -22,18 +23,6 @@ TIE_BREAK_RULE = (
     "expected_gain desc, then days_since_last_action desc (the longer stall first), "
     "then case_id asc"
 )
-
-
-def _flag(s: pd.Series | None, n: int) -> np.ndarray:
-    if s is None:
-        return np.zeros(n, dtype=bool)
-    return s.astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def vulnerable(cases: pd.DataFrame) -> np.ndarray:
-    """Livelihood case or vulnerable applicant (missing counts as not)."""
-    n = len(cases)
-    return _flag(cases.get("is_livelihood"), n) | _flag(cases.get("applicant_vulnerable"), n)
 
 
 def expected_gain(
