@@ -49,9 +49,9 @@ test: install ## the whole test suite (what CI runs)
 test-all: install ## the test suite including slow, heavy variants
 	$(PY) -m pytest -q; rc=$$?; [ $$rc -eq 5 ] && { echo "no tests collected"; exit 1; }; exit $$rc
 
-lint: install ## ruff lint and format check
-	$(VENV)/bin/ruff check crossexec_ml tests benchmarks
-	$(VENV)/bin/ruff format --check crossexec_ml tests benchmarks
+lint: install ## ruff lint and format check (the package, tests, benchmarks and the notebooks' .py pairs)
+	$(VENV)/bin/ruff check crossexec_ml tests benchmarks notebooks/*.py
+	$(VENV)/bin/ruff format --check crossexec_ml tests benchmarks notebooks/*.py
 
 dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on 127.0.0.1 (run `make demo` first)
 	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'); \

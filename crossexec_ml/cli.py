@@ -16,13 +16,7 @@ from pathlib import Path
 from crossexec_ml import __version__
 from crossexec_ml.data import ValidationError, allowing_personal_columns, validate_file
 from crossexec_ml.decide import ACTIONS
-from crossexec_ml.errors import (
-    InputError,
-    LedgerError,
-    ModelFileError,
-    PlanError,
-    TrainingDataError,
-)
+from crossexec_ml.errors import CrossExecError, InputError
 
 __all__ = ["main"]
 
@@ -502,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(err.report.problem_text(), file=sys.stderr)
         return 1
-    except (InputError, TrainingDataError, ModelFileError, LedgerError, PlanError) as err:
+    except CrossExecError as err:  # every refusal of the package: one sentence, exit 1
         print(f"error: {err}", file=sys.stderr)
         return 1
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -44,3 +49,14 @@ def test_make_help_lists_the_readme_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_tree_is_ruff_clean():
+    # `make lint` as a test, so CI keeps the package, tests, benchmarks and notebook pairs clean.
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    paths = ["crossexec_ml", "tests", "benchmarks", *map(str, (REPO / "notebooks").glob("*.py"))]
+    for args in (["check"], ["format", "--check"]):
+        done = subprocess.run([ruff, *args, *paths], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -205,19 +205,21 @@ def test_missing_folder_or_file(tmp_path, saved, missing):
         load_model(target)
 
 
-def test_model_from_an_earlier_format_refused(tmp_path, fitted):
+@pytest.mark.parametrize("earlier", [1, 3])  # 3: saved before the package moved into rooms
+def test_model_from_an_earlier_format_refused(tmp_path, fitted, earlier):
     import hashlib
 
     save_model(fitted, tmp_path / "m", {})
     card = json.loads((tmp_path / "m" / CARD_FILE).read_text())
-    card["model_format"] = 1
+    card["model_format"] = earlier
     (tmp_path / "m" / CARD_FILE).write_text(json.dumps(card))
     assert (
         card["model_sha256"]
         == hashlib.sha256((tmp_path / "m" / MODEL_FILE).read_bytes()).hexdigest()
     )
-    with pytest.raises(ModelFileError, match="earlier version of crossexec_ml"):
+    with pytest.raises(ModelFileError, match="earlier version of crossexec_ml") as err:
         load_model(tmp_path / "m")
+    assert "crossexec train" in str(err.value)
 
 
 def test_trusted_types_name_where_the_package_classes_live():
