@@ -1,27 +1,8 @@
 """The decision ledger (动态台账): who decided what about which case, when, why, on which model.
 
-The tool ranks and explains; a person decides, and every decision is appended here. The ledger
-is one SQLite file (stdlib :mod:`sqlite3`, default ``var/ledger.sqlite``) that is
-
-* **append-only**: there is no update or delete method, a correction is a new row that names the
-  row it ``supersedes``, and SQLite triggers abort any ``UPDATE`` or ``DELETE`` of a decision;
-* **tamper-evident**: each row stores the hash of the previous row and its own
-  ``row_hash = sha256(prev_hash + canonical JSON of its content)``; the meta table keeps the
-  head hash and the row count, so :meth:`Ledger.verify` finds an edited row, a deleted row
-  (first, middle or last) and a row inserted out of turn;
-* **safe for several processes**: WAL journal, a 30 s busy timeout and each append inside
-  ``BEGIN IMMEDIATE``, so reading the head and appending after it is one atomic step;
-* **durable**: ``synchronous=FULL``, so a decision :meth:`Ledger.record` returned is on disk;
-* **careful with other files**: an existing file that is not a ledger (a CSV, another
-  application's SQLite database, an empty file) is refused and never opened for writing.
-
-Only pseudonymised codes are stored (the decider's and the receiving handler's codes); there is
-no field for a name, and a decision whose case number, codes or reason holds something that
-looks like a resident ID number or a mobile number is refused (:mod:`crossexec_ml.data`), so
-nothing personal enters a file that can never be edited; the refusal never repeats the value.
-An edit that also rewrites every later hash and the meta head cannot be seen from inside the
-file: record the head hash that :meth:`Ledger.verify` returns somewhere else (the
-paper 台账, a leader's e-mail) to anchor the chain.
+One SQLite file, append-only, hash-chained, safe for several processes, durable, and careful
+with files that are not ledgers; only pseudonymised codes are stored. The format and each
+guarantee: ``docs/design/ledger.md``.
 
 Examples
 --------

@@ -1,59 +1,9 @@
 """Fairness audit of the top-k list on history: who is picked, how well, what happens to the rest.
 
-DOMAIN.md section 2 asks that the list does not cherry-pick easy, rich commercial cases, that
-vulnerability only raises a case, and that reports show what happens to the cases not picked.
-This module checks that on history, **by group** (applicant type, debtor type, cause of action,
-livelihood or not, court, band of the amount outstanding):
-
-- **selection rate**: share of the group's stalled cases that the top-k list would pick;
-- **precision@k**: share of the group's picked cases resolved within 180 days;
-- **calibration of p** (observed / predicted resolutions for the rung actually taken: ``p_keep``
-  where a case was kept, the cross probability where it was reassigned). The probability of a
-  rung can only be checked on rows that took it, so this is the calibration ``p_cross`` can
-  have on history;
-- **calibration of the uplift** (observed minus predicted gain of the best allowed rung over
-  keeping). An uplift needs both kept and reassigned cases that are comparable, which the
-  confounded history does not give (leaders reassigned hard bones, petitions, large and old
-  cases): a naive treated-minus-kept difference measures who was chosen, not what reassignment
-  adds. So it is measured **only on the randomised-pilot rows** (``is_pilot`` from the truth
-  file, or an ``is_pilot`` column in the history), by inverse-probability weighting with the
-  pilot's rung shares, exactly as :mod:`crossexec_ml.evaluate` does; without pilot rows it is
-  reported as not available. With a synthetic truth file the predicted gain is also compared
-  with the true gain (``calibration_uplift_truth``);
-- **what happens to the cases not picked**: their later outcomes (resolved, 终本, still open,
-  new petition, reassigned anyway) by group, beside the picked ones.
-
-Honest predictions only: every number comes from **out-of-sample** predictions of the rolling
-temporal back-test (each window scored by a model trained on rows whose outcome was known
-before it), never from a model fitted on the rows it is judged on. The list is rebuilt on each
-screening date (``as_of_date``) with k = ``capacity_share`` of that date's stalled cases, with
-the product's own rules (:func:`crossexec_ml.decide.priority_order`: expected gain,
-vulnerability boost, floors, the written tie rule).
-
-Each metric is compared with a **reference group** (default: the group's largest) as a ratio
-(a difference for the uplift, whose values sit near zero where ratios explode), with a seeded
-percentile **bootstrap** confidence interval (cases resampled within each group; the list is
-held fixed). Verdicts:
-
-- ``too_small`` (样本不足): the group or the reference has fewer than ``min_group_size`` rows in
-  the metric's denominator (rows; picked cases for precision; pilot rows for the uplift);
-- ``flag`` (需关注): the ratio is outside the four-fifths band 0.8..1.25 **and** its interval
-  excludes 1 (for the uplift: the difference exceeds ``uplift_tolerance`` and its interval
-  excludes 0);
-- ``watch`` (留意): outside the band but the interval includes 1: could be chance;
-- ``ok`` (正常) inside the band; ``reference`` (参照组) the reference itself.
-
-A flag asks a person to look, it does not prove unfairness: the list is *meant* to pick the
-cases with the most to gain, and groups differ in that (a credit-card case against a vanished
-debtor has little to gain on any rung). The calibration checks say whether the model's
-estimates are equally right for each group, which is what fairness of a gain ranking rests on.
-
-Why hand-written rather than fairlearn's ``MetricFrame``: fairlearn is not a dependency, and
-what this audit needs beyond a group-by (a verdict with a minimum group size, bootstrap
-intervals of ratios against a chosen reference, fractional selection weights for ties at the
-cut-off, pilot-only IPW for the uplift) would all be written around it anyway; the group
-metrics themselves are a few pandas/numpy sums, checked against hand-computed examples in
-``tests/test_fairness.py``.
+By group (applicant, debtor, cause, livelihood, court, amount band), on out-of-sample
+predictions of the rolling back-test, each metric against a reference group with a bootstrap
+interval and a verdict. The metrics, the verdict rules and why the audit is hand-written:
+``docs/design/fairness.md``.
 """
 
 from __future__ import annotations

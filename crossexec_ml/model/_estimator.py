@@ -1,37 +1,8 @@
 """The action-conditional resolution model: P(resolved within 180 days | case, rung).
 
-One estimator-style object, :class:`CrossExecModel`, fitted on historical rows (each with the
-rung actually taken and its outcome) that predicts, for every case, the probability of
-resolution under each of the four rungs: ``keep``, ``intra_team``, ``inter_team``,
-``higher_court``. The difference to ``keep`` is what reassignment adds (uplift).
-
-Method, chosen by measurement (8 seeds of 20,000 generated rows, rolling temporal back-test;
-confirmed on 4 more seeds; see the closing notes and ``benchmarks/model_quality.py``):
-
-1. a **penalised logistic S-learner with rung interactions**: the case's main effects
-   (standardised numbers with missing indicators, one-hot categories, cubic splines on idle
-   days, case age, amount, deposit cover and caseload), a dummy per rung, one "any
-   reassignment" x features block shared by all rungs, and one rung x features block per rung.
-   The interaction blocks are scaled by ``inter_scale`` (0.2) before an L2 fit (``C`` 0.02),
-   so effect modifiers carry 25 times the penalty of main effects and each rung's effect
-   shrinks towards the shared one. That shrinkage is what makes the estimated *gain* stable
-   enough to rank on;
-2. a small **boosted baseline** (40 trees of 8 leaves, rung as an input, categories as codes)
-   whose prediction under ``keep`` moves only the level shared by the four rungs:
-   ``logit_r = LR_r + 0.5 * (trees(x, keep) - LR_keep)``. It sharpens the level (AUC gap to the
-   truth 0.021 -> 0.016) while the gains between rungs stay the regression's.
-
-Measured against the alternatives: the first version, a gradient-boosted S-learner with the
-rung as a native category, predicted as well but its gains were noisy, so ranking by them lost
-to ranking by plain probability (0.74 vs 0.76 of the oracle) and it scored 6,000 cases a
-second; blending boosted rung predictions raised the probability list as much as the gain
-list; a doubly robust second stage was noisier still. This model's gain ranking reaches 0.82 of
-the oracle, ahead of probability ranking on 11 of 12 seeds; probabilities stay calibrated (ECE
-against the truth about 0.01) with no separate calibration step.
-
-The historical rung choice is confounded only through columns the model sees (hard bones,
-amounts, age), which the S-learner conditions on; the randomised-pilot rows are what the
-evaluation uses for an unbiased uplift check.
+One estimator, :class:`CrossExecModel`: a penalised logistic S-learner with rung interactions
+and a small boosted baseline for the shared level. Why this design, and what it was measured
+against: ``docs/design/model.md``.
 """
 
 from __future__ import annotations
