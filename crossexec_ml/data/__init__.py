@@ -20,7 +20,13 @@ from crossexec_ml.data._privacy import (
     scan_values,
     value_rule,
 )
-from crossexec_ml.data._read import read_cases, read_handlers, read_scored, validate_file
+from crossexec_ml.data._read import (
+    read_cases,
+    read_handlers,
+    read_scored,
+    validate_file,
+    without_pandas_index,
+)
 from crossexec_ml.data._report import Problem, ValidationError, ValidationReport
 from crossexec_ml.data._synthetic import (
     SAMPLE_DIR,
@@ -134,6 +140,7 @@ __all__ = [
     "validate_file",
     "validate_frame",
     "value_rule",
+    "without_pandas_index",
     "write_synthetic",
     "write_table",
 ]

@@ -13,7 +13,9 @@ import csv
 import io as _io
 import logging
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +23,9 @@ from crossexec_ml.data._report import ValidationError, ValidationReport
 from crossexec_ml.data._validate import validate_frame
 from crossexec_ml.errors import InputError
 from crossexec_ml.settings import RUNGS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +130,38 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
     return header, frame
 
 
+_PANDAS_ROW_NUMBERS = re.compile(r"__index_level_\d+__")
+
+
+def without_pandas_index(table: pa.Table) -> pa.Table:
+    """The table without the row numbers pandas saves as ``__index_level_N__`` columns.
+
+    ``df[mask].to_parquet(path)`` keeps the filtered frame's row numbers as such a column; they
+    are not case data. A named index (``df.set_index("case_id").to_parquet(path)``) is stored
+    as an ordinary column of that name and is kept, so ``case_id`` is read as a column.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    drop = [c for c in table.column_names if _PANDAS_ROW_NUMBERS.fullmatch(str(c))]
+    return table.drop_columns(drop) if drop else table
+
+
 def _read_parquet_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = without_pandas_index(pq.read_table(path))
         header = list(table.column_names)
-        df = table.to_pandas()
+        # The pandas metadata would turn a saved index back into the index and leave the
+        # header one column longer than the frame; every column is data here.
+        df = table.to_pandas(ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(
             f"{path.name}: not a readable Parquet file ({type(exc).__name__}); "

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import ValidationError, validate_frame
+from crossexec_ml.data import ValidationError, validate_frame, without_pandas_index
 from crossexec_ml.decide import PriorityOrder, ledger_decisions
 from crossexec_ml.errors import InputError
 from crossexec_ml.jobs._pipeline import (
@@ -281,7 +281,9 @@ def read_piece(
 
     name = Path(piece.path).name
     try:
-        table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+        table = without_pandas_index(
+            pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         raise PartitionError(f"{name}: not a readable Parquet file ({exc})") from None
     if table.num_rows == 0:

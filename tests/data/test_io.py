@@ -109,6 +109,27 @@ def test_parquet_typed_and_text(tmp_path):
     check_typed(read_cases(tmp_path / "text.parquet"))
 
 
+@pytest.mark.parametrize("how", ["filtered", "indexed_by_case_id", "multi_index"])
+def test_parquet_saved_with_its_pandas_index_is_read(tmp_path, how):
+    # Step 2 item 6: `df[mask].to_parquet(p)` and `df.set_index("case_id").to_parquet(p)` gave a
+    # "Length mismatch" traceback; the saved row numbers are dropped, a named index is a column.
+    typed = read_cases(write_csv(case_rows(), tmp_path / "c.csv"))
+    if how == "filtered":
+        frame = typed[typed.index != 0]  # row numbers 1, 2 saved as __index_level_0__
+    elif how == "indexed_by_case_id":
+        frame = typed.set_index("case_id")
+    else:
+        frame = typed.set_index(["case_id", "as_of_date"])
+    path = tmp_path / f"{how}.parquet"
+    frame.to_parquet(path)
+    report = validate_file(path)
+    assert report.ok, report.problem_text()
+    assert not any("__index_level" in w for w in report.warnings)
+    back = read_cases(path)
+    assert sorted(back["case_id"]) == sorted(frame.reset_index()["case_id"])
+    assert "__index_level_0__" not in back.columns
+
+
 def test_handlers_read(tmp_path, handlers_frame):
     h = read_handlers(write_csv(handlers_frame, tmp_path / "h.csv"))
     assert h["open_slots"].tolist() == [2, 0, 5]

@@ -134,3 +134,13 @@ def test_whole_file_rows_are_spreadsheet_rows(setup):
     report = validate_file(setup["b"])
     assert sorted({p.row for p in report.problems}) == [312, 332, 342]
     assert Path(report.source).name == "b.parquet"
+
+
+def test_a_parquet_piece_saved_with_pandas_row_numbers_reads_like_the_file(tmp_path):
+    cases = make_cases(n_history=0, n_current=40, seed=5).current
+    path = tmp_path / "filtered.parquet"
+    cases[cases.index % 2 == 0].to_parquet(path)  # keeps the row numbers as a column
+    (piece,) = list_pieces([path])
+    frame = read_piece(piece)
+    assert "__index_level_0__" not in frame.columns
+    assert list(frame["case_id"]) == list(cases.loc[cases.index % 2 == 0, "case_id"])
