@@ -296,12 +296,21 @@ _ID15_INSIDE = re.compile(r"(?<![0-9])([1-9][0-9]{14})(?![0-9A-Za-z])")
 _MOBILE = re.compile(
     r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?(1[3-9][0-9])[\s-]?([0-9]{4})[\s-]?([0-9]{4})(?![0-9])"
 )
-# Cheap first pass over whole columns: anything an ID or mobile number could hide in
-# (full-width digits too: some Chinese input methods type ０１２).
+# Separators people type inside a number: spaces (a Chinese input method's full-width U+3000,
+# the no-break U+00A0, the thin and zero-width spaces) and hyphens and dashes (ASCII, U+2010 to
+# U+2015, the full-width U+FF0D, the minus sign). Dots are not: 13.912345678 is a ratio.
+_SEP_CHARS = " \t\u00a0\u2000-\u200b\u202f\u205f\u3000\\-\u2010-\u2015\u2212\uff0d"
+_SEP = f"[{_SEP_CHARS}]"
+# Cheap first pass over whole columns, on the text as typed (before NFKC): anything an ID or
+# mobile number could hide in, full-width digits (０１２) and separators included. The string
+# holds the characters themselves (not escapes), so RE2 (pyarrow) and Python's re read it alike.
 _D = "[0-9０-９]"
-_PREFILTER = rf"{_D}{{3}}[\s-]?{_D}{{4}}[\s-]?{_D}{{4}}"
-# Masking is broader than detection: any long digit run (a mistyped ID, a bank card) is hidden.
-_LONG_DIGITS = re.compile(r"[0-9]{11,}[0-9Xx]?|[0-9]{3}[\s-][0-9]{4}[\s-][0-9]{4}")
+_PREFILTER = f"{_D}{{3}}{_SEP}*{_D}{{4}}{_SEP}*{_D}{{4}}"
+# Separators between digits are dropped before the exact checks ("110105 19491231 002X").
+_BETWEEN_DIGITS = re.compile(rf"(?<=[0-9]){_SEP}+(?=[0-9Xx])")
+# Masking is broader than detection: any run of 11 or more digits, separators allowed between
+# them (a mistyped ID, a bank card, a spaced phone number), is hidden.
+_LONG_DIGITS = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}*[0-9]){{10,}}(?:{_SEP}*[Xx])?")
 _MASK = {
     "id_number": "〔身份证号已隐去 ID number hidden〕",
     "mobile": "〔手机号已隐去 phone hidden〕",
@@ -363,11 +372,14 @@ def value_rule(text: object, *, mobile: bool = True) -> str | None:
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return None
     s = unicodedata.normalize("NFKC", str(text))
-    if any(is_id_number(m.group(1)) for m in _ID18.finditer(s)):
-        return "id_number"
-    if any(is_id_number(m.group(1)) for m in _ID15_INSIDE.finditer(s)):
-        return "id_number"
-    if mobile and _MOBILE.search(s):
+    # As typed, and with the separators between digits dropped; both, because dropping them
+    # can also glue a date to the phone number after it ("2024-01-31 13812345678").
+    for form in dict.fromkeys((s, _BETWEEN_DIGITS.sub("", s))):
+        if any(is_id_number(m.group(1)) for m in _ID18.finditer(form)):
+            return "id_number"
+        if any(is_id_number(m.group(1)) for m in _ID15_INSIDE.finditer(form)):
+            return "id_number"
+    if mobile and any(_MOBILE.search(form) for form in (s, _BETWEEN_DIGITS.sub("", s))):
         return "mobile"
     return None
 
@@ -431,4 +443,6 @@ def mask_text(text: object) -> str:
         lambda m: _MASK["id_number"] if is_id_number(m.group(1)) else m.group(0), s
     )
     s = _MOBILE.sub(_MASK["mobile"], s)
-    return _LONG_DIGITS.sub(lambda m: f"〔{len(m.group(0))}位数字已隐去 digits hidden〕", s)
+    return _LONG_DIGITS.sub(
+        lambda m: f"〔{len(_BETWEEN_DIGITS.sub('', m.group(0)))}位数字已隐去 digits hidden〕", s
+    )

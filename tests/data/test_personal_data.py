@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -556,3 +557,66 @@ def test_jobs_refuse_personal_columns_without_the_option(base, tmp_path, capsys)
     captured = capsys.readouterr()
     assert_no_secret(captured.out + captured.err)
     assert "身份证号" in captured.err
+
+
+#: Step 2 item 10: how people type numbers with separators (a Chinese input method's full-width
+#: space U+3000, a full-width hyphen, a no-break space, spaced or hyphenated ID numbers).
+SPACED = {
+    "full-width space": ("138\u30001234\u30005678", "mobile"),
+    "full-width hyphen": ("138\uff0d1234\uff0d5678", "mobile"),
+    "no-break space": ("139\u00a01234\u00a05678", "mobile"),
+    "full-width digits": ("１３８\u3000１２３４\u3000５６７８", "mobile"),
+    "spaced ID": ("110105 19491231 002X", "id_number"),
+    "hyphenated ID": ("110105-19491231-002X", "id_number"),
+    "ID with full-width spaces": (f"{ID_B[:6]}\u3000{ID_B[6:14]}\u3000{ID_B[14:]}", "id_number"),
+}
+
+
+@pytest.mark.parametrize("name", list(SPACED))
+def test_separators_do_not_defeat_the_value_scan(name):
+    value, rule = SPACED[name]
+    assert value_rule(value) == rule
+    assert value_rule(f"申请人联系方式：{value}，已核实") == rule
+    digits = "".join(c for c in unicodedata.normalize("NFKC", value) if c.isdigit())
+    assert digits[:6] not in mask_text(value) and digits[-4:] not in mask_text(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["13.912345678", "2024-01-31 至 2024-12-31", "1 500 000 元", "(2023)湘0103执1234号"],
+)
+def test_separators_do_not_make_ordinary_values_personal(text):
+    assert value_rule(text) is None
+
+
+@pytest.mark.parametrize("name", list(SPACED))
+def test_spaced_numbers_in_an_extra_column_are_refused(base, tmp_path, name):
+    value, _ = SPACED[name]
+    df = raw_frame(base, "current", 40)
+    df["联络记录"] = "已通知"
+    df.loc[2, "联络记录"] = f"申请人 {value}"  # spreadsheet row 4
+    path = write(df, tmp_path / "current.csv")
+    with pytest.raises(ValidationError) as err:
+        read_cases(path)
+    message = str(err.value)
+    assert "row 4" in message and value not in message
+    assert_no_secret(message)
+
+
+@pytest.mark.parametrize("name", list(SPACED))
+def test_ledger_refuses_spaced_numbers_in_a_reason(tmp_path, name):
+    value, _ = SPACED[name]
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        with pytest.raises(LedgerError, match="reason .*looks like"):
+            led.record("(2023)湘0103执1号", "keep", "L007", f"已电话沟通 {value}")
+        assert led.n_rows == 0
+    assert value.encode() not in (tmp_path / "ledger.sqlite").read_bytes()
+
+
+def test_a_duplicate_case_id_holding_a_spaced_id_is_not_echoed(base, tmp_path):
+    df = raw_frame(base, "current", 40)
+    spaced = SPACED["spaced ID"][0]
+    df.loc[1, "case_id"] = df.loc[2, "case_id"] = f"(2023)湘0103执{spaced}号"
+    report = validate_file(write(df, tmp_path / "current.csv"))
+    assert not report.ok
+    assert spaced not in report.problem_text() and "19491231" not in report.problem_text()
