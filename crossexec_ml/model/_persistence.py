@@ -116,6 +116,13 @@ def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]
             f"{model_path}: the file does not match the SHA-256 in its card: it was altered "
             "or replaced after training; do not use it, retrain with `crossexec train`"
         )
+    # model_id is shown on every page and recorded with every decision: it is the hash's
+    # first 12 digits, never free text, so an edited card cannot put anything else there.
+    if card.get("model_id") != _sha256(blob)[:12]:
+        raise ModelFileError(
+            f"{card_path}: model_id is not the first 12 digits of the model file's SHA-256 "
+            "(the card was edited); restore the card or retrain with `crossexec train`"
+        )
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelFileError(
             f"{folder}: the model was saved by an earlier version of crossexec_ml (model format "

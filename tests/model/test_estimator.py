@@ -228,3 +228,15 @@ def test_trusted_types_name_where_the_package_classes_live():
 
     for cls in (CrossExecModel, FlagSettings):
         assert f"{cls.__module__}.{cls.__qualname__}" in TRUSTED_TYPES
+
+
+@pytest.mark.parametrize("model_id", ["<script>alert(1)</script>", "abc", None])
+def test_model_id_must_be_the_hash_prefix(tmp_path, fitted, model_id):
+    # Step 2 item 9: model_id was free text; a script in card.json ran in the dashboard.
+    save_model(fitted, tmp_path / "m", {})
+    card = json.loads((tmp_path / "m" / CARD_FILE).read_text())
+    assert card["model_id"] == card["model_sha256"][:12]
+    card["model_id"] = model_id
+    (tmp_path / "m" / CARD_FILE).write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="model_id is not"):
+        load_model(tmp_path / "m")
