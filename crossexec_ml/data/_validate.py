@@ -578,6 +578,7 @@ def validate_frame(
         extra = pd.DataFrame(texts[:, kept], index=raw.index, columns=[extras[j] for j in kept])
         frame = pd.concat([frame, extra.astype("string")], axis=1)
     _check_rows(frame, kind, contract, rows, found, col_order)
+    report.warnings += _lookalike_keys(frame, kind, rows)
     report.frame = frame
     report.problems = found.sorted()
     report.n_problems = found.total
@@ -651,6 +652,33 @@ def _check_rows(
                 key[0],
                 f"duplicate: row {first_row[key]} has {what}; keep one row per key",
             )
+
+
+def _lookalike_keys(frame: pd.DataFrame, kind: str, rows: pd.Series) -> list[str]:
+    """Warn about case ids that differ only in full-width/ASCII forms or spaces.
+
+    ``（2023）湘0103执1号`` and ``(2023)湘0103执1号`` are one case typed two ways; the ids are
+    kept as they are (the ledger joins on them), but a person should look.
+    """
+    if kind not in ("cases", "truth") or len(frame) == 0:
+        return []
+    ids = frame["case_id"].astype("string")
+    folded = ids.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    keyed = pd.DataFrame({"raw": ids, "folded": folded, "as_of": frame["as_of_date"]}).dropna()
+    per_key = keyed.groupby(["folded", "as_of"], sort=False)["raw"].transform("nunique")
+    alike = keyed[per_key > 1]
+    if alike.empty:
+        return []
+    groups = alike.groupby(["folded", "as_of"], sort=False).groups
+    shown = [
+        " and ".join(f"row {int(rows[i])} {_shown(ids[i])!r}" for i in list(idx)[:3])
+        for idx in list(groups.values())[:5]
+    ]
+    return [
+        f"{len(groups)} case_id(s) (案号) appear in forms that differ only in full-width or "
+        f"half-width characters or spaces, probably the same case: {'; '.join(shown)}; "
+        "write each case number one way in the export"
+    ]
 
 
 def _empty_column(spec: ColumnSpec, index: pd.Index) -> pd.Series:

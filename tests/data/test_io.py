@@ -412,3 +412,20 @@ def test_validate_file_reports_absent_optional(tmp_path):
     assert "deposit_balance" in report.absent_optional
     assert "case_id" not in report.absent_optional
     assert np.isnan(report.frame["deposit_balance"]).all()
+
+
+def test_case_ids_differing_only_in_full_width_forms_are_flagged(tmp_path):
+    df = case_rows()
+    first = df.loc[0, "case_id"]
+    wide = first.replace("(", "（").replace(")", "）")
+    assert wide != first
+    df.loc[1, "case_id"] = wide  # spreadsheet row 3; row 2 holds the ASCII form
+    df.loc[1, "as_of_date"] = df.loc[0, "as_of_date"]
+    report = validate_file(write_csv(df, tmp_path / "c.csv"))
+    assert report.ok  # kept as typed: the ledger joins on the ids
+    (warning,) = [w for w in report.warnings if "full-width" in w]
+    assert "row 2" in warning and "row 3" in warning
+    df.loc[1, "case_id"] = "(2099)其他案号"
+    assert not [
+        w for w in validate_file(write_csv(df, tmp_path / "d.csv")).warnings if "full-width" in w
+    ]
