@@ -662,8 +662,21 @@ def _lookalike_keys(frame: pd.DataFrame, kind: str, rows: pd.Series) -> list[str
     """
     if kind not in ("cases", "truth") or len(frame) == 0:
         return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     ids = frame["case_id"].astype("string")
-    folded = ids.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    # Only ids holding a full-width form or a space can fold onto another: normalise those
+    # alone (a province export has millions of ids, nearly all plain).
+    cells = pa.array(ids)  # zero-copy for pandas' Arrow-backed strings
+    if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        cells = pa.array(ids.astype(object), type=pa.string(), from_pandas=True)
+    hit = pc.match_substring_regex(cells, "[\uff01-\uff5e\u3000\\s]").fill_null(False)
+    wide = pd.Series(hit.to_numpy(zero_copy_only=False), index=ids.index, dtype=bool)
+    if not wide.any():
+        return []
+    folded = ids.copy()
+    folded[wide] = ids[wide].str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
     keyed = pd.DataFrame({"raw": ids, "folded": folded, "as_of": frame["as_of_date"]}).dropna()
     per_key = keyed.groupby(["folded", "as_of"], sort=False)["raw"].transform("nunique")
     alike = keyed[per_key > 1]
