@@ -76,10 +76,9 @@ def _partitioned(args: argparse.Namespace) -> bool:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from crossexec_ml.jobs import score
-    from crossexec_ml.settings import PrioritySettings
 
-    # --capacity sets this cycle's candidates (the top-k and its floors), not just the printout.
-    priority = PrioritySettings(capacity=args.capacity)
+    # --capacity sets this cycle's candidates (the top-k and its floors), not just the printout;
+    # it overrides only the capacity of the scoring policy saved in the model's card.
 
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler is for --engine dask")
@@ -93,7 +92,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             engine=args.engine,
             scheduler=args.scheduler,
             ledger_path=args.ledger,
-            priority=priority,
+            capacity=args.capacity,
         )
         print(
             f"scored {run.n_rows} cases ({run.n_ranked} in the stalled cohort, "
@@ -101,7 +100,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"({run.n_parts} parts, ranked across all of them)"
         )
         return 0
-    scored = score(args.model, args.cases, args.out, ledger_path=args.ledger, priority=priority)
+    scored = score(
+        args.model, args.cases, args.out, ledger_path=args.ledger, capacity=args.capacity
+    )
     ranked = scored[scored["priority_rank"].notna()]
     top = ranked[ranked["candidate"].astype(bool)]
     print(f"scored {len(scored)} cases ({len(ranked)} in the stalled cohort) -> {args.out}")

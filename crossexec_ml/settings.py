@@ -8,7 +8,7 @@ This module sits at the bottom of the house: it imports nothing from the package
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 __all__ = [
     "FAIRNESS_GROUPINGS",
@@ -22,6 +22,8 @@ __all__ = [
     "LadderSettings",
     "MonitorSettings",
     "PrioritySettings",
+    "ScoringPolicy",
+    "resolve_policy",
 ]
 
 #: The cross-execution ladder as the model sees it; ``keep`` = left with the current handler.
@@ -139,12 +141,6 @@ class PrioritySettings:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
         if self.livelihood_floor + self.long_unresolved_floor > 1:
             raise ValueError("the two floors together cannot exceed the whole list")
-
-    def k_for(self, n_stalled: int) -> int:
-        """The capacity k for a list of ``n_stalled`` cases."""
-        if self.capacity is not None:
-            return int(min(max(self.capacity, 0), n_stalled))
-        return int(min(n_stalled, max(1, round(self.capacity_share * n_stalled))))
 
 
 @dataclass(frozen=True)
@@ -287,3 +283,197 @@ class MonitorSettings:
     missing_increase_alarm: float = 0.10
     stale_days: int = 45
     min_score_sd: float = 1e-4
+
+
+#: The parts of a :class:`ScoringPolicy`: key in its dict -> settings class.
+_POLICY_PARTS: dict[str, type] = {
+    "ladder": LadderSettings,
+    "priority": PrioritySettings,
+    "cohort": CohortSettings,
+    "flags": FlagSettings,
+}
+
+
+def _part_from_dict(name: str, cls: type, value: object) -> object:
+    """One part of a policy from its dict, refusing unknown keys and wrong types by name."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"scoring_policy.{name} must be a mapping, not {type(value).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValueError(
+            f"scoring_policy.{name}: unknown key(s) {', '.join(map(str, unknown))}; "
+            f"known: {', '.join(known)}"
+        )
+    defaults = cls()
+    kwargs = {}
+    for key, v in value.items():
+        default = getattr(defaults, key)
+        if isinstance(default, bool):
+            ok = isinstance(v, bool)
+        elif key == "capacity":
+            ok = v is None or (isinstance(v, int) and not isinstance(v, bool))
+        elif isinstance(default, int):
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        elif isinstance(default, float):
+            ok = isinstance(v, int | float) and not isinstance(v, bool)
+        else:
+            ok = isinstance(v, type(default))
+        if not ok:
+            expected = "a whole number or null" if key == "capacity" else type(default).__name__
+            raise ValueError(
+                f"scoring_policy.{name}.{key}: {v!r} is not valid, expected {expected}"
+            )
+        kwargs[key] = float(v) if isinstance(default, float) else v
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        raise ValueError(f"scoring_policy.{name}: {err}") from None
+
+
+@dataclass(frozen=True)
+class ScoringPolicy:
+    """Everything that decides the list, saved in the model card and read back when scoring.
+
+    A model is judged by the back-test under these settings; scoring, re-scoring, the plan and
+    the picker read them back from the card, so the list a leader sees is made by the rule the
+    back-test judged unless someone overrides it on purpose (and the override is recorded).
+
+    Parameters
+    ----------
+    ladder : LadderSettings
+        Which rung is suggested (``min_gain``, ``close_share``, ``respect_ladder``).
+    priority : PrioritySettings
+        Gain weighting, vulnerability boost, floors and capacity.
+    cohort : CohortSettings
+        Which open cases are stalled (ranked).
+    flags : FlagSettings
+        Hard-bone thresholds. They are also features of the model: scoring uses the model's
+        own, so a different value here is refused at scoring time (retrain instead).
+
+    Examples
+    --------
+    >>> p = ScoringPolicy(ladder=LadderSettings(min_gain=0.2))
+    >>> ScoringPolicy.from_dict(p.to_dict()) == p
+    True
+    """
+
+    ladder: LadderSettings = field(default_factory=LadderSettings)
+    priority: PrioritySettings = field(default_factory=PrioritySettings)
+    cohort: CohortSettings = field(default_factory=CohortSettings)
+    flags: FlagSettings = field(default_factory=FlagSettings)
+
+    def __post_init__(self) -> None:
+        for name, cls in _POLICY_PARTS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ValueError(f"ScoringPolicy.{name} must be a {cls.__name__}")
+
+    def to_dict(self) -> dict:
+        """The policy as plain JSON-safe values: ``{part: {setting: value}}``.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: asdict(getattr(self, name)) for name in _POLICY_PARTS}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> ScoringPolicy:
+        """Read a policy written by :meth:`to_dict`, validated.
+
+        Parts or settings left out take their defaults; an unknown part or setting, or a value
+        of the wrong type, is refused with a message naming it.
+
+        Parameters
+        ----------
+        data : mapping
+
+        Returns
+        -------
+        ScoringPolicy
+
+        Raises
+        ------
+        ValueError
+            Naming the offending key (``scoring_policy.ladder.min_gian: unknown key``...).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"scoring_policy must be a mapping, not {type(data).__name__}")
+        unknown = sorted(set(data) - set(_POLICY_PARTS))
+        if unknown:
+            raise ValueError(
+                f"scoring_policy: unknown key(s) {', '.join(map(str, unknown))}; "
+                f"known: {', '.join(_POLICY_PARTS)}"
+            )
+        parts = {
+            name: _part_from_dict(name, part_cls, data[name])
+            for name, part_cls in _POLICY_PARTS.items()
+            if name in data
+        }
+        return cls(**parts)
+
+
+def resolve_policy(
+    card: Mapping | None,
+    *,
+    policy: ScoringPolicy | None = None,
+    ladder: LadderSettings | None = None,
+    cohort: CohortSettings | None = None,
+    priority: PrioritySettings | None = None,
+    capacity: int | None = None,
+) -> tuple[ScoringPolicy, dict]:
+    """The policy to score with: the model card's, unless the caller overrides it.
+
+    Parameters
+    ----------
+    card : mapping or None
+        The model card; its ``scoring_policy`` is the starting point. A card without it (a
+        model trained before the policy was saved) falls back to the defaults.
+    policy : ScoringPolicy, optional
+        Replaces the card's policy as a whole.
+    ladder, cohort, priority : settings, optional
+        Replace that part of the policy.
+    capacity : int, optional
+        Replaces ``priority.capacity`` only (the CLI's ``--capacity``).
+
+    Returns
+    -------
+    (policy, record) : tuple
+        ``record`` says where the policy came from, for the scored file's 说明 sheet and the
+        run manifest: ``source`` (``"card"``, ``"override"`` or ``"default"``), ``overridden``
+        (the parts the caller replaced), ``note`` (one line) and ``policy`` (:meth:`to_dict`).
+    """
+    from dataclasses import replace
+
+    saved = (card or {}).get("scoring_policy")
+    base = ScoringPolicy.from_dict(saved) if saved is not None else ScoringPolicy()
+    legacy = (card or {}).get("ladder_settings") if saved is None else None
+    if legacy is not None:  # cards written before the policy kept the ladder alone
+        base = ScoringPolicy.from_dict({"ladder": legacy})
+    overridden = []
+    if policy is not None:
+        base, overridden = policy, ["policy"]
+    for name, part in (("ladder", ladder), ("cohort", cohort), ("priority", priority)):
+        if part is not None:
+            base = replace(base, **{name: part})
+            overridden.append(name)
+    if capacity is not None:
+        base = replace(base, priority=replace(base.priority, capacity=capacity))
+        overridden.append("priority.capacity")
+    if overridden:
+        source = "override"
+        origin = "the model card" if saved is not None else "the defaults (card has none)"
+        note = f"overridden by the caller ({', '.join(overridden)}), rest from {origin}"
+    elif saved is not None:
+        source, note = "card", "as saved in the model card"
+    else:
+        source = "default"
+        note = "defaults: the model card has no scoring_policy (a model trained before it)"
+        if legacy is not None:
+            note += "; the ladder from its ladder_settings"
+    return base, {
+        "source": source,
+        "overridden": overridden,
+        "note": note,
+        "policy": base.to_dict(),
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
@@ -25,13 +26,14 @@ from crossexec_ml.data import HARD_BONE_FLAGS
 from crossexec_ml.decide import (
     ACTION_LABELS,
     Ledger,
+    capacity_k,
     checkup,
     eligible_handlers,
     priority_order,
     scores_shown,
 )
 from crossexec_ml.errors import LedgerError
-from crossexec_ml.settings import RUNGS, PrioritySettings
+from crossexec_ml.settings import RUNGS, PrioritySettings, resolve_policy
 
 #: UI text: key -> (Chinese, English).
 TEXT: dict[str, tuple[str, str]] = {
@@ -97,7 +99,10 @@ class CasePicker:
     top_n : int
         Rows in the table and bars in the chart.
     priority : PrioritySettings, optional
-        Starting gain weighting, floors and capacity.
+        Starting gain weighting, floors and capacity; overrides the card's.
+    card : mapping, optional
+        The model's card: its scoring policy gives the starting weighting, floors and
+        capacity (the defaults without a card, or for a card without a policy).
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class CasePicker:
         lang: str = "zh",
         top_n: int = 20,
         priority: PrioritySettings | None = None,
+        card: Mapping | None = None,
     ):
         key = ["case_id", "as_of_date"]
         self.scored = scored.reset_index(drop=True)
@@ -127,7 +133,7 @@ class CasePicker:
         self.plan = plan
         self.ledger_path = Path(ledger_path)
         self.top_n = top_n
-        self.priority = priority or PrioritySettings()
+        self.priority, self.policy_record = _start_priority(card, priority)
         self.decided: dict[str, str] = dict(self._ledger_state())
         self.ranked = self.scored.iloc[:0]
         self.selected: str | None = None
@@ -171,8 +177,10 @@ class CasePicker:
         top = float(np.ceil(self._amount_wan.max())) if len(self._amount_wan) else 1.0
         self.amount = w.FloatRangeSlider(value=(0.0, top), min=0.0, max=max(top, 1.0), step=0.5)
         self.capacity = w.BoundedIntText(
-            value=self.priority.k_for(
-                int(self.scored["stalled"].sum()) if "stalled" in self.scored else len(self.scored)
+            value=capacity_k(
+                int(self.scored["stalled"].sum()) if "stalled" in self.scored else len(self.scored),
+                self.priority.capacity,
+                self.priority.capacity_share,
             ),
             min=0,
             max=max(len(self.scored), 1),
@@ -534,3 +542,11 @@ class CasePicker:
         self._draw()
         self._say("recorded", ok=True, extra=f" #{rec['seq']}: {self.selected} → {action}")
         return rec
+
+
+def _start_priority(
+    card: Mapping | None, priority: PrioritySettings | None
+) -> tuple[PrioritySettings, dict]:
+    """The picker's starting priority settings: the card's policy, unless overridden."""
+    policy, record = resolve_policy(card, priority=priority)
+    return policy.priority, record

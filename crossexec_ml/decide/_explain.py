@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.decide._policy import allowed_rungs
+from crossexec_ml.decide._policy import best_allowed_gain
 from crossexec_ml.settings import PROB_COLUMNS, LadderSettings
 
 _STATUS_ZH = {
@@ -337,10 +337,7 @@ def explain_cases(
     stacked = pd.concat(frames, ignore_index=True) if len(frames) > 1 else cases
     p_all = model.predict_rungs(stacked)[list(PROB_COLUMNS)].to_numpy()
     p = p_all[:n]
-    allowed = allowed_rungs(cases["ladder_stage"], n, ladder)
-    best = np.where(allowed, p[:, 1:] - p[:, [0]], -np.inf).argmax(axis=1) + 1 if n else []
-    best = np.asarray(best, dtype=int)
-    base_gain = p[np.arange(n), best] - p[:, 0]
+    base_gain, best = best_allowed_gain(p, cases["ladder_stage"], ladder)
     effects: dict[str, np.ndarray] = {}
     start = n
     for fact, mask in present:

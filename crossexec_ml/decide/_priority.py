@@ -15,91 +15,15 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide._guidance import guidance_arrays
-from crossexec_ml.decide._policy import _flag, vulnerable
-from crossexec_ml.settings import PrioritySettings
-
-#: How ties are broken; recorded in model cards, manifests and the scored file's metadata.
-TIE_BREAK_RULE = (
-    "expected_gain desc, then days_since_last_action desc (the longer stall first), "
-    "then case_id asc"
+from crossexec_ml.decide._policy import (
+    _flag,
+    apply_floor,
+    capacity_k,
+    expected_gain,
+    floor_needs,
+    tie_rule_order,
 )
-
-
-def expected_gain(
-    scored: pd.DataFrame, cases: pd.DataFrame, settings: PrioritySettings | None = None
-) -> np.ndarray:
-    """Expected gain of reassigning each case under its suggested rung.
-
-    Parameters
-    ----------
-    scored : pandas.DataFrame
-        With ``uplift`` (0 for cases whose suggestion is ``keep``).
-    cases : pandas.DataFrame
-        The contract-typed cases, aligned with ``scored``.
-    settings : PrioritySettings, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        Never negative; vulnerability multiplies it by ``vulnerability_boost`` (>= 1), so
-        turning a vulnerability flag on can only raise it.
-    """
-    s = settings or PrioritySettings()
-    gain = np.clip(scored["uplift"].to_numpy(dtype=float), 0, None)
-    amount = pd.to_numeric(cases["amount_outstanding"], errors="coerce").fillna(0).to_numpy()
-    amount = np.clip(amount, 0, None)
-    if s.weighting == "amount":
-        gain = gain * amount
-    elif s.weighting == "blend":
-        gain = gain * np.sqrt(amount / 1e4)
-    return np.where(vulnerable(cases), gain * s.vulnerability_boost, gain)
-
-
-def _tie_rule_order(gain: np.ndarray, idle_days: np.ndarray, case_id: pd.Series) -> np.ndarray:
-    """Positions sorted by :data:`TIE_BREAK_RULE`: gain desc, idle days desc, case id asc.
-
-    One stable multi-key sort in Arrow, which compares case ids only within ties of the two
-    numbers. Arrow compares UTF-8 bytes, and UTF-8 byte order is code-point order, so the
-    order equals sorting by Python's ``str`` comparison, without a million Python objects.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ids = pd.Series(case_id)
-    if not isinstance(ids.dtype, pd.StringDtype):
-        ids = ids.astype(str).astype("string")
-    table = pa.table(
-        {
-            "gain": np.asarray(gain, dtype=float),
-            "idle": np.asarray(idle_days, dtype=float),
-            "case_id": pa.array(ids.array),
-        }
-    )
-    keys = [("gain", "descending"), ("idle", "descending"), ("case_id", "ascending")]
-    return pc.sort_indices(table, sort_keys=keys).to_numpy()
-
-
-def _apply_floor(
-    selected: np.ndarray, order: np.ndarray, member: np.ndarray, need: int, protected: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Swap the best non-selected members in for the lowest selected non-members.
-
-    ``selected`` holds positions in rank order; ``protected`` marks selected cases another
-    floor needs, which are never swapped out. Returns the new selection (still in rank order
-    of the original picks, lifted cases appended) and the positions lifted by the floor.
-    """
-    have = int(member[selected].sum())
-    if have >= need:
-        return selected, np.zeros(0, dtype=int)
-    chosen = np.zeros(len(member), dtype=bool)
-    chosen[selected] = True
-    waiting = order[member[order] & ~chosen[order]]
-    removable = selected[~member[selected] & ~protected[selected]][::-1]  # weakest first
-    n_swap = min(need - have, len(waiting), len(removable))
-    lifted = waiting[:n_swap]
-    dropped = set(removable[:n_swap].tolist())
-    kept = np.array([i for i in selected.tolist() if i not in dropped], dtype=int)
-    return np.concatenate([kept, lifted]), lifted
+from crossexec_ml.settings import PrioritySettings
 
 
 @dataclass(frozen=True)
@@ -204,27 +128,20 @@ def order_by_gain(
     n = len(gain)
     in_cohort = np.flatnonzero(stalled)
     ids = pd.Series(case_id).iloc[in_cohort]
-    order = in_cohort[_tie_rule_order(gain[in_cohort], np.asarray(idle_days)[in_cohort], ids)]
-    k = s.k_for(len(order))
+    order = in_cohort[tie_rule_order(gain[in_cohort], np.asarray(idle_days)[in_cohort], ids)]
+    k = capacity_k(len(order), s.capacity, s.capacity_share)
+    need_livelihood, need_long = floor_needs(k, s)
     # Only cases with something to gain can fill the top-k or a floor.
     actionable = gain > 0
     selected = order[:k][actionable[order[:k]]]
     livelihood = np.asarray(livelihood, dtype=bool) & actionable
     long_old = np.asarray(long_unresolved, dtype=bool) & actionable
     lifted_reason = np.full(n, "", dtype=object)
-    selected, lifted = _apply_floor(
-        selected, order, livelihood, int(np.ceil(s.livelihood_floor * k)), long_old
-    )
+    selected, lifted = apply_floor(selected, order, livelihood, need_livelihood, long_old)
     lifted_reason[lifted] = "livelihood floor (民生案件保底)"
     sel_mask = np.zeros(n, dtype=bool)
     sel_mask[selected] = True
-    selected, lifted = _apply_floor(
-        selected,
-        order,
-        long_old,
-        int(np.ceil(s.long_unresolved_floor * k)),
-        livelihood & sel_mask,
-    )
+    selected, lifted = apply_floor(selected, order, long_old, need_long, livelihood & sel_mask)
     lifted_reason[lifted] = "long-unresolved floor (长期未结老案保底)"
     sel_mask = np.zeros(n, dtype=bool)
     sel_mask[selected] = True

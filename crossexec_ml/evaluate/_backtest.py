@@ -17,15 +17,28 @@ Policy value is measured two ways:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from crossexec_ml.decide import allowed_rungs, suggest_rung
+from crossexec_ml.decide import (
+    best_allowed_gain,
+    capacity_k,
+    idle_days,
+    priority_order,
+    suggest_rung,
+    top_k,
+)
 from crossexec_ml.model import hard_bone_flags, rung_of
-from crossexec_ml.settings import PROB_COLUMNS, RUNGS, BacktestSettings, LadderSettings
+from crossexec_ml.settings import (
+    PROB_COLUMNS,
+    RUNGS,
+    BacktestSettings,
+    LadderSettings,
+    PrioritySettings,
+)
 
 
 def temporal_splits(
@@ -185,7 +198,9 @@ def uplift_at_k(y: np.ndarray, treated: np.ndarray, score: np.ndarray, share: fl
     """
     y = np.asarray(y, dtype=float)
     t = np.asarray(treated, dtype=bool)
-    k = max(1, int(round(share * len(y))))
+    k = capacity_k(len(y), share=share)
+    # A metric over a predicted uplift on randomised pilot rows, not a list a leader sees: it
+    # has no case ids to break ties with, and ties of a continuous score are rare.
     top = np.argsort(-np.asarray(score, dtype=float), kind="stable")[:k]
     yt, yc = y[top][t[top]], y[top][~t[top]]
     if len(yt) == 0 or len(yc) == 0:
@@ -205,30 +220,27 @@ def next_rung(ladder_stage: pd.Series) -> np.ndarray:
 
 
 def _model_policy(probs: pd.DataFrame, cases: pd.DataFrame, ladder: LadderSettings):
-    s = suggest_rung(probs, cases["ladder_stage"], ladder)
+    """Best allowed gain, the probability under that rung, and the rung (the one rule)."""
+    gain, best_rung = best_allowed_gain(probs, cases["ladder_stage"], ladder)
     p = probs[list(PROB_COLUMNS)].to_numpy()
-    allowed = allowed_rungs(cases["ladder_stage"], len(p), ladder)
-    gains = np.where(allowed, p[:, 1:] - p[:, [0]], -np.inf)
-    best_rung = gains.argmax(axis=1) + 1 if len(p) else np.zeros(0, dtype=int)
     p_best = p[np.arange(len(p)), best_rung]
-    return s["best_gain"].to_numpy(), p_best, best_rung
-
-
-def _tiebreak(cases: pd.DataFrame) -> np.ndarray:
-    # Documented tie rule: longer idle time first (the older stall waits longest).
-    return pd.to_numeric(cases["days_since_last_action"], errors="coerce").fillna(0).to_numpy()
+    return gain, p_best, best_rung
 
 
 def rank_order(score: np.ndarray, cases: pd.DataFrame) -> np.ndarray:
-    """Positions sorted by score (high first), ties by longer idle time, then input order."""
-    idle = _tiebreak(cases)
-    return np.lexsort((np.arange(len(score)), -idle, -np.asarray(score, dtype=float)))
+    """Positions sorted by score (high first) under the product's tie rule.
+
+    Ties go by longer idle time, then case id ascending
+    (:data:`crossexec_ml.decide.TIE_BREAK_RULE`), as in the scored list; rows equal on all
+    three (the same case on two screening dates of a pooled history) keep their input order.
+    """
+    return top_k(score, cases, len(cases))
 
 
 #: Lists that mimic today's practice, each a function ``(cases, rng) -> score``; each uses the
 #: next rung of the ladder, as a bureau does today.
 BASELINES: dict[str, Callable[[pd.DataFrame, np.random.Generator], np.ndarray]] = {
-    "oldest_idle_first": lambda c, rng: _tiebreak(c),
+    "oldest_idle_first": lambda c, rng: idle_days(c),
     "largest_amount_first": lambda c, rng: (
         pd.to_numeric(c["amount_outstanding"]).fillna(0).to_numpy()
     ),
@@ -243,9 +255,15 @@ def policy_gains(
     k: int,
     *,
     ladder: LadderSettings | None = None,
+    priority: PrioritySettings | None = None,
     seed: int = 0,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The top-k list and its rungs for the model and every baseline.
+
+    Every list is cut at the same k and ordered by the product's tie rule
+    (:func:`crossexec_ml.decide.top_k`). The baselines differ from the product on purpose:
+    they score cases as a bureau does today (and ``random`` by a seeded draw), so the
+    back-test can say what the model adds over them.
 
     Parameters
     ----------
@@ -256,6 +274,8 @@ def policy_gains(
     k : int
         Capacity.
     ladder : LadderSettings, optional
+    priority : PrioritySettings, optional
+        The product's weighting, boost and floors (its ``capacity`` is replaced by ``k``).
     seed : int
         Seed of the random baseline.
 
@@ -263,8 +283,8 @@ def policy_gains(
     -------
     dict
         policy name -> (positions of the k selected cases, rung index of each selected case).
-        ``priority`` is the product's default list (:func:`crossexec_ml.decide.rank_cases`
-        with its floors and suggested rungs); ``model`` ranks by the best allowed gain alone;
+        ``priority`` is the product's list (:func:`crossexec_ml.decide.priority_order` with
+        its floors and suggested rungs); ``model`` ranks by the best allowed gain alone;
         ``p_cross`` ranks by the probability under the best rung (the "likely to resolve"
         list), with the same rungs as ``model``.
     """
@@ -272,7 +292,7 @@ def policy_gains(
     rng = np.random.default_rng(seed)
     gain, p_best, best_rung = _model_policy(probs, cases, ladder)
     lists: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "priority": _priority_list(cases, probs, k, ladder)
+        "priority": _priority_list(cases, probs, k, ladder, priority)
     }
     for name, score, rung in (
         ("model", gain, best_rung),
@@ -288,24 +308,29 @@ def policy_gains(
 
 
 def _priority_list(
-    cases: pd.DataFrame, probs: pd.DataFrame, k: int, ladder: LadderSettings
+    cases: pd.DataFrame,
+    probs: pd.DataFrame,
+    k: int,
+    ladder: LadderSettings,
+    priority: PrioritySettings | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The default ranked list's top k (floors included) and its suggested rungs."""
-    from crossexec_ml.decide import rank_cases
-    from crossexec_ml.settings import PrioritySettings
+    """The product's top k (floors included) and its suggested rungs.
 
+    The same :func:`crossexec_ml.decide.priority_order` the scored list uses. It differs from
+    scoring in two legitimate ways: a window of history is ranked as one list (every row, not
+    just a current stalled cohort), and k is the back-test's share of the window rather than a
+    bureau's capacity.
+    """
     cases = cases.reset_index(drop=True)
-    scored = pd.concat(
-        [probs.reset_index(drop=True), suggest_rung(probs, cases["ladder_stage"], ladder)], axis=1
-    )
-    scored["case_id"] = cases["case_id"].to_numpy()
-    scored["position"] = np.arange(len(cases))
+    scored = suggest_rung(probs.reset_index(drop=True), cases["ladder_stage"], ladder)
     scored["flag_long_unresolved"] = hard_bone_flags(cases)["flag_long_unresolved"].to_numpy()
-    ranked = rank_cases(scored, cases, PrioritySettings(capacity=k))
-    top = ranked.head(k)
-    codes = top["suggested_rung"].cat.codes.to_numpy()
+    settings = replace(priority or PrioritySettings(), capacity=k)
+    rank = priority_order(scored, cases, settings).rank
+    top = np.flatnonzero(rank <= k)
+    top = top[np.argsort(rank[top])]
+    codes = scored["suggested_rung"].cat.codes.to_numpy()[top]
     # A keep suggestion inside the top k (a floor may not fill) gains nothing by definition.
-    return top["position"].to_numpy(), codes
+    return top, codes
 
 
 def truth_gain(truth_p: np.ndarray, positions: np.ndarray, rungs: np.ndarray) -> float:
@@ -337,8 +362,11 @@ def _window_metrics(
     s: BacktestSettings,
     ladder: LadderSettings,
     truth: pd.DataFrame | None,
+    priority: PrioritySettings | None = None,
 ) -> dict[str, float]:
-    k = max(1, int(round(s.capacity_share * len(cases))))
+    # k from the back-test's share of the window (a window of history has no bureau capacity),
+    # by the same rule as the product's k.
+    k = capacity_k(len(cases), share=s.capacity_share)
     m: dict[str, float] = {"n_test": float(len(cases)), "k": float(k)}
     both = len(np.unique(y)) == 2
     m["auc"] = float(roc_auc_score(y, p_taken)) if both else float("nan")
@@ -346,7 +374,7 @@ def _window_metrics(
     m["brier"] = float(brier_score_loss(y, p_taken))
     m["ece"] = expected_calibration_error(y, p_taken)
     m["precision_at_k"], m["recall_at_k"] = precision_recall_at_k(y, p_taken, k)
-    lists = policy_gains(cases, probs, k, ladder=ladder, seed=s.seed)
+    lists = policy_gains(cases, probs, k, ladder=ladder, priority=priority, seed=s.seed)
     if truth is not None:
         tp = truth[list(PROB_COLUMNS)].to_numpy()
         taken = rung_of(cases["cross_mode"]).cat.codes.to_numpy()
@@ -355,8 +383,7 @@ def _window_metrics(
         p = probs[list(PROB_COLUMNS)].to_numpy()
         m["ece_vs_truth"] = expected_calibration_error(tp.ravel(), p.ravel())
         m["mae_vs_truth"] = float(np.abs(p - tp).mean())
-        allowed = allowed_rungs(cases["ladder_stage"], len(tp), ladder)
-        true_best = np.where(allowed, tp[:, 1:] - tp[:, [0]], -np.inf).max(axis=1)
+        true_best, _ = best_allowed_gain(tp, cases["ladder_stage"], ladder)
         oracle = float(np.sort(true_best)[::-1][:k].sum())
         m["oracle_gain"] = oracle
         for name, (pos, rungs) in lists.items():
@@ -372,6 +399,7 @@ def backtest(
     settings: BacktestSettings | None = None,
     *,
     ladder: LadderSettings | None = None,
+    priority: PrioritySettings | None = None,
     truth: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
@@ -385,6 +413,9 @@ def backtest(
         Returns a fresh unfitted model with ``fit(history)`` and ``predict_rungs(cases)``.
     settings : BacktestSettings, optional
     ladder : LadderSettings, optional
+    priority : PrioritySettings, optional
+        The product's weighting, boost and floors for the ``priority`` list (k comes from
+        ``settings.capacity_share`` of each window).
     truth : pandas.DataFrame, optional
         Truth rows (``case_id``, ``as_of_date``, ``is_pilot``, ``p_*``); adds the Bayes limit,
         calibration against the truth and policy value as a share of the oracle.
@@ -415,7 +446,7 @@ def backtest(
         p_taken = probs.to_numpy()[np.arange(len(test)), taken]
         y = test_rows["resolved_180d"].astype(bool).to_numpy()
         tw = t_rows.iloc[test].reset_index(drop=True) if t_rows is not None else None
-        m = _window_metrics(test_rows, probs, p_taken, y, s, ladder, tw)
+        m = _window_metrics(test_rows, probs, p_taken, y, s, ladder, tw, priority)
         m.update(
             window_start=f"{w_start:%Y-%m-%d}",
             window_end=f"{w_end:%Y-%m-%d}",
@@ -435,7 +466,7 @@ def backtest(
     p_taken = np.concatenate([p[2] for p in pooled_parts])
     y = np.concatenate([p[3] for p in pooled_parts])
     tw = pd.concat([p[4] for p in pooled_parts], ignore_index=True) if t_rows is not None else None
-    pooled = _window_metrics(cases, probs, p_taken, y, s, ladder, tw)
+    pooled = _window_metrics(cases, probs, p_taken, y, s, ladder, tw, priority)
     result: dict = {
         "settings": asdict(s),
         "windows": windows,
@@ -444,7 +475,7 @@ def backtest(
     }
     pilot = _pilot_mask(cases, tw)
     if pilot is not None and pilot.sum() >= 20:
-        result["pilot"] = _pilot_metrics(cases[pilot], probs[pilot], y[pilot], s, ladder)
+        result["pilot"] = _pilot_metrics(cases[pilot], probs[pilot], y[pilot], s, ladder, priority)
         result["qini"] = result["pilot"].pop("qini")
     return result
 
@@ -474,6 +505,7 @@ def _pilot_metrics(
     y: np.ndarray,
     s: BacktestSettings,
     ladder: LadderSettings,
+    priority: PrioritySettings | None = None,
 ) -> dict:
     cases = cases.reset_index(drop=True)
     probs = probs.reset_index(drop=True)
@@ -484,8 +516,8 @@ def _pilot_metrics(
     relevant = (taken == best_rung) | (taken == 0)
     treated = taken[relevant] == best_rung[relevant]
     curve = qini_curve(y[relevant], treated, gain[relevant])
-    k = max(1, int(round(s.capacity_share * len(cases))))
-    lists = policy_gains(cases, probs, k, ladder=ladder, seed=s.seed)
+    k = capacity_k(len(cases), share=s.capacity_share)
+    lists = policy_gains(cases, probs, k, ladder=ladder, priority=priority, seed=s.seed)
     out: dict = {
         "n_pilot": int(len(cases)),
         "uplift_at_k": uplift_at_k(y[relevant], treated, gain[relevant], s.capacity_share),

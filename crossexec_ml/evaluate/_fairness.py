@@ -40,6 +40,7 @@ from crossexec_ml.settings import (
     FlagSettings,
     LadderSettings,
     PrioritySettings,
+    resolve_policy,
 )
 
 
@@ -521,7 +522,7 @@ def audit_saved(
     # back-tested rows is refused here rather than joined into columns of missing values.
     truth = read_truth(truth_path, cases=history, cover="some") if truth_path else None
     bt = BacktestSettings(**card.get("backtest_settings", {"seed": model.random_state}))
-    ladder = LadderSettings(**card.get("ladder_settings", {}))
+    policy, _ = resolve_policy(card)
     try:
         return audit_history(
             history,
@@ -529,7 +530,8 @@ def audit_saved(
             settings,
             truth=truth,
             backtest_settings=bt,
-            ladder=ladder,
+            ladder=policy.ladder,
+            priority=policy.priority,
             flags=getattr(model, "flag_settings", None),
             meta={
                 "model_id": card.get("model_id") or "default settings (no saved model)",

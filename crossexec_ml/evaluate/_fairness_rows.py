@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.data import CAUSE_LABELS
-from crossexec_ml.decide import allowed_rungs, priority_order, suggest_rung
+from crossexec_ml.decide import best_allowed_gain, capacity_k, priority_order, suggest_rung, top_k
 from crossexec_ml.errors import TrainingDataError
 from crossexec_ml.evaluate._backtest import temporal_splits
 from crossexec_ml.model import hard_bone_flags, rung_of, stalled_cohort
@@ -236,10 +236,7 @@ def audit_rows(
     taken = rung_of(rows["cross_mode"]).cat.codes.to_numpy()
     y = rows["resolved_180d"].astype(bool).to_numpy()
     sug = suggest_rung(rows[list(PROB_COLUMNS)], rows["ladder_stage"], ladder)
-    allowed = allowed_rungs(rows["ladder_stage"], n, ladder)
-    gains = np.where(allowed, p[:, 1:] - p[:, [0]], -np.inf)
-    best_rung = gains.argmax(axis=1) + 1 if n else np.zeros(0, dtype=int)
-    best_gain = gains.max(axis=1) if n else np.zeros(0)
+    best_gain, best_rung = best_allowed_gain(p, rows["ladder_stage"], ladder)
     p_best = p[np.arange(n), best_rung]
 
     scored = sug.copy()
@@ -248,7 +245,7 @@ def audit_rows(
     selected = np.zeros(n)
     for _, pos in rows.groupby("as_of_date", sort=True).indices.items():
         pos = np.asarray(pos)
-        k = max(1, int(round(s.capacity_share * len(pos))))
+        k = capacity_k(len(pos), share=s.capacity_share)
         if s.policy == "priority":
             ps = replace(base, capacity=k)
             order = priority_order(
@@ -256,8 +253,10 @@ def audit_rows(
             )
             selected[pos] = order.candidate.astype(float)
         else:
+            # The same cut and tie rule as the product's list (gain, idle days, case id), so
+            # the audit judges the cases that list would pick, not an average over ties.
             score = best_gain[pos] if s.policy == "model" else p_best[pos]
-            selected[pos] = top_k_selection(score, k)
+            selected[pos[top_k(score, rows.iloc[pos], k)]] = 1.0
 
     out = pd.DataFrame({"case_id": rows["case_id"], "as_of_date": rows["as_of_date"]})
     for g, values in _group_values(rows, s).items():

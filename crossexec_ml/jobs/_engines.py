@@ -54,7 +54,12 @@ from crossexec_ml.jobs._pipeline import (
     with_order,
 )
 from crossexec_ml.model import load_model
-from crossexec_ml.settings import CohortSettings, LadderSettings, PrioritySettings
+from crossexec_ml.settings import (
+    CohortSettings,
+    LadderSettings,
+    PrioritySettings,
+    resolve_policy,
+)
 
 #: The engines :func:`score_partitioned` knows.
 ENGINES: tuple[str, ...] = ("pandas", "dask")
@@ -108,6 +113,9 @@ class ScaleRun:
         Rows scored, rows with a ``priority_rank``, candidates this cycle, output parts.
     seconds : dict
         Wall time of ``rows`` (pass 1), ``rank`` (global order) and ``write`` (pass 2).
+    scoring_policy : dict, optional
+        Which scoring policy made the list and where it came from
+        (:func:`crossexec_ml.settings.resolve_policy`).
     """
 
     out_dir: Path
@@ -118,6 +126,7 @@ class ScaleRun:
     n_candidates: int
     n_parts: int
     seconds: dict[str, float]
+    scoring_policy: dict | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,6 +571,7 @@ def score_partitioned(
     ladder: LadderSettings | None = None,
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
+    capacity: int | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     explain_top: int = EXPLAIN_TOP,
     piece_rows: int = PIECE_ROWS,
@@ -590,7 +600,10 @@ def score_partitioned(
     n_workers : int
         Workers of the local cluster.
     ladder, cohort, priority : settings, optional
-        As :func:`crossexec_ml.jobs.score_cases`.
+        Override those parts of the scoring policy saved in the model card, as
+        :func:`crossexec_ml.jobs.score_cases`.
+    capacity : int, optional
+        Cases to reassign this cycle (overrides the policy's ``priority.capacity`` only).
     ledger_path : path-like, optional
         Decision ledger, as :func:`crossexec_ml.jobs.score`.
     explain_top : int
@@ -623,6 +636,9 @@ def score_partitioned(
         allow_personal_columns = personal_columns_allowed()
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
+    policy, policy_record = resolve_policy(
+        card, ladder=ladder, cohort=cohort, priority=priority, capacity=capacity
+    )
     pieces = list_pieces(cases, piece_rows)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -635,9 +651,9 @@ def score_partitioned(
         model_id=card["model_id"],
         rows_dir=str(tmp / _ROWS_DIR),
         out_dir=str(tmp),
-        ladder=ladder,
-        cohort=cohort,
-        priority=priority,
+        ladder=policy.ladder,
+        cohort=policy.cohort,
+        priority=policy.priority,
         decisions=decisions,
         allow_personal=bool(allow_personal_columns),
     )
@@ -661,7 +677,7 @@ def score_partitioned(
         bounds = np.concatenate([[0], np.cumsum(sizes)])
         local = np.arange(len(keys)) - np.repeat(bounds[:-1], sizes)
         _duplicate_error(keys, pieces, local)
-        order = rank_rows(keys, priority)
+        order = rank_rows(keys, policy.priority)
         del parts
         seconds["rank"] = time.perf_counter() - t0
 
@@ -702,6 +718,7 @@ def score_partitioned(
         n_candidates=int(order.candidate.sum()),
         n_parts=len(pieces),
         seconds=seconds,
+        scoring_policy=policy_record,
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from crossexec_ml.data import (
 from crossexec_ml.decide import (
     TIE_BREAK_RULE,
     PriorityOrder,
+    capacity_k,
     categories_as_text,
     expected_gain,
     explain_cases,
@@ -57,8 +59,11 @@ from crossexec_ml.settings import (
     RUNGS,
     BacktestSettings,
     CohortSettings,
+    FlagSettings,
     LadderSettings,
     PrioritySettings,
+    ScoringPolicy,
+    resolve_policy,
 )
 
 #: Columns of a scored file, in order.
@@ -135,6 +140,7 @@ def train(
     seed: int = 0,
     backtest_settings: BacktestSettings | None = None,
     ladder: LadderSettings | None = None,
+    policy: ScoringPolicy | None = None,
     model_params: dict | None = None,
     progress: bool = True,
 ) -> dict:
@@ -150,6 +156,12 @@ def train(
         Seed of the model and of the back-test's random baseline.
     backtest_settings : BacktestSettings, optional
     ladder : LadderSettings, optional
+        Replaces the ladder part of ``policy``.
+    policy : ScoringPolicy, optional
+        What decides the list (ladder, priority, cohort, flags): the back-test judges the list
+        under it and the card keeps it (``card["scoring_policy"]``), so scoring reads it back.
+        Its flags are features of the model (``flag_settings``); a ``flag_settings`` in
+        ``model_params`` wins over them.
     model_params : dict, optional
         Extra :class:`CrossExecModel` parameters.
     progress : bool
@@ -163,15 +175,23 @@ def train(
     history = read_cases(history_path)
     rows = training_rows(history)  # fails early, with a clear message, on unusable history
     bt = backtest_settings or BacktestSettings(seed=seed)
-    ladder = ladder or LadderSettings()
-    template = CrossExecModel(random_state=seed, **(model_params or {}))
+    policy = policy or ScoringPolicy()
+    if ladder is not None:
+        policy = replace(policy, ladder=ladder)
+    params = dict(model_params or {})
+    if params.get("flag_settings") is not None:
+        policy = replace(policy, flags=params["flag_settings"])
+    elif policy.flags != FlagSettings():
+        params["flag_settings"] = policy.flags
+    template = CrossExecModel(random_state=seed, **params)
     n_steps = bt.n_splits + 1
     with tqdm(total=n_steps, desc="train", disable=not progress, unit="fit") as bar:
         result = backtest(
             history,
             lambda: clone(template),
             bt,
-            ladder=ladder,
+            ladder=policy.ladder,
+            priority=policy.priority,
             progress=lambda msg: (bar.set_postfix_str(msg), bar.update(1)),
         )
         bar.update(n_steps - 1 - len(result["windows"]))
@@ -200,7 +220,7 @@ def train(
             for k, v in model.get_params().items()
         },
         "unused_columns": list(model.unused_columns_),
-        "ladder_settings": asdict(ladder),
+        "scoring_policy": policy.to_dict(),
         "backtest_settings": asdict(bt),
         "metrics": _summary_metrics(result),
         "tie_break_rule": TIE_BREAK_RULE,
@@ -432,6 +452,9 @@ def score_cases(
     priority: PrioritySettings | None = None,
     explain_top: int = EXPLAIN_TOP,
     decisions: Mapping[str, Mapping[str, object]] | None = None,
+    card: Mapping | None = None,
+    policy: ScoringPolicy | None = None,
+    capacity: int | None = None,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
@@ -460,12 +483,36 @@ def score_cases(
         see :func:`ledger_decisions`). A decided case whose facts have not changed since (same
         fingerprint) shows its ``decided_action`` and is not proposed again (no rank); one
         whose facts changed is ranked again, its earlier decision still shown.
+    card : mapping, optional
+        The model's card: its ``scoring_policy`` decides the list (defaults without one).
+    policy : ScoringPolicy, optional
+        Overrides the card's policy as a whole; ``ladder``, ``cohort``, ``priority`` and
+        ``capacity`` override single parts (see :func:`crossexec_ml.settings.resolve_policy`).
+    capacity : int, optional
+        Cases to reassign this cycle (overrides ``priority.capacity`` only).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`SCORE_COLUMNS`, sorted by ``priority_rank`` (unranked rows last).
+        :data:`SCORE_COLUMNS`, sorted by ``priority_rank`` (unranked rows last);
+        ``attrs["scoring_policy"]`` says which policy made it and where it came from.
+
+    Raises
+    ------
+    ValueError
+        When the policy's hard-bone flags differ from the model's (they are features: a
+        different threshold needs a retrained model).
     """
+    resolved, record = resolve_policy(
+        card, policy=policy, ladder=ladder, cohort=cohort, priority=priority, capacity=capacity
+    )
+    model_flags = getattr(model, "flag_settings", None) or FlagSettings()
+    if resolved.flags != model_flags:
+        raise ValueError(
+            f"the scoring policy's flags {resolved.flags} differ from the model's {model_flags}: "
+            "the hard-bone flags are features of the model; train a model with these flags"
+        )
+    ladder, cohort, priority = resolved.ladder, resolved.cohort, resolved.priority
     cases = cases.reset_index(drop=True)
     rows = score_rows(
         model,
@@ -487,7 +534,9 @@ def score_cases(
         why = reasons_for(model, cases.iloc[position], ladder)
         for col in why:
             ranked.loc[top, col] = why[col].to_numpy()
-    return ranked[list(SCORE_COLUMNS)]
+    out = ranked[list(SCORE_COLUMNS)]
+    out.attrs["scoring_policy"] = record
+    return out
 
 
 def score(
@@ -499,8 +548,13 @@ def score(
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
+    policy: ScoringPolicy | None = None,
+    capacity: int | None = None,
 ) -> pd.DataFrame:
     """Load a model, read and validate cases, score them, and write the list if asked.
+
+    The list is made under the scoring policy saved in the model's card; any setting passed
+    here overrides it, and the ``.xlsx``'s 说明 sheet records which was used.
 
     Parameters
     ----------
@@ -511,9 +565,14 @@ def score(
     out_path : path-like, optional
         ``.csv``, ``.parquet`` or ``.xlsx`` (Chinese headers); written atomically.
     ladder, cohort, priority : settings, optional
+        Override those parts of the card's policy.
     ledger_path : path-like, optional
         Decision ledger: decided cases are marked and not proposed again unless their facts
         changed.
+    policy : ScoringPolicy, optional
+        Overrides the card's policy as a whole.
+    capacity : int, optional
+        Cases to reassign this cycle (overrides the policy's ``priority.capacity`` only).
 
     Returns
     -------
@@ -531,17 +590,26 @@ def score(
         cohort=cohort,
         priority=priority,
         decisions=decisions,
+        card=card,
+        policy=policy,
+        capacity=capacity,
     )
     if out_path is not None:
         extra = None
         if Path(out_path).suffix.lower() == ".xlsx":
-            extra = leader_sheets(scored, cases, card)
+            extra = leader_sheets(scored, cases, card, scored.attrs.get("scoring_policy"))
         write_table(scored, out_path, sheet_name="scored", extra_sheets=extra)
     return scored
 
 
-def leader_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict:
-    """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made."""
+def leader_sheets(
+    scored: pd.DataFrame, cases: pd.DataFrame, card: dict, policy: Mapping | None = None
+) -> dict:
+    """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made.
+
+    ``policy`` is the record of the scoring policy used
+    (:func:`crossexec_ml.settings.resolve_policy`); it adds a row to the 说明 sheet.
+    """
     from crossexec_ml.decide import checkup_table
 
     candidates = scored.loc[scored["candidate"].astype(bool), "case_id"].astype(str).tolist()
@@ -564,7 +632,22 @@ def leader_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict
             ],
         }
     )
+    if policy is not None:
+        about.loc[len(about)] = [
+            "计分规则 scoring policy",
+            f"{_POLICY_SOURCE_ZH.get(policy['source'], policy['source'])} "
+            f"({policy['source']}: {policy['note']}): "
+            + json.dumps(policy["policy"], ensure_ascii=False, sort_keys=True),
+        ]
     return {"全面体检": checkup_table(candidates, cases, scored), "说明": about}
+
+
+#: Where the scoring policy came from, as the 说明 sheet says it.
+_POLICY_SOURCE_ZH = {
+    "card": "模型卡保存的规则",
+    "override": "本次调用覆盖",
+    "default": "默认规则（模型卡未保存）",
+}
 
 
 def evaluate_saved(
@@ -602,9 +685,15 @@ def evaluate_saved(
     if truth_path is not None:
         truth = read_truth(truth_path, cases=history, cover="all")
     bt = BacktestSettings(**card.get("backtest_settings", {}))
-    ladder = LadderSettings(**card.get("ladder_settings", {}))
+    policy, _ = resolve_policy(card)
     result = backtest(
-        history, lambda: clone(model), bt, ladder=ladder, truth=truth, progress=progress
+        history,
+        lambda: clone(model),
+        bt,
+        ladder=policy.ladder,
+        priority=policy.priority,
+        truth=truth,
+        progress=progress,
     )
     out = {"model_id": card["model_id"], "backtest": result}
     trained_until = pd.Timestamp(card["training_data"]["as_of_max"])
@@ -645,9 +734,11 @@ def plan(
     out_path : path-like, optional
         ``.csv`` or ``.xlsx`` (Chinese headers); written atomically, only on success.
     capacity : int, optional
-        Cases to reassign or escalate this cycle (default: the scored list's candidates).
+        Cases to reassign or escalate this cycle (default: the scored list's candidates,
+        which the card's scoring policy chose; for a list without them, the policy's k).
     model_dir : path-like, optional
-        When given, the scored list must come from this model (same ``model_id``).
+        When given, the scored list must come from this model (same ``model_id``), and its
+        card's scoring policy gives the default capacity.
 
     Returns
     -------
@@ -664,6 +755,7 @@ def plan(
             f"{Path(scored_path).name}: rows from several models ({', '.join(map(str, ids))}); "
             "score the whole list again with one model"
         )
+    card = None
     if model_dir is not None:
         _, card = load_model(model_dir)
         if len(ids) and ids[0] != card["model_id"]:
@@ -673,6 +765,10 @@ def plan(
             )
     if capacity is None and "candidate" in scored:
         capacity = int(scored["candidate"].astype(bool).sum())
+    elif capacity is None and card is not None:
+        prio = resolve_policy(card)[0].priority
+        n_ranked = int(scored["priority_rank"].notna().sum()) if "priority_rank" in scored else 0
+        capacity = capacity_k(n_ranked, prio.capacity, prio.capacity_share)
     result = assign(scored, handlers, capacity)
     if out_path is not None:
         write_table(result, out_path, sheet_name="plan", labels=PLAN_LABELS)

@@ -33,7 +33,7 @@ from crossexec_ml.errors import InputError, ModelFileError
 from crossexec_ml.jobs._pipeline import file_sha256, leader_sheets, score_cases
 from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
 from crossexec_ml.report import REFERENCE_FILE, DriftReport, carry_over, drift_report
-from crossexec_ml.settings import MonitorSettings, PrioritySettings
+from crossexec_ml.settings import MonitorSettings, resolve_policy
 
 MANIFEST_FILE = "manifest.json"
 #: What one run leaves in its folder (``plan.xlsx`` only when a handlers file was given;
@@ -118,6 +118,8 @@ class RunResult:
     counts: dict[str, int]
     capacity: int
     run_date: dt.date
+    #: Which scoring policy made the list and where it came from (``resolve_policy``'s record).
+    scoring_policy: dict | None = None
 
     @property
     def outcome(self) -> str:
@@ -304,8 +306,9 @@ def rescore_cases(
     inputs : RunInputs
         From :func:`load_run_inputs`.
     capacity : int, optional
-        Cases the bureau can reassign or escalate this cycle (default: 10% of the ranked
-        stalled cohort, see :class:`crossexec_ml.decide.PrioritySettings`).
+        Cases the bureau can reassign or escalate this cycle; overrides the capacity of the
+        scoring policy saved in the model card (default there: 10% of the ranked stalled
+        cohort, see :class:`crossexec_ml.settings.PrioritySettings`).
     run_date : date or ISO string, optional
         The run's date for the freshness check (default: today, UTC).
     monitor : MonitorSettings, optional
@@ -323,9 +326,12 @@ def rescore_cases(
         inputs.model,
         cases,
         model_id=inputs.card["model_id"],
-        priority=PrioritySettings(capacity=capacity),
         decisions=inputs.decisions,
+        card=inputs.card,
+        capacity=capacity,
     )
+    policy_record = scored.attrs["scoring_policy"]
+    cohort = resolve_policy(inputs.card, capacity=capacity)[0].cohort
     actions = {cid: str(d["action"]) for cid, d in inputs.decisions.items()}
     previous_scored = inputs.previous.scored if inputs.previous is not None else None
     scored = carry_over(scored, previous_scored, actions)
@@ -351,7 +357,7 @@ def rescore_cases(
     counts = {
         "read": int(len(cases)),
         "valid": int(len(cases)),  # validation is all-or-nothing: an invalid row stops the run
-        "stalled_cohort": int(stalled_cohort(cases).sum()),
+        "stalled_cohort": int(stalled_cohort(cases, cohort).sum()),
         "scored": int(len(scored)),
         "ranked": int(scored["priority_rank"].notna().sum()),
         "candidates": n_candidates,
@@ -366,6 +372,7 @@ def rescore_cases(
         counts=counts,
         capacity=n_candidates,
         run_date=run_date,
+        scoring_policy=policy_record,
     )
 
 
@@ -429,7 +436,7 @@ def write_run(
         out / "scored.xlsx",
         sheet_name="scored",
         labels=labels,
-        extra_sheets=leader_sheets(scored, inputs.cases, inputs.card),
+        extra_sheets=leader_sheets(scored, inputs.cases, inputs.card, result.scoring_policy),
     )
     files = ["scored.parquet", "scored.xlsx"]
     if result.plan is not None:
@@ -469,6 +476,7 @@ def write_run(
         "rows": result.counts,
         "capacity": result.capacity,
         "tie_break_rule": TIE_BREAK_RULE,
+        "scoring_policy": result.scoring_policy,
         "seed": inputs.card.get("seed"),
         "drift_reference": inputs.reference_source,
         "outcome": result.outcome,

@@ -120,3 +120,15 @@ def test_decisions_from_an_existing_ledger_are_shown(screening, tmp_path):
     assert p.decided == {cid: "defer"}
     assert "暂缓" in p.table.value
     assert np.isfinite(p.ranked["expected_gain"]).all()
+
+
+def test_picker_starts_from_the_cards_scoring_policy(screening, tmp_path):
+    data, scored = screening
+    card = {"scoring_policy": {"priority": {"weighting": "blend", "capacity": 3}}}
+    picker = CasePicker(scored, data.current, ledger_path=tmp_path / "l.sqlite", card=card)
+    assert picker.weighting.value == "blend"
+    assert picker.capacity.value == 3
+    assert int(picker.ranked["candidate"].sum()) == 3
+    assert picker.policy_record["source"] == "card"
+    default = CasePicker(scored, data.current, ledger_path=tmp_path / "m.sqlite")
+    assert default.weighting.value == "cases" and default.policy_record["source"] == "default"

@@ -65,3 +65,63 @@ def test_allowed_rungs(stage, expected):
 
 def test_empty_input():
     assert len(suggest_rung(probs())) == 0
+
+
+# --- the one rule: best allowed gain, k, tie rule, floors ------------------------------------
+
+import numpy as np  # noqa: E402
+
+from crossexec_ml.decide import (  # noqa: E402
+    apply_floor,
+    best_allowed_gain,
+    capacity_k,
+    floor_needs,
+    tie_rule_order,
+    top_k,
+)
+from crossexec_ml.settings import PrioritySettings  # noqa: E402
+
+
+def test_best_allowed_gain_respects_the_ladder_and_takes_the_cheapest_tied_rung():
+    p = probs((0.1, 0.3, 0.3, 0.2), (0.1, 0.3, 0.3, 0.2), (0.4, 0.3, 0.2, 0.1))
+    gain, rung = best_allowed_gain(p, pd.Series(["original", "intra_team", "original"]))
+    assert rung.tolist() == [1, 2, 1]  # tie intra/inter -> intra; stage forbids intra
+    assert np.round(gain, 6).tolist() == [0.2, 0.2, -0.1]
+    # suggest_rung's best_gain is the same number
+    assert np.allclose(suggest_rung(p, pd.Series(["original"] * 3))["best_gain"], gain[[0, 0, 2]])
+
+
+def test_capacity_k_is_share_rounded_at_least_one_and_capacity_capped():
+    assert capacity_k(200) == 20
+    assert capacity_k(3) == 1  # never zero on a non-empty list
+    assert capacity_k(0) == 0
+    assert capacity_k(10, capacity=50) == 10
+    assert capacity_k(10, capacity=-1) == 0
+    assert capacity_k(95, share=0.1) == 10  # round(9.5) = 10 (banker's), as before
+
+
+def test_tie_rule_orders_by_score_then_idle_then_case_id():
+    order = tie_rule_order(
+        np.array([0.2, 0.2, 0.2, 0.5]),
+        np.array([100, 300, 300, 0]),
+        pd.Series(["C3", "C2", "C1", "C9"]),
+    )
+    assert order.tolist() == [3, 2, 1, 0]
+    cases = pd.DataFrame(
+        {"days_since_last_action": [100, 300, 300, 0], "case_id": ["C3", "C2", "C1", "C9"]}
+    )
+    assert top_k(np.array([0.2, 0.2, 0.2, 0.5]), cases, 2).tolist() == [3, 2]
+
+
+def test_floor_needs_round_up_and_apply_floor_swaps_the_weakest():
+    assert floor_needs(10, PrioritySettings(livelihood_floor=0.25, long_unresolved_floor=0.0)) == (
+        3,
+        0,
+    )
+    order = np.arange(6)
+    member = np.array([False, False, False, False, True, True])
+    selected, lifted = apply_floor(order[:3], order, member, 1, np.zeros(6, dtype=bool))
+    assert selected.tolist() == [0, 1, 4] and lifted.tolist() == [4]
+    protected = np.array([False, False, True, False, False, False])
+    selected, _ = apply_floor(order[:3], order, member, 1, protected)
+    assert selected.tolist() == [0, 2, 4]  # the protected weakest stays, the next goes

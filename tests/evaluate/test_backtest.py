@@ -92,10 +92,14 @@ def test_temporal_splits_drop_windows_without_history():
     assert temporal_splits(dates) == []
 
 
-def test_rank_order_breaks_ties_by_idle_time():
-    cases = pd.DataFrame({"days_since_last_action": [100, 400, 200, 400]})
+def test_rank_order_breaks_ties_by_idle_time_then_case_id():
+    # Rows 1 and 3 tie on score and idle days: the product's rule puts the smaller case id
+    # first (row 3), where input order would have put row 1 first.
+    cases = pd.DataFrame(
+        {"days_since_last_action": [100, 400, 200, 400], "case_id": ["A", "Z", "B", "C"]}
+    )
     order = rank_order(np.array([0.1, 0.1, 0.3, 0.1]), cases)
-    assert order.tolist() == [2, 1, 3, 0]
+    assert order.tolist() == [2, 3, 1, 0]
 
 
 def test_truth_gain_and_next_rung():
@@ -103,3 +107,63 @@ def test_truth_gain_and_next_rung():
     assert truth_gain(tp, np.array([0, 1]), np.array([2, 3])) == pytest.approx(0.2 + 0.3)
     stages = pd.Series(["original", "intra_team", "inter_team", "higher_court", None])
     assert next_rung(stages).tolist() == [1, 2, 3, 3, 1]
+
+
+def _tied_window(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """60 synthetic cases whose probabilities come in 4 exact tiers (gains tie exactly), with
+    idle days tied in pairs and the rows shuffled, so only the case id can break some ties."""
+    from crossexec_ml.data import make_cases
+
+    cases = make_cases(n_history=100, n_current=60, seed=seed).current
+    cases = cases.sample(frac=1, random_state=seed).reset_index(drop=True)  # ids out of order
+    rng = np.random.default_rng(seed)
+    tier = rng.integers(0, 4, len(cases))
+    table = np.array(
+        [[0.10, 0.30, 0.25, 0.20], [0.10, 0.20, 0.22, 0.15], [0.20, 0.25, 0.25, 0.26], [0.3] * 4]
+    )
+    probs = pd.DataFrame(table[tier], columns=["p_keep", "p_intra_team", "p_inter_team",
+                                               "p_higher_court"])  # fmt: skip
+    idle = 200 + 100 * (np.arange(len(cases)) // 2) % 300
+    cases["days_since_last_action"] = pd.array(idle, dtype="Int64")
+    return cases, probs
+
+
+@pytest.mark.parametrize("k", [5, 13, 30])
+def test_backtest_selects_what_the_product_puts_in_its_top_k(k):
+    from crossexec_ml.decide import best_allowed_gain, priority_order, suggest_rung, top_k
+    from crossexec_ml.evaluate import policy_gains
+    from crossexec_ml.model import hard_bone_flags
+    from crossexec_ml.settings import PrioritySettings
+
+    cases, probs = _tied_window()
+    lists = policy_gains(cases, probs, k)
+    scored = suggest_rung(probs, cases["ladder_stage"])
+    scored["flag_long_unresolved"] = hard_bone_flags(cases)["flag_long_unresolved"].to_numpy()
+    rank = priority_order(scored, cases, PrioritySettings(capacity=k)).rank
+    want = np.flatnonzero(rank <= k)
+    got, rungs = lists["priority"]
+    assert len(got) == k
+    assert sorted(got.tolist()) == sorted(want.tolist())
+    assert got.tolist() == want[np.argsort(rank[want])].tolist()  # in the same order
+    assert rungs.tolist() == scored["suggested_rung"].cat.codes.to_numpy()[got].tolist()
+    # The model list: the best allowed gain, cut at k by the same tie rule.
+    best, best_rung = best_allowed_gain(probs, cases["ladder_stage"])
+    model_top, model_rungs = lists["model"]
+    assert model_top.tolist() == top_k(best, cases, k).tolist()
+    assert model_rungs.tolist() == best_rung[model_top].tolist()
+
+
+def test_backtest_ties_at_the_cut_follow_case_id_not_input_order():
+    from crossexec_ml.evaluate import policy_gains
+
+    cases, probs = _tied_window()
+    cases["days_since_last_action"] = cases["days_since_last_action"].iloc[0]  # all idle alike
+    k = 7
+    forward = policy_gains(cases, probs, k)["model"][0]
+    rev = cases.index[::-1]
+    backward = policy_gains(
+        cases.loc[rev].reset_index(drop=True), probs.loc[rev].reset_index(drop=True), k
+    )["model"][0]
+    ids = cases["case_id"].to_numpy()
+    rev_ids = cases.loc[rev, "case_id"].to_numpy()
+    assert ids[forward].tolist() == rev_ids[backward].tolist()
