@@ -252,9 +252,9 @@ def test_headline_html_tiles(scored, scored_cases):
     head = report.headline(scored, cases=scored_cases)
     zh = report.headline_html(head, "zh")
     en = report.headline_html(head, "en")
-    assert zh.count("class='crossexec-tile'") == 7
+    assert zh.count('class="crossexec-tile"') == 7
     assert "长期停滞案件" in zh and "Stalled cases" in en
-    assert "data-key='baseline'" in en
+    assert 'data-key="baseline"' in en
     no_base = report.headline_html(report.headline(scored), "en")
     assert "n/a" in no_base
     with pytest.raises(ValueError):
