@@ -200,7 +200,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fairness(args: argparse.Namespace) -> int:
-    from crossexec_ml.evaluate import audit_saved, summary_text, write_audit
+    from crossexec_ml.evaluate import audit_saved, summary_text
+    from crossexec_ml.report import write_fairness_report
     from crossexec_ml.settings import FairnessSettings
 
     suffix = args.out.suffix.lower()
@@ -224,7 +225,7 @@ def _cmd_fairness(args: argparse.Namespace) -> int:
         settings=settings,
         progress=None if args.quiet else print,
     )
-    write_audit(audit, args.out)
+    write_fairness_report(audit, args.out)
     print(summary_text(audit.summary(), "en"))
     print(f"wrote {args.out}")
     return 0

@@ -88,7 +88,7 @@ if inputs.ok:
     if decisions.empty:
         print("台账中尚无决定。" if zh else "No decision recorded in the ledger yet.")
     else:
-        display(decisions.style.hide(axis="index"))
+        display(HTML(report.table_html(decisions, lang)))  # escaped: ids are "any string"
 
 # %% [markdown]
 # ## 4. 预测是否可信 · Can the predictions be trusted?

@@ -32,7 +32,7 @@
 
 # %%
 import plotly.io as pio
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
 from crossexec_ml import jobs, report
 
@@ -71,7 +71,7 @@ inputs = jobs.load_run_inputs(
 )
 result = jobs.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
 manifest = jobs.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
-display(Markdown(jobs.outcome_text(manifest, lang)))
+display(HTML(jobs.outcome_html(manifest, lang)))
 
 # %% [markdown]
 # ## 2. 本轮概况 · This cycle
@@ -94,7 +94,7 @@ report.headline_compare_bars(head, lang).show()
 
 # %%
 top = jobs.top_table(result.scored, lang)
-display(top.style.format(precision=2, na_rep="—").hide(axis="index"))
+display(HTML(report.table_html(top, lang)))  # escaped: ids are "any string"
 teams = report.list_by_team(result.scored)
 report.team_list_bars(teams, lang).show()
 
@@ -106,7 +106,7 @@ report.team_list_bars(teams, lang).show()
 # ledger since, and cases that left the candidates.
 
 # %%
-display(result.changes.style.hide(axis="index"))
+display(HTML(report.table_html(result.changes, lang)))
 
 # %% [markdown]
 # ## 5. 漂移与时效 · Drift and freshness

@@ -33,7 +33,6 @@ import plotly.io as pio
 from IPython.display import HTML, display
 
 from crossexec_ml import FairnessSettings, audit_saved, fairness_summary, report
-from crossexec_ml.evaluate import summary_html
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -63,7 +62,7 @@ lang = "zh"
 settings = FairnessSettings(capacity_share=capacity_share, min_group_size=min_group_size, seed=seed)
 audit = audit_saved(model_dir, history_path, truth_path=truth_path or None, settings=settings)
 summary = fairness_summary(audit)
-display(HTML(summary_html(summary, lang)))
+display(HTML(report.fairness_html(summary, lang)))
 
 # %% [markdown]
 # ## 2. 怎么读 · How to read the ratios

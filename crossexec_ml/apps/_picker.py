@@ -10,7 +10,6 @@ reason. The picker never reassigns anything itself.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Mapping
 from copy import deepcopy
@@ -24,7 +23,6 @@ import plotly.graph_objects as go
 
 from crossexec_ml.data import HARD_BONE_FLAGS
 from crossexec_ml.decide import (
-    ACTION_LABELS,
     Ledger,
     capacity_k,
     checkup,
@@ -33,51 +31,17 @@ from crossexec_ml.decide import (
     scores_shown,
 )
 from crossexec_ml.errors import LedgerError
+from crossexec_ml.report import checkup_html, render
 from crossexec_ml.settings import RUNGS, PrioritySettings, resolve_policy
+from crossexec_ml.text import catalogue, fmt_percent, fmt_points, rung_label, t, value_label
 
-#: UI text: key -> (Chinese, English).
+#: UI text: key -> (Chinese, English), the catalogue's ``picker.<key>`` texts.
 TEXT: dict[str, tuple[str, str]] = {
-    "all": ("全部", "all"),
-    "court": ("执行法院", "Court"),
-    "team": ("执行团队", "Team"),
-    "cause": ("案由", "Cause"),
-    "rung": ("建议层级", "Rung"),
-    "livelihood": ("仅民生案件", "Livelihood only"),
-    "amount": ("标的额(万元)", "Amount (10k yuan)"),
-    "capacity": ("本轮名额", "Capacity"),
-    "weighting": ("增益口径", "Gain by"),
-    "case": ("案件", "Case"),
-    "decider": ("决定人", "Decided by"),
-    "reason": ("决定理由", "Reason"),
-    "target": ("接办承办人", "New handler"),
-    "reassign": ("交叉执行给所选承办人", "Reassign to selected"),
-    "escalate": ("报请提级/指令执行", "Escalate to higher court"),
-    "keep": ("维持原承办", "Keep"),
-    "aid": ("转司法救助", "Judicial aid"),
-    "defer": ("暂缓", "Defer"),
-    "rank": ("顺序", "#"),
-    "gain": ("预期增益", "Gain"),
-    "p_keep": ("维持概率", "P keep"),
-    "p_cross": ("交叉概率", "P cross"),
-    "why": ("首要理由", "Top reason"),
-    "decided": ("已决定", "Decided"),
-    "empty": (
-        "筛选后没有案件，请放宽筛选条件。",
-        "No case left after filtering; widen the filters.",
-    ),
-    "need_name": ("请填写决定人。", "Enter who decides."),
-    "need_reason": ("请填写决定理由。", "Enter the reason for the decision."),
-    "need_case": ("请先选择案件。", "Select a case first."),
-    "need_target": ("请选择接办承办人。", "Select the new handler."),
-    "recorded": ("已记入台账", "Recorded in the ledger"),
-    "chart": ("预期交叉增益前列案件（点击柱子查看）", "Top cases by expected gain (click a bar)"),
+    key.removeprefix("picker."): (zh, en)
+    for key, (zh, en) in catalogue().items()
+    if key.startswith("picker.") and key.count(".") == 1
 }
-_RUNG_ZH = {"keep": "维持", "intra_team": "团队内", "inter_team": "团队间", "higher_court": "提级"}
-_WEIGHTS = {
-    "cases": ("按案件数", "cases"),
-    "amount": ("按金额", "amount"),
-    "blend": ("兼顾", "blend"),
-}
+_WEIGHTS: tuple[str, ...] = ("cases", "amount", "blend")
 
 
 class CasePicker:
@@ -153,9 +117,8 @@ class CasePicker:
             return {}
 
     def t(self, key: str) -> str:
-        """UI text in the current language."""
-        zh, en = TEXT[key]
-        return zh if self.lang.value == "zh" else en
+        """UI text in the current language (the catalogue's ``picker.<key>``)."""
+        return t(f"picker.{key}", self.lang.value)
 
     # ------------------------------------------------------------------ widgets
     def _options(self, column: str) -> list[tuple[str, object]]:
@@ -186,7 +149,8 @@ class CasePicker:
             max=max(len(self.scored), 1),
         )
         self.weighting = w.ToggleButtons(
-            options=[(en, k) for k, (_zh, en) in _WEIGHTS.items()], value=self.priority.weighting
+            options=[(t(f"picker.weighting.{k}", lang), k) for k in _WEIGHTS],
+            value=self.priority.weighting,
         )
         self.case = w.Dropdown()
         self.table = w.HTML()
@@ -270,7 +234,7 @@ class CasePicker:
             self.court.options = self._options("court_id")
             self.cause.options = self._options_cases("cause_category")
             self.rung.options = [(self.t("all"), None)] + [
-                ((_RUNG_ZH[r] if self.lang.value == "zh" else r), r) for r in RUNGS
+                (rung_label(r, self.lang.value), r) for r in RUNGS
             ]
             for c, v in keep.items():
                 c.value = v
@@ -284,7 +248,7 @@ class CasePicker:
             self.weighting.description = self.t("weighting")
             weight = self.weighting.value
             self.weighting.options = [
-                (zh if self.lang.value == "zh" else en, k) for k, (zh, en) in _WEIGHTS.items()
+                (t(f"picker.weighting.{k}", self.lang.value), k) for k in _WEIGHTS
             ]
             self.weighting.value = weight
             self.case.description = self.t("case")
@@ -385,10 +349,10 @@ class CasePicker:
         self._draw()
 
     def _draw(self) -> None:
-        zh = self.lang.value == "zh"
+        lang = self.lang.value
         r = self.ranked
         if r.empty:
-            self.table.value = f"<p><b>{html.escape(self.t('empty'))}</b></p>"
+            self.table.value = render("notice_plain.html.j2", text=self.t("empty"))
             with self.chart.batch_update():
                 self.chart.data[0].x, self.chart.data[0].y = [], []
             self._sync_chart()
@@ -400,30 +364,25 @@ class CasePicker:
         rows = []
         for _, row in r.iterrows():
             cid = str(row["case_id"])
-            rung = str(row["suggested_rung"])
-            why = row.get("top_reason_zh" if zh else "reasons_en")
+            why = row.get("top_reason_zh" if lang == "zh" else "reasons_en")
             why = "" if why is None or why is pd.NA or (isinstance(why, float)) else str(why)
-            if not zh:
+            if lang != "zh":
                 why = why.split("; ")[0]
             decided = self.decided.get(cid, "")
-            if decided:
-                decided = ACTION_LABELS.get(decided, decided) if zh else decided
             cells = [
                 f"{int(row['priority_rank'])}",
                 cid,
-                f"{row['expected_gain']:.3f}",
-                f"{row['p_keep']:.1%}",
-                f"{row['p_cross']:.1%}",
-                _RUNG_ZH.get(rung, rung) if zh else rung,
+                fmt_points(row["expected_gain"], lang),
+                fmt_percent(row["p_keep"], lang),
+                fmt_percent(row["p_cross"], lang),
+                rung_label(str(row["suggested_rung"]), lang),
                 why,
-                decided,
+                value_label("action", decided, lang) if decided else "",
             ]
-            style = " style='color:#888'" if decided else ""
-            rows.append(
-                f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
-            )
-        head = "".join(f"<th>{html.escape(self.t(h))}</th>" for h in heads)
-        self.table.value = f"<table class='crossexec-picker'><tr>{head}</tr>{''.join(rows)}</table>"
+            rows.append({"cells": cells, "decided": bool(decided)})
+        self.table.value = render(
+            "picker_table.html.j2", header=[self.t(h) for h in heads], rows=rows
+        )
         labels = [f"{i + 1}. {c}" for i, c in enumerate(r["case_id"].astype(str))]
         colors = ["#bbbbbb" if self.decided.get(str(c)) else "#1f77b4" for c in r["case_id"]]
         with self.chart.batch_update():
@@ -460,7 +419,7 @@ class CasePicker:
         finally:
             self._quiet = False
         sheet = checkup(case_id, self.cases, self.scored, self.plan)
-        self.sheet.value = sheet.to_html(self.lang.value)
+        self.sheet.value = checkup_html(sheet, self.lang.value)
         self.target.options = self._targets(case_id)
         self.status.value = ""
 
@@ -484,8 +443,7 @@ class CasePicker:
         return options
 
     def _say(self, key: str, ok: bool = False, extra: str = "") -> None:
-        color = "#1a7f37" if ok else "#b3261e"
-        self.status.value = f"<span style='color:{color}'>{html.escape(self.t(key) + extra)}</span>"
+        self.status.value = render("status.html.j2", text=self.t(key) + extra, ok=ok)
 
     def decide(self, action: str) -> dict | None:
         """Record a decision on the selected case; refuse without a decider or a reason.
@@ -535,12 +493,13 @@ class CasePicker:
                     as_of_date=pd.Timestamp(row["as_of_date"]).date(),
                 )
         except LedgerError as err:
-            self.status.value = f"<span style='color:#b3261e'>{html.escape(str(err))}</span>"
+            self.status.value = render("status.html.j2", text=str(err), ok=False)
             return None
         self.decided[self.selected] = action
         self.reason.value = ""
         self._draw()
-        self._say("recorded", ok=True, extra=f" #{rec['seq']}: {self.selected} → {action}")
+        done = value_label("action", action, self.lang.value)
+        self._say("recorded", ok=True, extra=f" #{rec['seq']}: {self.selected} → {done}")
         return rec
 
 

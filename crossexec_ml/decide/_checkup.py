@@ -3,22 +3,24 @@
 One sheet gathers what a leader needs to decide on a case: debts, assets found, measures
 taken, handlers so far, petitions, the five hard-bone flags, the four probabilities, the
 suggested rung, the reasons and the guidance, and the proposed new handler when a plan exists.
-It renders as HTML for the notebooks and the picker, and flattens to one row for Excel.
+It flattens to one row for Excel; :func:`crossexec_ml.report.checkup_html` renders it for the
+notebooks and the picker (the page lives in the report room, above this one). Every title and
+label comes from the text catalogue (``checkup.*``, ``column.*``, ``flag.*``).
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crossexec_ml.data import HARD_BONE_FLAGS, OUTPUT_LABELS, cases_contract
+from crossexec_ml.data import HARD_BONE_FLAGS
+from crossexec_ml.text import t
 
-_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: Sections of the sheet: catalogue slug (``checkup.section.<slug>``) and the case columns.
+_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "基本情况",
-        "Case",
+        "case",
         (
             "case_id",
             "court_id",
@@ -34,8 +36,7 @@ _SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "债权债务",
-        "Debts",
+        "debts",
         (
             "amount_applied",
             "amount_outstanding",
@@ -52,8 +53,7 @@ _SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "财产查控",
-        "Assets found",
+        "assets_found",
         (
             "days_since_last_asset_query",
             "deposit_balance",
@@ -68,8 +68,7 @@ _SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "已采取措施",
-        "Measures taken",
+        "measures_taken",
         (
             "dishonest_listed",
             "consumption_restricted",
@@ -80,8 +79,7 @@ _SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "承办与信访",
-        "Handlers and petitions",
+        "handlers_petitions",
         (
             "n_handlers_so_far",
             "previous_handler_ids",
@@ -107,33 +105,16 @@ _SCORE_FIELDS: tuple[str, ...] = (
     "expected_gain",
     "floor_reason",
 )
-_RUNG_ZH = {
-    "keep": "维持原承办",
-    "intra_team": "团队内交叉执行",
-    "inter_team": "团队间交叉执行",
-    "higher_court": "提级/指令执行",
-}
-_PLAN_FIELDS = (
-    ("target_handler_id", "拟接办承办人", "proposed handler"),
-    ("target_team_id", "拟接办团队", "proposed team"),
-    ("unplaced_reason", "未能安排原因", "why not placed"),
-)
+_PLAN_FIELDS: tuple[str, ...] = ("target_handler_id", "target_team_id", "unplaced_reason")
 
 
-def _fmt(name: str, value: object, lang: str) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m-%d}"
-    if name.startswith("p_") or name in ("uplift", "expected_gain"):
-        return f"{float(value):.1%}"
-    if name.startswith("amount") or name == "deposit_balance":
-        return f"{float(value):,.0f}"
-    if name == "suggested_rung" and lang == "zh":
-        return _RUNG_ZH.get(str(value), str(value))
-    return str(value)
+def _title(slug: str) -> tuple[str, str]:
+    key = f"checkup.section.{slug}"
+    return t(key, "zh"), t(key, "en")
+
+
+def _label(key: str) -> tuple[str, str]:
+    return t(key, "zh"), t(key, "en")
 
 
 @dataclass
@@ -169,32 +150,6 @@ class CheckupSheet:
             guidance_en=self.guidance_en,
         )
         return rec
-
-    def to_html(self, lang: str = "zh") -> str:
-        """Render as an HTML fragment (all values escaped)."""
-        zh = lang == "zh"
-        esc = html.escape
-        title = "全面体检表" if zh else "Check-up sheet"
-        parts = [
-            '<div class="crossexec-checkup">',
-            f"<h3>{esc(title)}: {esc(self.case_id)}</h3>",
-        ]
-        for t_zh, t_en, items in self.sections:
-            parts.append(f"<h4>{esc(t_zh if zh else t_en)}</h4><table>")
-            for name, l_zh, l_en, value in items:
-                label = l_zh if zh else l_en
-                parts.append(
-                    f"<tr><th style='text-align:left'>{esc(label)}</th>"
-                    f"<td>{esc(_fmt(name, value, lang))}</td></tr>"
-                )
-            parts.append("</table>")
-        reasons = self.reasons_zh if zh else self.reasons_en
-        guide = self.guidance_zh if zh else self.guidance_en
-        parts.append(f"<h4>{'排序理由' if zh else 'Why it ranks here'}</h4>")
-        parts.append(f"<p>{esc(reasons or '—')}</p>")
-        parts.append(f"<h4>{'分类指引' if zh else 'Guidance'}</h4><p>{esc(guide or '—')}</p>")
-        parts.append("</div>")
-        return "\n".join(parts)
 
 
 def checkup(
@@ -237,25 +192,20 @@ def checkup(
     # The latest screening of the case if it appears on several as-of dates.
     c = c_rows.sort_values("as_of_date").iloc[-1]
     s = s_rows.sort_values("as_of_date").iloc[-1]
-    contract = cases_contract().columns
     sheet = CheckupSheet(case_id=str(case_id))
-    for t_zh, t_en, names in _SECTIONS:
-        items = [(n, contract[n].label_zh, n.replace("_", " "), c.get(n)) for n in names]
-        sheet.sections.append((t_zh, t_en, items))
-    flags = [(f, zh, en, bool(s.get(f, False))) for f, (zh, en) in HARD_BONE_FLAGS.items()]
-    sheet.sections.append(("五类骨头案", "Hard-bone categories", flags))
-    scores = [
-        (n, OUTPUT_LABELS.get(n, n), n.replace("_", " "), s.get(n))
-        for n in _SCORE_FIELDS
-        if n in s.index
-    ]
-    sheet.sections.append(("交叉执行评估", "Assessment", scores))
+    for slug, names in _SECTIONS:
+        items = [(n, *_label(f"column.{n}"), c.get(n)) for n in names]
+        sheet.sections.append((*_title(slug), items))
+    flags = [(f, *_label(f"flag.{f}"), bool(s.get(f, False))) for f in HARD_BONE_FLAGS]
+    sheet.sections.append((*_title("hard_bones"), flags))
+    scores = [(n, *_label(f"column.{n}"), s.get(n)) for n in _SCORE_FIELDS if n in s.index]
+    sheet.sections.append((*_title("assessment"), scores))
     if plan is not None and "case_id" in plan:
         p_rows = plan[plan["case_id"] == case_id]
         if not p_rows.empty:
             p = p_rows.iloc[0]
-            items = [(n, zh, en, p.get(n)) for n, zh, en in _PLAN_FIELDS]
-            sheet.sections.append(("拟接办安排", "Proposed assignment", items))
+            items = [(n, *_label(f"checkup.plan.{n}"), p.get(n)) for n in _PLAN_FIELDS]
+            sheet.sections.append((*_title("proposed_assignment"), items))
     reasons_zh, reasons_en = s.get("reasons_zh"), s.get("reasons_en")
     if (reasons_zh is None or reasons_zh is pd.NA) and model is not None:
         from crossexec_ml.decide._explain import explain_cases

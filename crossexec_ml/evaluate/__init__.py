@@ -31,7 +31,7 @@ from crossexec_ml.evaluate._fairness_rows import (
 from crossexec_ml.evaluate._fairness_summary import (
     fairness_summary,
     read_audit,
-    summary_html,
+    summary_table,
     summary_text,
     write_audit,
 )
@@ -57,7 +57,7 @@ __all__ = [
     "qini_curve",
     "rank_order",
     "read_audit",
-    "summary_html",
+    "summary_table",
     "summary_text",
     "temporal_splits",
     "top_k_selection",

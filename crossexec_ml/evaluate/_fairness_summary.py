@@ -7,7 +7,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict
-from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -309,8 +308,11 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
     return "\n".join(lines)
 
 
-def summary_html(summary: dict, lang: str = "zh") -> str:
-    """:func:`fairness_summary` as an HTML fragment: scope, rule, a table of flagged and watched.
+def summary_table(summary: dict, lang: str = "zh") -> dict:
+    """:func:`fairness_summary` as the parts of a page: title, scope, table, note (no HTML).
+
+    :func:`crossexec_ml.report.fairness_html` renders these parts; the report room, above this
+    one, owns the page.
 
     Parameters
     ----------
@@ -320,43 +322,40 @@ def summary_html(summary: dict, lang: str = "zh") -> str:
 
     Returns
     -------
-    str
-        A ``<div class="fairness-summary">`` with every value escaped.
+    dict
+        ``title`` (str), ``scope`` (list of sentences: scope, rule, uplift check), ``header``
+        (column names), ``rows`` (one list of cells per flagged, then watched, comparison, each
+        cell a str), ``none`` (the sentence shown when there are no rows) and ``note``.
     """
     i = _lang(lang)
     summary = _as_summary(summary)
     t = _TEXTS
     head = [t[k][i] for k in ("grouping", "group", "metric", "n", "estimate", "ci", "reference")]
     head.append(t["verdict"][i])
-    body = []
+    rows = []
     for key in ("flagged", "watch"):
         verdict = VERDICTS["flag" if key == "flagged" else "watch"][i]
         for f in summary[key]:
-            cells = [
-                f["grouping_zh"] if i == 0 else f["grouping_en"],
-                f["group_zh"] if i == 0 else f["group_en"],
-                f["metric_zh"] if i == 0 else f["metric_en"],
-                _fmt_n(f["n"]),
-                _fmt(f["estimate"], f["compare"]),
-                f"[{_fmt(f['ci_low'], f['compare'])}, {_fmt(f['ci_high'], f['compare'])}]",
-                str(f["reference_zh"] if i == 0 else f["reference_en"]),
-                verdict,
-            ]
-            body.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
-    paras = "".join(f"<p>{escape(line)}</p>" for line in _scope(summary, i))
-    table = (
-        "<table><thead><tr>"
-        + "".join(f"<th>{escape(h)}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(body)
-        + "</tbody></table>"
-        if body
-        else f"<p>{escape(t['none'][i])}</p>"
-    )
-    return (
-        f'<div class="fairness-summary"><h3>{escape(t["title"][i])}</h3>{paras}{table}'
-        f"<p><em>{escape(t['note'][i])}</em></p></div>"
-    )
+            rows.append(
+                [
+                    str(f["grouping_zh"] if i == 0 else f["grouping_en"]),
+                    str(f["group_zh"] if i == 0 else f["group_en"]),
+                    str(f["metric_zh"] if i == 0 else f["metric_en"]),
+                    _fmt_n(f["n"]),
+                    _fmt(f["estimate"], f["compare"]),
+                    f"[{_fmt(f['ci_low'], f['compare'])}, {_fmt(f['ci_high'], f['compare'])}]",
+                    str(f["reference_zh"] if i == 0 else f["reference_en"]),
+                    verdict,
+                ]
+            )
+    return {
+        "title": t["title"][i],
+        "scope": _scope(summary, i),
+        "header": head,
+        "rows": rows,
+        "none": t["none"][i],
+        "note": t["note"][i],
+    }
 
 
 _HEADERS: dict[str, str] = {
@@ -410,16 +409,18 @@ def _about(summary: dict) -> pd.DataFrame:
 
 
 def write_audit(audit: FairnessAudit, path: str | os.PathLike[str]) -> Path:
-    """Write an audit atomically as ``.xlsx`` (sheets), ``.html`` (report) or ``.json``.
+    """Write an audit atomically as ``.xlsx`` (sheets) or ``.json``.
+
+    The ``.html`` page is rendered by the report room:
+    :func:`crossexec_ml.report.write_fairness_report` (which also takes these two).
 
     Parameters
     ----------
     audit : FairnessAudit
     path : path-like
         ``.xlsx``: 说明 (summary text), 差异 (disparities), 分组指标 (groups), 未入选案件结果
-        (outcomes of picked and not-picked cases); ``.html``: the zh and en summaries and the
-        tables; ``.json``: ``{"summary", "settings", "meta", "groups", "disparities",
-        "unselected"}``.
+        (outcomes of picked and not-picked cases); ``.json``: ``{"summary", "settings", "meta",
+        "groups", "disparities", "unselected"}``.
 
     Returns
     -------
@@ -428,14 +429,19 @@ def write_audit(audit: FairnessAudit, path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     InputError
-        For any other extension (nothing is written).
+        For any other extension, ``.html`` included (nothing is written).
     """
     dest = Path(path)
     suffix = dest.suffix.lower()
-    if suffix not in (".xlsx", ".html", ".json"):
+    if suffix == ".html":
+        raise InputError(
+            f"{dest.name}: the HTML page of an audit is written by "
+            "crossexec_ml.report.write_fairness_report (the report room renders pages)"
+        )
+    if suffix not in (".xlsx", ".json"):
         raise InputError(
             f"{dest.name}: cannot write a fairness audit as {suffix or 'no extension'}; "
-            "use .xlsx, .html or .json"
+            "use .xlsx or .json"
         )
     summary = fairness_summary(audit)
     if suffix == ".xlsx":
@@ -464,28 +470,6 @@ def write_audit(audit: FairnessAudit, path: str | os.PathLike[str]) -> Path:
         with atomic_path(dest) as tmp:
             tmp.write_text(text, encoding="utf-8")
         return dest
-    tables = []
-    for title, frame in (
-        ("差异 Disparities", audit.disparities),
-        ("分组指标 Groups", audit.groups),
-        ("未入选案件的结果 Outcomes of picked and not-picked cases", audit.unselected),
-    ):
-        shown = frame.rename(columns=_HEADERS)
-        tables.append(
-            f"<h3>{escape(title)}</h3>"
-            + shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="—")
-        )
-    html = (
-        '<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8">'
-        "<title>公平性审查 Fairness audit</title></head><body>"
-        + summary_html(summary, "zh")
-        + summary_html(summary, "en")
-        + "".join(tables)
-        + "</body></html>"
-    )
-    with atomic_path(dest) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return dest
 
 
 def read_audit(path: str | os.PathLike[str]) -> dict:

@@ -34,6 +34,7 @@ from crossexec_ml.jobs._pipeline import file_sha256, leader_sheets, score_cases
 from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
 from crossexec_ml.report import REFERENCE_FILE, DriftReport, carry_over, drift_report
 from crossexec_ml.settings import MonitorSettings, resolve_policy
+from crossexec_ml.text import fmt_percent, fmt_points, rung_label, t, value_label
 
 MANIFEST_FILE = "manifest.json"
 #: What one run leaves in its folder (``plan.xlsx`` only when a handlers file was given;
@@ -533,6 +534,37 @@ def outcome_text(manifest: dict, lang: str = "zh") -> str:
     )
 
 
+def outcome_html(manifest: dict, lang: str = "zh") -> str:
+    """The run's outcome as an HTML fragment (template ``rescore_outcome.html.j2``).
+
+    The same sentences as :func:`outcome_text`, but every value (run id, model id, alarms) is
+    escaped: Markdown would pass a tag in an alarm or an id through as HTML.
+
+    Parameters
+    ----------
+    manifest : dict
+        From :func:`write_run`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+    """
+    from crossexec_ml.report import render
+
+    t("tile.na", lang)  # checks lang
+    return render(
+        "rescore_outcome.html.j2",
+        lang=lang,
+        run_id=str(manifest["run_id"]),
+        run_date=str(manifest["run_date"]),
+        rows=manifest["rows"],
+        model_id=str(manifest["model"]["model_id"]),
+        reference=str(manifest["drift_reference"]),
+        alarms=[str(a) for a in manifest["alarms"]],
+    )
+
+
 def fairness_html(inputs: RunInputs, lang: str = "zh") -> str:
     """The fairness audit's summary for the report, or a note saying none was attached.
 
@@ -544,33 +576,24 @@ def fairness_html(inputs: RunInputs, lang: str = "zh") -> str:
     Returns
     -------
     str
-        An HTML fragment.
+        An HTML fragment (template ``rescore_fairness.html.j2``), every value escaped.
     """
-    import html
+    from crossexec_ml.report import fairness_html as summary_fragment
+    from crossexec_ml.report import render
 
-    zh = lang == "zh"
+    t("tile.na", lang)  # checks lang
     if inputs.fairness is None:
-        return (
-            "<p>本次运行未附公平性审计（用 <code>--fairness</code> 传入 "
-            "<code>crossexec fairness</code> 的 JSON）。</p>"
-            if zh
-            else "<p>No fairness audit attached to this run (pass the JSON of "
-            "<code>crossexec fairness</code> with <code>--fairness</code>).</p>"
-        )
-    from crossexec_ml.evaluate import summary_html
-
+        return render("rescore_fairness.html.j2", lang=lang, attached=False)
     summary = inputs.fairness.get("summary", inputs.fairness)
     audited, model_id = summary.get("model_id"), inputs.card["model_id"]
-    note = ""
-    if audited != model_id:
-        note = (
-            f"<p><b>注意：该审计针对模型 {html.escape(str(audited))}，不是本次使用的模型 "
-            f"{html.escape(model_id)}；请重新审计。</b></p>"
-            if zh
-            else f"<p><b>Note: the audit is of model {html.escape(str(audited))}, not of the "
-            f"model used here ({html.escape(model_id)}); audit it again.</b></p>"
-        )
-    return note + summary_html(inputs.fairness, lang)
+    return render(
+        "rescore_fairness.html.j2",
+        lang=lang,
+        attached=True,
+        other_model=str(audited) if audited != model_id else None,
+        model_id=str(model_id),
+        summary=summary_fragment(inputs.fairness, lang),
+    )
 
 
 def top_table(scored: pd.DataFrame, lang: str = "zh", n: int = 20) -> pd.DataFrame:
@@ -586,24 +609,29 @@ def top_table(scored: pd.DataFrame, lang: str = "zh", n: int = 20) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        :data:`TOP_COLUMNS` (present ones) under their ``lang`` names; rungs and decisions
-        named, yes/no for the carried-over mark, the main reason in ``lang``.
+        :data:`TOP_COLUMNS` (present ones, in that order) under the catalogue's
+        ``top.column.*`` names; rungs and decisions named, 是/否 for the carried-over mark,
+        probabilities in whole percents, the uplift in 个百分点, the main reason in ``lang``.
+        Show it with :func:`crossexec_ml.report.table_html` (escaped).
     """
-    from crossexec_ml.decide import ACTION_LABELS
-    from crossexec_ml.report import RUNG_TEXT, top_list
+    from crossexec_ml.report import top_list
 
-    i = 0 if lang == "zh" else 1
+    t("tile.na", lang)  # checks lang
     top = top_list(scored).head(n).copy()
-    top["suggested_rung"] = top["suggested_rung"].astype(str).map(lambda r: RUNG_TEXT[r][i])
-    yes_no = ("是", "否") if i == 0 else ("yes", "no")
-    top["carried_over"] = [yes_no[0] if v else yes_no[1] for v in top["carried_over"]]
-    if i == 0:
-        top["decided_action"] = top["decided_action"].map(
-            lambda a: ACTION_LABELS.get(a, a) if isinstance(a, str) else ""
-        )
+    top["suggested_rung"] = [rung_label(str(r), lang) for r in top["suggested_rung"]]
+    top["carried_over"] = [t(f"bool.{str(bool(v)).lower()}", lang) for v in top["carried_over"]]
+    top["decided_action"] = [
+        value_label("action", a, lang) if isinstance(a, str) and a else ""
+        for a in top["decided_action"]
+    ]
+    for column in ("p_keep", "p_cross"):
+        if column in top:
+            top[column] = [fmt_percent(v, lang) for v in top[column]]
+    if "uplift" in top:
+        top["uplift"] = [fmt_points(v, lang) for v in top["uplift"]]
+    if lang == "zh":
         top["main_reason"] = top["top_reason_zh"]
     else:
-        top["decided_action"] = top["decided_action"].fillna("")
         top["main_reason"] = top["reasons_en"].astype("string").str.split("; ").str[0]
     cols = [c for c in TOP_COLUMNS if c in top]
-    return top[cols].rename(columns={c: TOP_COLUMNS[c][i] for c in cols})
+    return top[cols].rename(columns={c: t(f"top.column.{c}", lang) for c in cols})

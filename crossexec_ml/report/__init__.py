@@ -1,4 +1,9 @@
-"""What people read: stock profiles, figures, the workspace's tables, the model card and drift."""
+"""What people read: stock profiles, figures, the workspace's tables, the model card and drift.
+
+Every HTML page and fragment is a Jinja template in ``report/templates`` rendered with
+autoescape (:func:`render`): the model card, the check-up sheet, the fairness page, the
+headline tiles, the re-scoring fragments and the picker's tables.
+"""
 
 from crossexec_ml.report._card import INTENDED_USE, KNOWN_LIMITS, MUST_NOT, card_html, write_card
 from crossexec_ml.report._dashboard import (
@@ -20,6 +25,7 @@ from crossexec_ml.report._dashboard import (
     past_results,
     top_list,
 )
+from crossexec_ml.report._html import render
 from crossexec_ml.report._monitor import (
     MONITORED_FEATURES,
     MONITORED_SCORES,
@@ -29,6 +35,13 @@ from crossexec_ml.report._monitor import (
     drift_report,
     psi,
     reference_sample,
+)
+from crossexec_ml.report._pages import (
+    checkup_html,
+    checkup_value,
+    fairness_html,
+    table_html,
+    write_fairness_report,
 )
 from crossexec_ml.report._plots import (
     MODEL_COLOUR,
@@ -97,9 +110,12 @@ __all__ = [
     "calibration_text",
     "card_html",
     "carry_over",
+    "checkup_html",
+    "checkup_value",
     "data_quality",
     "drift_bars",
     "drift_report",
+    "fairness_html",
     "fairness_ratio_plot",
     "gain_drivers",
     "hard_bone_bars",
@@ -120,9 +136,12 @@ __all__ = [
     "psi",
     "qini_plot",
     "reference_sample",
+    "render",
     "stock_by",
     "stock_profile",
+    "table_html",
     "team_list_bars",
     "top_list",
     "write_card",
+    "write_fairness_report",
 ]

@@ -18,7 +18,6 @@ one rung up the ladder), so both numbers are estimates, not observed results.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,9 @@ import pandas as pd
 from crossexec_ml.data import HARD_BONE_FLAGS
 from crossexec_ml.evaluate import calibration_table, next_rung
 from crossexec_ml.model import derived_features, rung_of
+from crossexec_ml.report._html import render
 from crossexec_ml.settings import PROB_COLUMNS, RUNGS
+from crossexec_ml.text import rung_label, t
 
 #: Today's practice the headline compares with: oldest idle first, next rung of the ladder.
 BASELINE_NAME = "oldest_idle_first_next_rung"
@@ -475,21 +476,6 @@ def calibration_deciles(history: pd.DataFrame, model: Any, n_bins: int = 10) -> 
 # Headline tiles
 # --------------------------------------------------------------------------------------------
 
-_TILE_TEXT: dict[str, tuple[str, str]] = {
-    "stalled": ("长期停滞案件（未决定）", "Stalled cases (undecided)"),
-    "candidates": ("本轮建议交叉执行", "Proposed this cycle"),
-    "extra": ("预计额外化解（180日内）", "Expected extra resolutions (180 days)"),
-    "baseline": ("现行做法（最久停滞优先，逐级上移）", "Today's practice (oldest idle, next rung)"),
-    "amount": ("预计额外化解标的额（万元）", "Expected extra amount (10k yuan)"),
-    "hard": ("其中五类骨头案", "Of which hard-bone cases"),
-    "decided": ("已记入台账的决定", "Decisions in the ledger"),
-    "rungs": ("建议层级", "Suggested rungs"),
-    "estimate": (
-        "均为模型估计（按模型自身概率），不是实际结果；由有权限的人作出决定。",
-        "All are the model's estimates (its own probabilities), not results; a person decides.",
-    ),
-    "na": ("无数据", "n/a"),
-}
 #: Leaders' names of the rungs: rung -> (zh, en).
 RUNG_TEXT: dict[str, tuple[str, str]] = {
     "keep": ("维持", "keep"),
@@ -503,49 +489,51 @@ def headline_html(head: Mapping[str, Any], lang: str = "zh") -> str:
     """The headline numbers as HTML tiles (for ``IPython.display.HTML`` or ``ipywidgets.HTML``).
 
     Each tile has the CSS class ``crossexec-tile`` and a ``data-key`` attribute, so a browser
-    test can find it.
-    """
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
-    i = 0 if lang == "zh" else 1
+    test can find it. Labels are the catalogue's ``tile.*``; rungs are named by
+    :func:`crossexec_ml.text.rung_label`.
 
-    def t(key: str) -> str:
-        return _TILE_TEXT[key][i]
+    Parameters
+    ----------
+    head : mapping
+        From :func:`headline`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        The fragment of template ``headline.html.j2``.
+
+    Raises
+    ------
+    ValueError
+        For a ``lang`` other than ``"zh"`` or ``"en"``.
+    """
+    na = t("tile.na", lang)  # checks lang
 
     def num(value: float | None, fmt: str) -> str:
-        return t("na") if value is None else format(value, fmt)
+        return na if value is None else format(value, fmt)
 
     amount = head.get("expected_amount")
     rungs = " · ".join(
-        f"{RUNG_TEXT[r][i]} {n}" for r, n in head.get("rungs", {}).items() if n and r != "keep"
+        f"{rung_label(r, lang)} {n}" for r, n in head.get("rungs", {}).items() if n and r != "keep"
     )
+    hard = head["any_hard_bone"]
     tiles = [
         ("stalled", f"{head['n_stalled']:,}", ""),
         ("candidates", f"{head['n_candidates']:,}", rungs),
         ("extra", num(head["expected_extra_resolutions"], ".1f"), ""),
         ("baseline", num(head.get("baseline_extra_resolutions"), ".1f"), ""),
         ("amount", num(None if amount is None else amount / 1e4, ",.0f"), ""),
-        (
-            "hard",
-            f"{head['any_hard_bone']['candidates']:,}",
-            f"/ {head['any_hard_bone']['stock']:,}",
-        ),
+        ("hard", f"{hard['candidates']:,}", f"/ {hard['stock']:,}"),
         ("decided", f"{head['n_decided']:,}", ""),
     ]
-    style = (
-        "display:inline-block;min-width:170px;margin:6px;padding:10px 14px;border-radius:8px;"
-        "background:#f2f6fb;border:1px solid #c9d8ea;vertical-align:top;font-family:sans-serif"
-    )
-    cells = "".join(
-        f"<div class='crossexec-tile' data-key='{key}' style='{style}'>"
-        f"<div style='font-size:13px;color:#555'>{html.escape(t(key))}</div>"
-        f"<div style='font-size:26px;font-weight:bold;color:#1f5fa8'>{html.escape(value)}</div>"
-        f"<div style='font-size:12px;color:#555'>{html.escape(sub)}</div></div>"
-        for key, value, sub in tiles
-    )
-    return (
-        f"<div class='crossexec-headline'>{cells}"
-        f"<p style='font-size:12px;color:#666'>{html.escape(t('estimate'))}</p></div>"
+    return render(
+        "headline.html.j2",
+        tiles=[
+            {"key": key, "label": t(f"tile.{key}", lang), "value": value, "sub": sub}
+            for key, value, sub in tiles
+        ],
+        estimate=t("tile.estimate", lang),
     )
 
 
@@ -579,11 +567,7 @@ class DashboardInputs:
 
     def problem_html(self, lang: str = "zh") -> str:
         """The problem as a visible, escaped HTML notice."""
-        head = "驾驶舱无法显示：" if lang == "zh" else "The dashboard cannot be shown: "
-        return (
-            "<div style='border:2px solid #b3261e;padding:12px;color:#b3261e'>"
-            f"<b>{html.escape(head)}</b>{html.escape(self.problem)}</div>"
-        )
+        return render("notice.html.j2", head=t("dash.cannot_show", lang), text=self.problem)
 
 
 def load_inputs(
@@ -672,7 +656,7 @@ def labelled(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]], lang: 
     shown = table[[c for c in columns if c in table]]
     return (
         shown.rename(columns={k: v[i] for k, v in columns.items()})
-        .style.format(precision=2, thousands=",")
+        .style.format(precision=2, thousands=",", escape="html")
         .hide(axis="index")
     )
 

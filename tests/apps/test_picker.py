@@ -132,3 +132,22 @@ def test_picker_starts_from_the_cards_scoring_policy(screening, tmp_path):
     assert picker.policy_record["source"] == "card"
     default = CasePicker(scored, data.current, ledger_path=tmp_path / "m.sqlite")
     assert default.weighting.value == "cases" and default.policy_record["source"] == "default"
+
+
+def test_hostile_ids_are_shown_as_text_in_every_picker_fragment(screening, tmp_path):
+    data, scored = screening
+    hostile = '<script>alert(1)</script>" onmouseover="x'
+    first = scored.loc[scored["priority_rank"] == 1, "case_id"].iloc[0]
+    scored = scored.replace({"case_id": {first: hostile}})
+    cases = data.current.replace({"case_id": {first: hostile}})
+    cases.loc[cases["case_id"] == hostile, "previous_handler_ids"] = hostile
+    p = CasePicker(scored, cases, ledger_path=tmp_path / "l.sqlite", top_n=5)
+    p.select(hostile)
+    p.decider.value, p.reason.value = hostile, hostile
+    p.buttons["defer"].click()
+    for fragment in (p.table.value, p.sheet.value, p.status.value):
+        assert "<script>alert" not in fragment and '" onmouseover' not in fragment
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x" in fragment
+    p.lang.value = "en"  # English shows words for rungs and decisions, not codes
+    cells = p.table.value
+    assert "defer" in cells and "intra_team" not in cells and "higher_court" not in cells

@@ -9,6 +9,7 @@ from crossexec_ml.data import make_cases
 from crossexec_ml.decide import checkup, checkup_table
 from crossexec_ml.jobs import score_cases
 from crossexec_ml.model import CrossExecModel
+from crossexec_ml.report import checkup_html
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,8 @@ def test_html_escapes_and_translates(screening):
     cases = cases.copy()
     cid = scored["case_id"].iloc[1]
     cases.loc[cases["case_id"] == cid, "previous_handler_ids"] = "<script>alert(1)</script>"
-    zh = checkup(cid, cases, scored).to_html("zh")
-    en = checkup(cid, cases, scored).to_html("en")
+    zh = checkup_html(checkup(cid, cases, scored), "zh")
+    en = checkup_html(checkup(cid, cases, scored), "en")
     assert "<script>" not in zh and "&lt;script&gt;" in zh
     assert "全面体检表" in zh and "尚未执行标的额" in zh
     assert "Check-up sheet" in en and "amount outstanding" in en
@@ -74,7 +75,7 @@ def test_plan_section_and_table(screening):
     )
     sheet = checkup(cid, cases, scored, plan)
     assert sheet.sections[-1][0] == "拟接办安排"
-    assert "H9999" in sheet.to_html()
+    assert "H9999" in checkup_html(sheet)
     table = checkup_table(list(scored["case_id"].head(3)), cases, scored, plan)
     assert len(table) == 3 and table["target_handler_id"].iloc[0] == "H9999"
 

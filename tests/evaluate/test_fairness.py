@@ -17,10 +17,10 @@ from crossexec_ml.evaluate import (
     fairness_audit,
     fairness_summary,
     precision_recall_at_k,
-    summary_html,
     summary_text,
     top_k_selection,
 )
+from crossexec_ml.report import fairness_html
 from crossexec_ml.settings import PROB_COLUMNS, BacktestSettings, FairnessSettings
 from tests.conftest import REPO
 
@@ -239,8 +239,9 @@ def test_summary_is_plain_json_and_renders_in_both_languages():
     zh, en = summary_text(s, "zh"), summary_text(s, "en")
     assert "需关注1项" in zh and "入选率" in zh and "rural" in zh
     assert "1 flagged" in en and "selection rate" in en
-    html = summary_html(s, "en")
+    html = fairness_html(s, "en")
     assert html.startswith('<div class="fairness-summary">') and "<td>rural</td>" in html
+    assert "flag" in html and "selection rate" in html
     with pytest.raises(ValueError, match="lang"):
         summary_text(s, "fr")
 
@@ -252,7 +253,7 @@ def test_summary_html_escapes_group_names():
     s = fairness_summary(audit)
     s["flagged"] = s["flagged"] or s["watch"]
     assert s["flagged"], "the hand-made B group differs enough to be listed"
-    assert "<b>B</b>" not in summary_html(s, "en")
+    assert "<b>B</b>" not in fairness_html(s, "en")
 
 
 def test_fairness_plots_draw_the_audit():
@@ -418,7 +419,7 @@ def test_06_fairness_audit_runs_on_the_sample(tmp_path):
 def test_the_renderings_accept_the_json_file_written_by_the_cli(sample_audit, tmp_path):
     out = evaluate.write_audit(sample_audit, tmp_path / "fairness.json")
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert summary_html(doc, "zh") == summary_html(fairness_summary(sample_audit), "zh")
+    assert fairness_html(doc, "zh") == fairness_html(fairness_summary(sample_audit), "zh")
     assert summary_text(doc, "en") == summary_text(doc["summary"], "en")
 
 

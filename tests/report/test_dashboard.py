@@ -252,9 +252,9 @@ def test_headline_html_tiles(scored, scored_cases):
     head = report.headline(scored, cases=scored_cases)
     zh = report.headline_html(head, "zh")
     en = report.headline_html(head, "en")
-    assert zh.count("class='crossexec-tile'") == 7
+    assert zh.count('class="crossexec-tile"') == 7
     assert "长期停滞案件" in zh and "Stalled cases" in en
-    assert "data-key='baseline'" in en
+    assert 'data-key="baseline"' in en
     no_base = report.headline_html(report.headline(scored), "en")
     assert "n/a" in no_base
     with pytest.raises(ValueError):
@@ -352,7 +352,7 @@ def test_04_leadership_dashboard_runs(tmp_path):
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figures) == 4  # compare, teams, past results, calibration
     html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert html_out.count("class='crossexec-tile'") == 7
+    assert html_out.count('class="crossexec-tile"') == 7
     text = "".join(o.get("text", "") for o in outputs)
     assert "台账中尚无决定" in text
     assert not (tmp_path / "missing.sqlite").exists()  # the dashboard never creates a ledger
