@@ -654,7 +654,7 @@ def plan(
     pandas.DataFrame
         The plan (see :func:`crossexec_ml.decide.assign`).
     """
-    from crossexec_ml.decide import PLAN_LABELS, assign
+    from crossexec_ml.decide import PLAN_LABELS, assign, plan_sheet
 
     scored = read_scored(scored_path)
     handlers = read_handlers(handlers_path)
@@ -675,5 +675,7 @@ def plan(
         capacity = int(scored["candidate"].astype(bool).sum())
     result = assign(scored, handlers, capacity)
     if out_path is not None:
-        write_table(result, out_path, sheet_name="plan", labels=PLAN_LABELS)
+        # The Excel plan is a leader's sheet: rungs and yes/no as words, Chinese headers.
+        shown = plan_sheet(result, "zh") if Path(out_path).suffix.lower() == ".xlsx" else result
+        write_table(shown, out_path, sheet_name="plan", labels=PLAN_LABELS)
     return result
