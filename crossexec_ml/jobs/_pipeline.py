@@ -60,6 +60,7 @@ from crossexec_ml.settings import (
     LadderSettings,
     PrioritySettings,
 )
+from crossexec_ml.text import category_values, value_label
 
 #: Columns of a scored file, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -564,7 +565,23 @@ def leader_sheets(scored: pd.DataFrame, cases: pd.DataFrame, card: dict) -> dict
             ],
         }
     )
-    return {"全面体检": checkup_table(candidates, cases, scored), "说明": about}
+    sheet = checkup_table(candidates, cases, scored)
+    return {"全面体检": _labelled_cells(sheet, "zh"), "说明": about}
+
+
+def _labelled_cells(sheet: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A leader's sheet with category codes, rungs and booleans read as labels (是/否)."""
+    categories = category_values()
+    out = sheet.copy()
+    for col in out.columns:
+        values = out[col].astype(object)
+        if col in categories or col == "suggested_rung":
+            out[col] = values.map(lambda v, c=col: value_label(c, v, lang))
+        elif values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            out[col] = values.map(
+                lambda v, c=col: value_label(c, v, lang) if isinstance(v, (bool, np.bool_)) else v
+            )
+    return out
 
 
 def evaluate_saved(
