@@ -3,7 +3,6 @@ atomic writing, and the synthetic generator with its known truth.
 """
 
 from crossexec_ml.data._contract import (
-    CAUSE_LABELS,
     CROSS_MODE_TO_RUNG,
     HARD_BONE_FLAGS,
     OUTPUT_LABELS,
@@ -79,7 +78,6 @@ from crossexec_ml.data._write import EXCEL_MAX_CHARS, atomic_path, temp_path_bes
 __all__ = [
     "BASELINE_INTERCEPT",
     "CAUSE_BASELINE_OFFSET",
-    "CAUSE_LABELS",
     "CROSS_MODE_TO_RUNG",
     "ColumnSpec",
     "Contract",

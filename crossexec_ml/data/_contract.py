@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from crossexec_ml.text import t
+
 #: Historical ``cross_mode`` values folded onto the four rungs. The four higher-court modes
 #: (提级/指令/集中/协同) share one rung because they are all decided by the higher court.
 CROSS_MODE_TO_RUNG: dict[str, str] = {
@@ -26,13 +28,17 @@ CROSS_MODE_TO_RUNG: dict[str, str] = {
     "collaborative": "higher_court",
 }
 
-#: The five "hard bone" categories (五类骨头案): flag column -> (Chinese, English) label.
+#: The five "hard bone" categories (五类骨头案), in order: flag column -> (Chinese, English)
+#: label. The labels are read from the text catalogue (``flag.<flag>``), the one place they live.
 HARD_BONE_FLAGS: dict[str, tuple[str, str]] = {
-    "flag_long_unresolved": ("长期未结老案", "long unresolved"),
-    "flag_repeat_petition": ("重复信访难案", "repeat petitions"),
-    "flag_sensitive": ("存在干预风险敏感案", "interference risk"),
-    "flag_special_entity": ("涉特殊主体棘手案", "special entity"),
-    "flag_key_supervised": ("上级督办重点案", "key supervised"),
+    f: (t(f"flag.{f}", "zh"), t(f"flag.{f}", "en"))
+    for f in (
+        "flag_long_unresolved",
+        "flag_repeat_petition",
+        "flag_sensitive",
+        "flag_special_entity",
+        "flag_key_supervised",
+    )
 }
 
 _DTYPES = {"string", "date", "category", "bool", "int", "float"}
@@ -194,48 +200,35 @@ def handlers_contract() -> Contract:
 
 
 #: Chinese labels of the columns the package adds to its outputs (scores, ranks, flags), so
-#: every Excel file a leader opens has Chinese headers.
+#: every Excel file a leader opens has Chinese headers; read from the text catalogue
+#: (``column.<name>``, ``flag.<flag>``).
 OUTPUT_LABELS: dict[str, str] = {
-    "p_keep": "维持原承办化解概率",
-    "p_intra_team": "团队内交叉化解概率",
-    "p_inter_team": "团队间交叉化解概率",
-    "p_higher_court": "提级或指令执行化解概率",
-    "suggested_rung": "建议交叉层级",
-    "p_cross": "建议层级化解概率",
-    "uplift": "交叉执行增益",
-    "best_gain": "最大可得增益",
-    "priority_rank": "优先顺序",
-    "expected_gain": "预期交叉增益",
-    "candidate": "本轮交叉候选",
-    "floor_reason": "保底入选原因",
-    "guidance": "分类指引",
-    "guidance_en": "分类指引（英文）",
-    "reasons_zh": "排序理由",
-    "top_reason_zh": "首要理由",
-    "reasons_en": "排序理由（英文）",
-    "n_hard_bone_flags": "骨头案类别数",
-    "decided_action": "已作决定",
-    "case_fingerprint": "案件数据指纹",
-    "stalled": "属于长期停滞案件",
-    "model_id": "模型版本",
+    **{
+        c: t(f"column.{c}", "zh")
+        for c in (
+            "p_keep",
+            "p_intra_team",
+            "p_inter_team",
+            "p_higher_court",
+            "suggested_rung",
+            "p_cross",
+            "uplift",
+            "best_gain",
+            "priority_rank",
+            "expected_gain",
+            "candidate",
+            "floor_reason",
+            "guidance",
+            "guidance_en",
+            "reasons_zh",
+            "top_reason_zh",
+            "reasons_en",
+            "n_hard_bone_flags",
+            "decided_action",
+            "case_fingerprint",
+            "stalled",
+            "model_id",
+        )
+    },
     **{flag: zh for flag, (zh, _en) in HARD_BONE_FLAGS.items()},
-}
-
-
-#: Chinese names of the contract's ``cause_category`` values.
-CAUSE_LABELS: dict[str, str] = {
-    "private_lending": "民间借贷",
-    "financial_loan": "金融借款",
-    "credit_card": "信用卡纠纷",
-    "sales_contract": "买卖合同",
-    "construction": "建设工程",
-    "labor_remuneration": "劳动报酬",
-    "traffic_injury": "交通事故赔偿",
-    "lease": "租赁合同",
-    "property_service": "物业服务",
-    "family_support": "婚姻家庭抚养",
-    "guarantee_recourse": "担保追偿",
-    "non_monetary": "非金钱给付",
-    "criminal_property": "刑事涉财产",
-    "other": "其他",
 }

@@ -11,7 +11,7 @@ from crossexec_ml.decide._assign import (
     assign,
     eligible_handlers,
 )
-from crossexec_ml.decide._assign_checks import PLAN_LABELS
+from crossexec_ml.decide._assign_checks import PLAN_LABELS, plan_sheet
 from crossexec_ml.decide._checkup import CheckupSheet, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
 from crossexec_ml.decide._guidance import (
@@ -93,6 +93,7 @@ __all__ = [
     "idle_days",
     "ledger_decisions",
     "order_by_gain",
+    "plan_sheet",
     "priority_order",
     "rank_cases",
     "scores_shown",

@@ -42,6 +42,7 @@ from crossexec_ml.decide._assign_checks import (
     _Handlers,
 )
 from crossexec_ml.settings import RUNGS
+from crossexec_ml.text import t
 
 #: The first columns of a plan, in this order; extra columns follow (see :func:`assign`).
 PLAN_COLUMNS: tuple[str, ...] = (
@@ -67,8 +68,9 @@ _EXTRA_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: What the ``target`` column says for a case on the escalation list.
-ESCALATION_TARGET = "higher court (提级/指令执行)"
+#: What the ``target`` column of a Chinese plan says for a case on the escalation list
+#: (``plan.target.higher_court``; an English plan says ``t("plan.target.higher_court", "en")``).
+ESCALATION_TARGET = t("plan.target.higher_court", "zh")
 
 
 #: Leader bonus per hard-bone flag, in units of expected gain (resolution probability). A
@@ -352,44 +354,8 @@ def _place(p: _Problem) -> np.ndarray:
     return target
 
 
-# Why a case that should move has no proposed handler: plain words, then Chinese.
-_REASONS: dict[str, str] = {
-    "gain": "expected gain is not positive: reassigning adds nothing (交叉增益不为正，不占用名额)",
-    "intra_no_team": (
-        "team {team} of court {court} is not in the handlers table (承办人名单中没有该团队)"
-    ),
-    "intra_no_eligible": (
-        "no eligible handler in team {team}: every other member is the current or an earlier "
-        "handler of the case (本团队没有可接收本案的其他承办人)"
-    ),
-    "intra_no_slot": (
-        "no eligible handler with a free slot in team {team} (本团队可接收本案的承办人均无空余名额)"
-    ),
-    "intra_taken": (
-        "the {slots} slot(s) of the {eligible} eligible handler(s) in team {team} went to cases "
-        "that add at least as much gain (本团队名额已安排给增益不低于本案的案件)"
-    ),
-    "inter_no_team": (
-        "court {court} has no other team in the handlers table (承办人名单中本院没有其他团队)"
-    ),
-    "inter_no_eligible": (
-        "no handler of another team of court {court} is eligible: each is the current or an "
-        "earlier handler of the case (本院其他团队没有可接收本案的承办人)"
-    ),
-    "inter_no_slot": (
-        "no other team of court {court} has an eligible handler with a free slot "
-        "(本院其他团队无空余名额)"
-    ),
-    "inter_taken": (
-        "the {slots} slot(s) of the {eligible} eligible handler(s) in other teams of court "
-        "{court} went to cases that add at least as much gain "
-        "(本院其他团队名额已安排给增益不低于本案的案件)"
-    ),
-}
-
-
-def _explain(p: _Problem, sub: pd.DataFrame, target: np.ndarray) -> np.ndarray:
-    """``unplaced_reason`` for each movable case ('' when placed)."""
+def _explain(p: _Problem, sub: pd.DataFrame, target: np.ndarray, lang: str) -> np.ndarray:
+    """``unplaced_reason`` for each movable case ('' when placed), ``plan.reason.<reason>``."""
     ones = np.ones(p.m)
     in_domain = _eligible_count(p, ones, forbidden=False)
     eligible = _eligible_count(p, ones)
@@ -416,8 +382,13 @@ def _explain(p: _Problem, sub: pd.DataFrame, target: np.ndarray) -> np.ndarray:
     out = np.full(p.n, "", dtype=object)
     for i in np.flatnonzero(unplaced):
         name = "gain" if kind[i] == "gain" else side[i] + kind[i]
-        out[i] = _REASONS[name].format(
-            team=team[i], court=court[i], slots=int(slots[i]), eligible=int(eligible[i])
+        out[i] = t(
+            f"plan.reason.{name}",
+            lang,
+            team=team[i],
+            court=court[i],
+            slots=int(slots[i]),
+            eligible=int(eligible[i]),
         )
     return out
 
@@ -429,6 +400,7 @@ def assign(
     *,
     leader_bonus: float = DEFAULT_LEADER_BONUS,
     list_outside_capacity: bool = False,
+    lang: str = "zh",
 ) -> pd.DataFrame:
     """Propose a new handler (or the escalation list) for the top cases of a ranked list.
 
@@ -456,6 +428,9 @@ def assign(
     list_outside_capacity : bool
         Also list the non-keep ranked cases beyond ``capacity``, unplaced with the reason
         "outside this cycle's capacity", so a report can show what happens to them.
+    lang : {"zh", "en"}
+        Language of the plan's texts (``unplaced_reason``, the escalation ``target``);
+        Chinese by default, the leaders' language.
 
     Returns
     -------
@@ -498,6 +473,7 @@ def assign(
     ['H2']
     """
     _check_capacity(capacity, leader_bonus)
+    t("plan.target.higher_court", lang)  # ValueError on a bad lang, before any work
     hand = _check_handlers(handlers)
     cands, rest = _candidates(ranked, capacity)
 
@@ -519,14 +495,14 @@ def assign(
     t_team[rows] = hand.team[to]
     t_leader[rows] = hand.leader[to]
     text[rows] = [f"{h} ({t})" for h, t in zip(hand.ids[to], hand.team[to], strict=True)]
-    reason[moved] = _explain(p, sub, target)
+    reason[moved] = _explain(p, sub, target, lang)
     escalation = rung == "higher_court"
-    text[escalation] = ESCALATION_TARGET
+    text[escalation] = t("plan.target.higher_court", lang)
     plan = _frame(cands, t_handler, t_team, reason, t_leader, escalation, text)
 
     if list_outside_capacity and len(rest):
         k = len(rest)
-        msg = f"outside this cycle's capacity of {capacity} case(s) (超出本轮交叉执行名额)"
+        msg = t("plan.reason.capacity", lang, capacity=capacity)
         outside = _frame(
             rest,
             pd.array([pd.NA] * k, dtype="string"),

@@ -12,8 +12,12 @@ import pandas as pd
 from crossexec_ml.data import HARD_BONE_FLAGS, OUTPUT_LABELS, cases_contract, handlers_contract
 from crossexec_ml.errors import PlanError
 from crossexec_ml.settings import RUNGS
+from crossexec_ml.text import catalogue, category_values, t, value_label
 
 _INTRA, _INTER = "intra_team", "inter_team"
+
+#: Contract category columns (their cells read as labels on a leader's sheet).
+_CATEGORY_COLUMNS = frozenset(category_values())
 
 
 def _display(name: str) -> str:
@@ -240,17 +244,21 @@ def _check_candidates(cands: pd.DataFrame) -> None:
         )
 
 
-#: Chinese labels of the plan's own columns, for ``write_table(..., labels=PLAN_LABELS)``.
+#: Chinese labels of the plan's own columns, for ``write_table(..., labels=PLAN_LABELS)``; read
+#: from the catalogue (``column.<name>``).
 PLAN_LABELS: dict[str, str] = {
-    "target_handler_id": "建议承办人",
-    "target_team_id": "建议承办团队",
-    "expected_gain": "预期交叉增益",
-    "guidance": "分类指引",
-    "unplaced_reason": "未安排原因",
-    "n_hard_bone_flags": "骨头案类别数",
-    "is_leader_target": "建议承办人为领导",
-    "escalation": "提请上级法院执行",
-    "target": "交叉去向",
+    c: t(f"column.{c}", "zh")
+    for c in (
+        "target_handler_id",
+        "target_team_id",
+        "expected_gain",
+        "guidance",
+        "unplaced_reason",
+        "n_hard_bone_flags",
+        "is_leader_target",
+        "escalation",
+        "target",
+    )
 }
 
 
@@ -267,3 +275,31 @@ _RANKED_REQUIRED: tuple[str, ...] = (
 
 
 _HANDLERS_REQUIRED: tuple[str, ...] = ("handler_id", "team_id", "court_id", "open_slots")
+
+
+def plan_sheet(plan: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A plan as a leader reads it: headers, rungs and yes/no in ``lang``, no codes.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        :func:`crossexec_ml.decide.assign` output (made in the same ``lang``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows and columns: ``suggested_rung`` as the rung's name (团队内),
+        ``escalation`` and ``is_leader_target`` as 是/否 (缺失 when not applicable); headers
+        are the catalogue's ``column.<name>`` where it has one.
+    """
+    t("column.target", lang)  # ValueError on a bad lang
+    out = plan.copy()
+    for col in out.columns:
+        values = out[col]
+        if col == "suggested_rung":
+            out[col] = values.map(lambda r: value_label("suggested_rung", r, lang))
+        elif col in _CATEGORY_COLUMNS or pd.api.types.is_bool_dtype(values.dtype):
+            out[col] = values.astype(object).map(lambda v, c=col: value_label(c, v, lang))
+    headers = {c: t(f"column.{c}", lang) for c in out.columns if f"column.{c}" in catalogue()}
+    return out.rename(columns=headers)

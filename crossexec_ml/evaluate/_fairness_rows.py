@@ -8,8 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import CAUSE_LABELS
-from crossexec_ml.decide import best_allowed_gain, capacity_k, priority_order, suggest_rung, top_k
+from crossexec_ml.decide import (
+    best_allowed_gain,
+    capacity_k,
+    priority_order,
+    suggest_rung,
+    top_k,
+)
 from crossexec_ml.errors import TrainingDataError
 from crossexec_ml.evaluate._backtest import temporal_splits
 from crossexec_ml.model import hard_bone_flags, rung_of, stalled_cohort
@@ -23,6 +28,7 @@ from crossexec_ml.settings import (
     LadderSettings,
     PrioritySettings,
 )
+from crossexec_ml.text import category_values, t, value_label
 
 
 def top_k_selection(score: np.ndarray, k: int) -> np.ndarray:
@@ -293,73 +299,60 @@ def audit_rows(
     return out
 
 
-#: The groupings audited by default: column of the audit rows -> (zh, en).
+def _pair(key: str) -> tuple[str, str]:
+    """The (zh, en) texts of a catalogue key."""
+    return t(key, "zh"), t(key, "en")
+
+
+#: The groupings audited by default: column of the audit rows -> (zh, en), from the catalogue
+#: (``fairness.grouping.<g>``).
 GROUPINGS: dict[str, tuple[str, str]] = {
-    "applicant_type": ("申请人类型", "applicant type"),
-    "debtor_type": ("被执行人类型", "debtor type"),
-    "cause_category": ("案由大类", "cause of action"),
-    "livelihood": ("是否民生案件", "livelihood case"),
-    "court_id": ("执行法院", "court"),
-    "amount_band": ("未执行标的额区间", "amount outstanding"),
+    g: _pair(f"fairness.grouping.{g}")
+    for g in (
+        "applicant_type",
+        "debtor_type",
+        "cause_category",
+        "livelihood",
+        "court_id",
+        "amount_band",
+    )
 }
 
 
-#: The metrics: name -> (zh, en, how it is compared with the reference group).
+#: The metrics: name -> (zh, en, how it is compared with the reference group); the texts are
+#: the catalogue's ``fairness.metric.<m>``, the compare mode stays here.
 METRICS: dict[str, tuple[str, str, str]] = {
-    "selection_rate": ("入选率", "selection rate", "ratio"),
-    "precision_at_k": ("入选案件180日化解率", "precision@k (picked cases resolved)", "ratio"),
-    "calibration_p": (
-        "化解概率校准（实际/预测）",
-        "calibration of p (observed / predicted)",
-        "ratio",
-    ),
-    "calibration_uplift": (
-        "增益校准（试点：实际−预测）",
-        "uplift calibration (pilot: observed − predicted)",
-        "difference",
-    ),
-    "calibration_uplift_truth": (
-        "增益与真值之差（合成数据：真值−预测）",
-        "uplift vs the synthetic truth (true − predicted)",
-        "difference",
-    ),
+    m: (*_pair(f"fairness.metric.{m}"), kind)
+    for m, kind in (
+        ("selection_rate", "ratio"),
+        ("precision_at_k", "ratio"),
+        ("calibration_p", "ratio"),
+        ("calibration_uplift", "difference"),
+        ("calibration_uplift_truth", "difference"),
+    )
 }
 
 
-#: Verdicts: key -> (zh, en).
+#: Verdicts, most serious first: key -> (zh, en), from the catalogue (``verdict.<v>``).
 VERDICTS: dict[str, tuple[str, str]] = {
-    "flag": ("需关注", "flag"),
-    "watch": ("留意（可能是偶然）", "watch (may be chance)"),
-    "ok": ("正常", "ok"),
-    "reference": ("参照组", "reference"),
-    "too_small": ("样本不足", "too small"),
+    v: _pair(f"verdict.{v}") for v in ("flag", "watch", "ok", "reference", "too_small")
 }
 
 
 _VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "applicant_type": {
-        "natural_person": ("自然人", "natural person"),
-        "financial_institution": ("金融机构", "financial institution"),
-        "company": ("企业", "company"),
-        "public_body": ("机关事业单位", "public body"),
+    **{
+        col: {v: (value_label(col, v, "zh"), value_label(col, v, "en")) for v in values}
+        for col, values in category_values().items()
+        if col in ("applicant_type", "debtor_type", "cause_category")
     },
-    "debtor_type": {
-        "natural_person": ("自然人", "natural person"),
-        "individual_business": ("个体工商户", "individual business"),
-        "private_company": ("民营企业", "private company"),
-        "state_owned": ("国有企业", "state-owned"),
-        "public_body": ("机关事业单位", "public body"),
-        "other_org": ("其他组织", "other organisation"),
-    },
-    "cause_category": {k: (v, k.replace("_", " ")) for k, v in CAUSE_LABELS.items()},
-    "livelihood": {"yes": ("民生案件", "livelihood"), "no": ("非民生案件", "not livelihood")},
+    "livelihood": {v: _pair(f"fairness.group.livelihood.{v}") for v in ("yes", "no")},
 }
 
 
 _MISSING = "(missing)"
 
 
-_MISSING_LABEL = ("缺失", "missing")
+_MISSING_LABEL = _pair("missing")
 
 
 # Per metric: numerator column, denominator column (None = row count), row mask (None = all).

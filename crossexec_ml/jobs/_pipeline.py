@@ -65,6 +65,7 @@ from crossexec_ml.settings import (
     ScoringPolicy,
     resolve_policy,
 )
+from crossexec_ml.text import category_values, value_label
 
 #: Columns of a scored file, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -639,7 +640,23 @@ def leader_sheets(
             f"({policy['source']}: {policy['note']}): "
             + json.dumps(policy["policy"], ensure_ascii=False, sort_keys=True),
         ]
-    return {"全面体检": checkup_table(candidates, cases, scored), "说明": about}
+    sheet = checkup_table(candidates, cases, scored)
+    return {"全面体检": _labelled_cells(sheet, "zh"), "说明": about}
+
+
+def _labelled_cells(sheet: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A leader's sheet with category codes, rungs and booleans read as labels (是/否)."""
+    categories = category_values()
+    out = sheet.copy()
+    for col in out.columns:
+        values = out[col].astype(object)
+        if col in categories or col == "suggested_rung":
+            out[col] = values.map(lambda v, c=col: value_label(c, v, lang))
+        elif values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            out[col] = values.map(
+                lambda v, c=col: value_label(c, v, lang) if isinstance(v, (bool, np.bool_)) else v
+            )
+    return out
 
 
 #: Where the scoring policy came from, as the 说明 sheet says it.
@@ -745,7 +762,7 @@ def plan(
     pandas.DataFrame
         The plan (see :func:`crossexec_ml.decide.assign`).
     """
-    from crossexec_ml.decide import PLAN_LABELS, assign
+    from crossexec_ml.decide import PLAN_LABELS, assign, plan_sheet
 
     scored = read_scored(scored_path)
     handlers = read_handlers(handlers_path)
@@ -771,5 +788,7 @@ def plan(
         capacity = capacity_k(n_ranked, prio.capacity, prio.capacity_share)
     result = assign(scored, handlers, capacity)
     if out_path is not None:
-        write_table(result, out_path, sheet_name="plan", labels=PLAN_LABELS)
+        # The Excel plan is a leader's sheet: rungs and yes/no as words, Chinese headers.
+        shown = plan_sheet(result, "zh") if Path(out_path).suffix.lower() == ".xlsx" else result
+        write_table(shown, out_path, sheet_name="plan", labels=PLAN_LABELS)
     return result

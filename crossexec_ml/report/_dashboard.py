@@ -32,7 +32,7 @@ from crossexec_ml.evaluate import calibration_table, next_rung
 from crossexec_ml.model import derived_features, rung_of
 from crossexec_ml.report._html import render
 from crossexec_ml.settings import PROB_COLUMNS, RUNGS
-from crossexec_ml.text import rung_label, t
+from crossexec_ml.text import LANGS, category_values, rung_label, t, value_label
 
 #: Today's practice the headline compares with: oldest idle first, next rung of the ladder.
 BASELINE_NAME = "oldest_idle_first_next_rung"
@@ -40,23 +40,8 @@ BASELINE_NAME = "oldest_idle_first_next_rung"
 #: Debtor states that make a failure objective (nothing a new handler could find or do).
 OBJECTIVE_DEBTOR_STATUS: frozenset[str] = frozenset({"deceased", "deregistered", "bankruptcy"})
 
-#: What :func:`past_results` cannot show, said instead of invented.
-PAST_RESULTS_NOTE: dict[str, str] = {
-    "zh": (
-        "按执行团队（案件在评估基准日所在团队，即移出团队）和实际交叉层级统计；不按承办人统计。"
-        "化解=180日内执行完毕或和解履行完毕，终本不计为化解。"
-        "客观原因失败=基准日未查到实质性财产，或被执行人已死亡、注销、破产。"
-        "数据约定中没有化解日期，故不显示“用时”。"
-    ),
-    "en": (
-        "By enforcement team (the team holding the case on the screening date, i.e. the sending "
-        "team) and the rung actually taken; never by handler. Resolved = fully executed or "
-        "settlement performed within 180 days; 终本 (terminate_current) never counts. Objective "
-        "failure = no material assets found on the screening date, or the debtor deceased, "
-        "deregistered or bankrupt. The data contract has no resolution date, so time to "
-        "result is not shown."
-    ),
-}
+#: What :func:`past_results` cannot show, said instead of invented (catalogue ``past.note``).
+PAST_RESULTS_NOTE: dict[str, str] = {lang: t("past.note", lang) for lang in LANGS}
 
 _RUNG_INDEX = {r: i for i, r in enumerate(RUNGS)}
 
@@ -476,12 +461,9 @@ def calibration_deciles(history: pd.DataFrame, model: Any, n_bins: int = 10) -> 
 # Headline tiles
 # --------------------------------------------------------------------------------------------
 
-#: Leaders' names of the rungs: rung -> (zh, en).
+#: Leaders' names of the rungs: rung -> (zh, en), the catalogue's short ``rung.<r>``.
 RUNG_TEXT: dict[str, tuple[str, str]] = {
-    "keep": ("维持", "keep"),
-    "intra_team": ("团队内", "intra-team"),
-    "inter_team": ("团队间", "inter-team"),
-    "higher_court": ("提级/指令", "higher court"),
+    r: (rung_label(r, "zh"), rung_label(r, "en")) for r in RUNGS
 }
 
 
@@ -620,40 +602,88 @@ def load_inputs(
 # Display tables: the dashboard's tables with leaders' column names, in either language
 # --------------------------------------------------------------------------------------------
 
+#: The team table's columns under leaders' names: column -> (zh, en), ``team.column.<c>``.
 TEAM_COLUMNS: dict[str, tuple[str, str]] = {
-    "court_id": ("执行法院", "court"),
-    "team_id": ("执行团队", "team"),
-    "n_stalled": ("停滞案件", "stalled"),
-    "n_candidates": ("建议交叉", "proposed"),
-    "n_intra_team": ("团队内", "intra-team"),
-    "n_inter_team": ("团队间", "inter-team"),
-    "n_higher_court": ("提级/指令", "higher court"),
-    "n_keep": ("维持", "keep"),
-    "n_hard_bone": ("骨头案", "hard-bone"),
-    "expected_extra": ("预计额外化解", "expected extra"),
+    c: (t(f"team.column.{c}", "zh"), t(f"team.column.{c}", "en"))
+    for c in (
+        "court_id",
+        "team_id",
+        "n_stalled",
+        "n_candidates",
+        "n_intra_team",
+        "n_inter_team",
+        "n_higher_court",
+        "n_keep",
+        "n_hard_bone",
+        "expected_extra",
+    )
 }
+#: The past-results table's columns: column -> (zh, en), ``past.column.<c>``. The amount is
+#: shown in 万元 (:func:`labelled` divides it; :func:`past_results` keeps yuan).
 PAST_COLUMNS: dict[str, tuple[str, str]] = {
-    "court_id": ("执行法院", "court"),
-    "team_id": ("执行团队", "team"),
-    "rung": ("层级", "rung"),
-    "n_cases": ("案件", "cases"),
-    "n_resolved": ("化解", "resolved"),
-    "resolution_rate": ("化解率", "rate"),
-    "n_terminate_current": ("终本", "终本"),
-    "amount_recovered": ("到位金额（元）", "recovered (yuan)"),
-    "petitions_before": ("此前信访次数", "petitions before"),
-    "share_petition_before": ("此前有信访", "had petitions"),
-    "share_new_petition_after": ("其后新增信访", "new petition after"),
-    "n_failed_objective": ("未化解·客观原因", "failed: objective"),
-    "n_failed_other": ("未化解·其他", "failed: other"),
-    "n_in_ledger": ("经台账决定", "decided in ledger"),
+    c: (t(f"past.column.{c}", "zh"), t(f"past.column.{c}", "en"))
+    for c in (
+        "court_id",
+        "team_id",
+        "rung",
+        "n_cases",
+        "n_resolved",
+        "resolution_rate",
+        "n_terminate_current",
+        "amount_recovered",
+        "petitions_before",
+        "share_petition_before",
+        "share_new_petition_after",
+        "n_failed_objective",
+        "n_failed_other",
+        "n_in_ledger",
+    )
 }
+
+#: Columns of the display tables that hold yuan and are shown in 万元 (their labels say so).
+_WAN_YUAN_COLUMNS = frozenset({"amount_recovered"})
+
+#: Columns of the display tables that hold a rung code.
+_RUNG_COLUMNS = frozenset({"rung", "suggested_rung"})
+
+
+def _shown_values(column: str, values: pd.Series, lang: str) -> pd.Series:
+    """The cells of one display column as a leader reads them (labels, 是/否, 万元)."""
+    if column in _WAN_YUAN_COLUMNS:
+        return pd.to_numeric(values, errors="coerce") / 1e4
+    if column in _RUNG_COLUMNS:
+        return values.map(lambda r: rung_label(str(r), lang), na_action="ignore")
+    if column in category_values() or pd.api.types.is_bool_dtype(values.dtype):
+        return values.map(lambda v: value_label(column, v, lang))
+    return values
 
 
 def labelled(table: pd.DataFrame, columns: Mapping[str, tuple[str, str]], lang: str = "zh"):
-    """The listed columns of a table under leaders' names, as a pandas Styler for display."""
-    i = 0 if lang == "zh" else 1
+    """The listed columns of a table under leaders' names, as a pandas Styler for display.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A display table (:func:`list_by_team`, :func:`past_results`, drift checks, ...).
+    columns : mapping of str to (str, str)
+        Column -> (zh, en) header, e.g. :data:`TEAM_COLUMNS`; other columns are not shown.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Rungs, category values and booleans read as labels (是/否), amounts in 万元.
+
+    Raises
+    ------
+    ValueError
+        For a ``lang`` other than ``"zh"`` or ``"en"``.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    i = LANGS.index(lang)
     shown = table[[c for c in columns if c in table]]
+    shown = shown.apply(lambda s: _shown_values(str(s.name), s, lang))
     return (
         shown.rename(columns={k: v[i] for k, v in columns.items()})
         .style.format(precision=2, thousands=",", escape="html")

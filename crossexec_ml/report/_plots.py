@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crossexec_ml.report._profile import AGE_BANDS, IDLE_BANDS, policy_table
+from crossexec_ml.text import LANGS, catalogue, t, value_label
 
 #: Colours: the tool's own lists, today's practice, chance, reference lines.
 MODEL_COLOUR = "#1f5fa8"
@@ -29,71 +30,16 @@ RANDOM_COLOUR = "#d0d0d0"
 REFERENCE_COLOUR = "#7f7f7f"
 
 
-# Every text a figure shows: key -> (zh, en).
-_TEXT: dict[str, tuple[str, str]] = {
-    "n_cases": ("案件数", "cases"),
-    "share": ("占停滞案件比例", "share of stalled cases"),
-    "court_id": ("执行法院", "court"),
-    "team_id": ("执行团队", "team"),
-    "cause_category": ("案由大类", "cause of action"),
-    "stock_by_court_id": ("各法院长期停滞案件数", "Stalled cases by court"),
-    "stock_by_team_id": ("各执行团队长期停滞案件数", "Stalled cases by team"),
-    "stock_by_cause_category": ("各案由长期停滞案件数", "Stalled cases by cause of action"),
-    "material": ("有实质财产比例", "share with material assets"),
-    "median_idle": ("停滞天数中位数", "median idle days"),
-    "median_amount": ("未执行标的额中位数（元）", "median outstanding (yuan)"),
-    "age_idle": ("案龄与停滞时长交叉分布（案件数）", "Case age by idle time (cases)"),
-    "case_age": ("案龄（立案至基准日）", "case age (filing to screening date)"),
-    "idle": ("停滞时长（距最近实质执行行为）", "idle time (since the last enforcement act)"),
-    "hard_bones": ("五类骨头案分布", "The five hard-bone categories"),
-    "assets": ("已查到的财产", "Assets found"),
-    "measures": ("已采取的强制措施", "Coercive measures taken"),
-    "calibration": ("校准：预测化解概率与实际化解率", "Calibration: predicted vs observed"),
-    "mean_predicted": ("平均预测化解概率", "mean predicted probability"),
-    "observed_rate": ("实际化解率", "observed resolution rate"),
-    "model": ("模型（按十分位）", "model (deciles)"),
-    "perfect": ("完美校准", "perfect calibration"),
-    "qini": ("Qini曲线（随机试点案件）", "Qini curve (randomised pilot cases)"),
-    "qini_x": ("按预估增益排序选取的案件比例", "share of cases, ranked by estimated gain"),
-    "qini_y": ("累计额外化解数", "cumulative extra resolutions"),
-    "qini_model": ("按模型增益排序", "ranked by the model's gain"),
-    "qini_random": ("随机排序", "random order"),
-    "qini_empty": (
-        "无随机试点数据：需提供真值文件（含is_pilot）",
-        "no randomised pilot rows: needs the truth file (is_pilot)",
-    ),
-    "policy": ("名单价值：相对最优名单的比例", "Policy value: share of the oracle list"),
-    "policy_x": (
-        "前k名单的额外化解数占最优名单的比例",
-        "extra resolutions of the top k, share of oracle",
-    ),
-    "policy_empty": (
-        "无真值文件：无法计算名单价值",
-        "no truth file: policy value needs the synthetic truth",
-    ),
-    "kind_model": ("本工具的名单", "this tool's lists"),
-    "kind_today": ("现行做法", "today's practice"),
-    "kind_random": ("随机", "random"),
-    "windows": ("滚动时间回测：各测试窗口AUC", "Rolling temporal back-test: AUC per window"),
-    "window": ("测试窗口", "test window"),
-    "auc": ("AUC（实际采取的层级）", "AUC (rung actually taken)"),
-    "truth_auc": ("真值AUC（可达上限）", "truth AUC (the Bayes limit)"),
-    "importance": ("影响排序分的案件事实", "What drives the score"),
-    "importance_x": (
-        "打乱该事实后增益的平均绝对变化（百分点）",
-        "mean absolute change of the gain when shuffled (points)",
-    ),
-}
-
-
 def _check_lang(lang: str) -> int:
-    if lang not in ("zh", "en"):
+    """0 for ``"zh"``, 1 for ``"en"``; ValueError for anything else (the catalogue's rule)."""
+    if lang not in LANGS:
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
-    return 0 if lang == "zh" else 1
+    return LANGS.index(lang)
 
 
 def _t(key: str, lang: str) -> str:
-    return _TEXT[key][_check_lang(lang)]
+    """A figure's text: the catalogue's ``plot.<key>``."""
+    return t(f"plot.{key}", lang)
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
@@ -139,11 +85,10 @@ def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
         One horizontal bar per column (alarm bars red, warnings amber) and the warning and
         alarm thresholds as dashed lines; says so when no column was compared.
     """
-    i = _check_lang(lang)
-    title = ("分布漂移（PSI，与参照比较）", "Distribution shift (PSI against the reference)")[i]
+    title = t("plot.psi.title", lang)
     rows = checks[checks["check"] == "psi"] if len(checks) else checks
     if rows.empty:
-        return _empty(title, ("没有可比较的参照", "nothing to compare with")[i])
+        return _empty(title, t("plot.psi.empty", lang))
     colours = {"ok": MODEL_COLOUR, "warn": "#d99a00", "alarm": "#c0392b"}
     fig = go.Figure(
         go.Bar(
@@ -159,8 +104,7 @@ def drift_bars(checks: pd.DataFrame, lang: str = "zh") -> go.Figure:
     for x, dash in ((0.10, "dot"), (float(rows["threshold"].iloc[0]), "dash")):
         fig.add_vline(x=x, line_dash=dash, line_color=REFERENCE_COLOUR)
     fig.update_yaxes(autorange="reversed")
-    x = ("群体稳定性指数 PSI", "population stability index (PSI)")[i]
-    return _layout(fig, title, x, ("监测列", "monitored column")[i])
+    return _layout(fig, title, t("plot.psi.x", lang), t("plot.psi.y", lang))
 
 
 def stock_by(table: pd.DataFrame, by: str, lang: str = "zh") -> go.Figure:
@@ -184,14 +128,16 @@ def stock_by(table: pd.DataFrame, by: str, lang: str = "zh") -> go.Figure:
         raise ValueError(f"by must be court_id, team_id or cause_category, got {by!r}")
     _check_lang(lang)
     names = table[by].astype(str).tolist()
-    if by == "cause_category" and lang == "zh" and "label_zh" in table:
-        names = table["label_zh"].astype(str).tolist()
-    custom = table[["share_material_assets", "median_idle_days", "median_outstanding"]]
+    if by == "cause_category":
+        names = [value_label(by, c, lang) for c in table[by]]
+    custom = table[["share_material_assets", "median_idle_days", "median_outstanding"]].copy()
+    # The hover's header says 万元: the table holds yuan.
+    custom["median_outstanding"] = custom["median_outstanding"] / 1e4
     hover = (
         f"%{{x}}<br>{_t('n_cases', lang)}: %{{y}}"
         f"<br>{_t('material', lang)}: %{{customdata[0]:.0%}}"
         f"<br>{_t('median_idle', lang)}: %{{customdata[1]:.0f}}"
-        f"<br>{_t('median_amount', lang)}: %{{customdata[2]:,.0f}}<extra></extra>"
+        f"<br>{_t('median_amount', lang)}: %{{customdata[2]:,.1f}}<extra></extra>"
     )
     fig = go.Figure(
         go.Bar(
@@ -492,6 +438,11 @@ def backtest_windows_plot(windows: Sequence[Mapping[str, object]], lang: str = "
     return _layout(fig, _t("windows", lang), _t("window", lang), "AUC")
 
 
+def _column_en(column: str) -> str:
+    """English name of a contract column (``column.<name>``), the code when it has none."""
+    return t(f"column.{column}", "en") if f"column.{column}" in catalogue() else column
+
+
 def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) -> go.Figure:
     """Horizontal bars: how much the estimated gain moves when each case fact is shuffled.
 
@@ -501,7 +452,7 @@ def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) 
         :func:`crossexec_ml.report.gain_drivers` output (``column``, ``label_zh``,
         ``mean_abs_change``, ``std``), largest first.
     lang : {"zh", "en"}
-        Chinese contract labels or English column names.
+        Chinese contract labels or English column names (``column.<name>``).
     top : int
         Show the ``top`` largest.
 
@@ -512,7 +463,10 @@ def importance_plot(importances: pd.DataFrame, lang: str = "zh", top: int = 15) 
     """
     _check_lang(lang)
     table = importances.head(top)
-    names = (table["label_zh"] if lang == "zh" else table["column"]).astype(str).tolist()
+    if lang == "zh":
+        names = table["label_zh"].astype(str).tolist()
+    else:
+        names = [_column_en(c) for c in table["column"].astype(str)]
     fig = go.Figure(
         go.Bar(
             x=table["mean_abs_change"].tolist(),

@@ -8,33 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crossexec_ml.report._plots import MODEL_COLOUR, TODAY_COLOUR, _check_lang, _empty, _layout, _t
-
-_DASH_TEXT: dict[str, tuple[str, str]] = {
-    "compare": ("本轮名单与现行做法：预计额外化解数", "This cycle's list vs today's practice"),
-    "compare_y": ("预计额外化解案件数（180日内，模型估计）", "expected extra resolutions (model)"),
-    "tool_list": ("本工具名单（建议层级）", "this tool's list (suggested rungs)"),
-    "today_list": ("现行做法（最久停滞优先，逐级上移）", "today (oldest idle first, next rung)"),
-    "no_baseline": ("无停滞天数或层级数据，无法比较", "no idle days or ladder stage: no baseline"),
-    "teams": ("各执行团队本轮建议交叉执行案件（按建议层级）", "Proposed cases per team, by rung"),
-    "n_candidates": ("建议案件数", "proposed cases"),
-    "team": ("执行团队", "team"),
-    "past": ("以往交叉执行结果（按团队与层级）", "Past cross-execution results (team, rung)"),
-    "team_rung": ("执行团队 · 实际层级", "team · rung taken"),
-    "resolved": ("180日内化解", "resolved in 180 days"),
-    "failed_objective": ("未化解：客观原因（无财产/主体灭失）", "not resolved: objective cause"),
-    "failed_other": ("未化解：其他", "not resolved: other"),
-    "past_empty": ("没有含结果的历史案件", "no historical cases with outcomes"),
-    "calib": ("预测是否可信：每组预测化解率与实际化解率", "Can the predictions be trusted?"),
-    "decile": ("按预测概率分组（1=最低，10=最高）", "group by predicted probability (1 = lowest)"),
-    "rate": ("化解率", "resolution rate"),
-    "predicted": ("模型预测", "predicted"),
-    "observed": ("实际", "observed"),
-    "keep": ("维持", "keep"),
-    "intra_team": ("团队内", "intra-team"),
-    "inter_team": ("团队间", "inter-team"),
-    "higher_court": ("提级/指令", "higher court"),
-}
-
+from crossexec_ml.text import RUNGS, rung_label, t
 
 _RUNG_COLOURS = {
     "intra_team": "#1f5fa8",
@@ -45,7 +19,10 @@ _RUNG_COLOURS = {
 
 
 def _d(key: str, lang: str) -> str:
-    return _DASH_TEXT[key][_check_lang(lang)]
+    """A workspace figure's text: ``rung.<r>`` for a rung, else the catalogue's ``dash.<key>``."""
+    if key in RUNGS:
+        return rung_label(key, lang)
+    return t(f"dash.{key}", lang)
 
 
 def headline_compare_bars(head: Mapping[str, object], lang: str = "zh") -> go.Figure:
@@ -148,7 +125,10 @@ def past_results_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
         f"{t} · {_d(r, lang)}"
         for t, r in zip(table["team_id"].astype(str), table["rung"].astype(str), strict=True)
     ]
-    custom = table[["resolution_rate", "amount_recovered", "n_cases"]].to_numpy()
+    custom = table[["resolution_rate", "amount_recovered", "n_cases"]].copy()
+    # Leaders read amounts in 万元 (past.column.amount_recovered): the table holds yuan.
+    custom["amount_recovered"] = custom["amount_recovered"] / 1e4
+    custom = custom.to_numpy()
     fig = go.Figure()
     for col, key, colour in (
         ("n_resolved", "resolved", MODEL_COLOUR),
@@ -163,7 +143,9 @@ def past_results_bars(table: pd.DataFrame, lang: str = "zh") -> go.Figure:
                 name=_d(key, lang),
                 customdata=custom,
                 hovertemplate="%{x}: %{y} / %{customdata[2]}"
-                "<br>%{customdata[0]:.0%} · %{customdata[1]:,.0f}<extra></extra>",
+                "<br>%{customdata[0]:.0%} · %{customdata[1]:,.1f} "
+                + t("unit.wan_yuan", lang)
+                + "<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")

@@ -14,38 +14,14 @@ from crossexec_ml.report._plots import (
     _empty,
     _layout,
 )
-
-_FAIR_TEXT: dict[str, tuple[str, str]] = {
-    "ratio_title": ("各组与参照组之比：{m}", "Ratio to the reference group: {m}"),
-    "diff_title": (
-        "各组与参照组之差：{m}（百分点）",
-        "Difference to the reference group: {m} (points)",
-    ),
-    "ratio_x": (
-        "与参照组之比（对数刻度，阴影为正常范围）",
-        "ratio to reference (log scale; band shaded)",
-    ),
-    "diff_x": (
-        "与参照组之差（百分点，阴影为正常范围）",
-        "difference to reference (points; band shaded)",
-    ),
-    "fair_empty": ("该指标没有可下结论的组", "no group with a verdict on this metric"),
-    "outcomes_title": (
-        "入选与未入选案件的后续结果：{g}",
-        "Later outcomes of picked and not-picked cases: {g}",
-    ),
-    "rate": ("比例", "share"),
-    "not_resolved": ("未入选：180日内化解", "not picked: resolved in 180 days"),
-    "not_terminated": ("未入选：终本", "not picked: 终本 (closed for now)"),
-    "sel_resolved": ("入选：180日内化解", "picked: resolved in 180 days"),
-}
-
+from crossexec_ml.text import t
 
 _VERDICT_COLOURS = {"flag": "#c0392b", "watch": "#e08a1e", "ok": MODEL_COLOUR}
 
 
 def _f(key: str, lang: str) -> str:
-    return _FAIR_TEXT[key][_check_lang(lang)]
+    """A fairness figure's text: the catalogue's ``fair_plot.<key>``."""
+    return t(f"fair_plot.{key}", lang)
 
 
 def fairness_ratio_plot(
@@ -76,7 +52,7 @@ def fairness_ratio_plot(
         One marker per group with a verdict (reference and too-small groups left out), coloured
         by verdict, error bars for the bootstrap interval; a log axis for ratios.
     """
-    i = _check_lang(lang)
+    _check_lang(lang)
     part = disparities[
         (disparities["metric"] == metric) & disparities["verdict"].isin(["flag", "watch", "ok"])
     ]
@@ -113,7 +89,8 @@ def fairness_ratio_plot(
                 },
                 customdata=rows[["n", "reference_group"]].to_numpy(),
                 hovertemplate="%{y}: %{x:.2f} (n=%{customdata[0]:.0f}, "
-                + ("参照组 " if i == 0 else "reference ")
+                + t("fairness.text.reference", lang)
+                + " "
                 + "%{customdata[1]})<extra></extra>",
             )
         )
@@ -123,8 +100,8 @@ def fairness_ratio_plot(
         fig.update_xaxes(type="log")
         title, x = _f("ratio_title", lang).format(m=name), _f("ratio_x", lang)
     else:
-        t = tolerance * 100
-        fig.add_vrect(x0=-t, x1=t, fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
+        half = tolerance * 100
+        fig.add_vrect(x0=-half, x1=half, fillcolor=RANDOM_COLOUR, opacity=0.3, line_width=0)
         fig.add_vline(x=0.0, line_color=REFERENCE_COLOUR, line_dash="dot")
         title, x = _f("diff_title", lang).format(m=name), _f("diff_x", lang)
     fig.update_layout(height=max(320, 28 * len(part) + 140))

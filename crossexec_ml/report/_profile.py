@@ -16,57 +16,77 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import CAUSE_LABELS, HARD_BONE_FLAGS, ValidationReport, cases_contract
+from crossexec_ml.data import HARD_BONE_FLAGS, ValidationReport, cases_contract
 from crossexec_ml.decide import suggest_rung
 from crossexec_ml.model import ASSET_COLUMNS, add_features, stalled_cohort
 from crossexec_ml.settings import CohortSettings, FlagSettings, LadderSettings
+from crossexec_ml.text import t, value_label
 
-#: Case-age bands (``as_of_date - filing_date``): key -> (upper bound in days, zh, en).
+
+def _pair(key: str) -> tuple[str, str]:
+    """The (zh, en) texts of a catalogue key."""
+    return t(key, "zh"), t(key, "en")
+
+
+#: Case-age bands (``as_of_date - filing_date``): key -> (upper bound in days, zh, en); the
+#: texts are the catalogue's ``band.age.<slug>``.
 AGE_BANDS: dict[str, tuple[float, str, str]] = {
-    "<1y": (365, "不足1年", "under 1 year"),
-    "1-2y": (730, "1至2年", "1-2 years"),
-    "2-3y": (1095, "2至3年", "2-3 years"),
-    ">3y": (np.inf, "3年以上", "over 3 years"),
+    "<1y": (365, *_pair("band.age.lt_1y")),
+    "1-2y": (730, *_pair("band.age.1_2y")),
+    "2-3y": (1095, *_pair("band.age.2_3y")),
+    ">3y": (np.inf, *_pair("band.age.gt_3y")),
 }
 
-#: Idle bands (``days_since_last_action``): key -> (upper bound in days, zh, en). The stalled
-#: cohort starts at 90 idle days by default, so its first band holds 90-180 days.
+#: Idle bands (``days_since_last_action``): key -> (upper bound in days, zh, en), texts from
+#: ``band.idle.<slug>``. The stalled cohort starts at 90 idle days by default, so its first band
+#: holds 90-180 days.
 IDLE_BANDS: dict[str, tuple[float, str, str]] = {
-    "90-180d": (180, "90至180天", "90-180 days"),
-    "180-365d": (365, "180天至1年", "180 days-1 year"),
-    "1-2y": (730, "1至2年", "1-2 years"),
-    ">2y": (np.inf, "2年以上", "over 2 years"),
+    "90-180d": (180, *_pair("band.idle.90_180d")),
+    "180-365d": (365, *_pair("band.idle.180_365d")),
+    "1-2y": (730, *_pair("band.idle.1_2y")),
+    ">2y": (np.inf, *_pair("band.idle.gt_2y")),
 }
 
 
-#: The back-test's policies: name -> (zh, en, kind). ``kind`` is ``model`` for the lists this
-#: package makes, ``today`` for lists that mimic today's practice and ``random`` for chance.
+#: The back-test's policies: name -> (zh, en, kind), texts from ``policy.<name>``. ``kind`` is
+#: ``model`` for the lists this package makes, ``today`` for lists that mimic today's practice
+#: and ``random`` for chance.
 POLICY_LABELS: dict[str, tuple[str, str, str]] = {
-    "priority": ("本工具优先清单", "priority list (this tool)", "model"),
-    "model": ("按增益排序", "ranked by gain", "model"),
-    "p_cross": ("按化解概率排序", "ranked by p(resolve)", "model"),
-    "oldest_idle_first": ("停滞最久优先", "longest idle first", "today"),
-    "largest_amount_first": ("标的额最大优先", "largest amount first", "today"),
-    "most_hard_bones_first": ("骨头案类别最多优先", "most hard-bone flags first", "today"),
-    "random": ("随机抽取", "random", "random"),
+    name: (*_pair(f"policy.{name}"), kind)
+    for name, kind in (
+        ("priority", "model"),
+        ("model", "model"),
+        ("p_cross", "model"),
+        ("oldest_idle_first", "today"),
+        ("largest_amount_first", "today"),
+        ("most_hard_bones_first", "today"),
+        ("random", "random"),
+    )
 }
 
-_ASSET_LABELS: dict[str, tuple[str, str]] = {
-    "has_real_estate": ("不动产", "real estate"),
-    "has_vehicle": ("车辆", "vehicle"),
-    "has_equity": ("股权", "equity"),
-    "has_receivable": ("到期债权", "receivables"),
-    "has_income": ("公积金或工资收入", "provident fund or income"),
-    "deposits": ("可冻结存款（大于0）", "freezable deposits (> 0)"),
-    "material_assets": ("有实质可执行财产", "material assets (any)"),
-}
+#: Rows of the assets and measures tables, in order (labels: ``asset.<k>``, ``measure.<k>``).
+_ASSETS = (
+    "has_real_estate",
+    "has_vehicle",
+    "has_equity",
+    "has_receivable",
+    "has_income",
+    "deposits",
+    "material_assets",
+)
+_MEASURES = ("dishonest_listed", "consumption_restricted", "detained", "criminal_referral")
 
-_MEASURE_LABELS: dict[str, tuple[str, str]] = {
-    "dishonest_listed": ("纳入失信名单", "on the dishonest-debtor list"),
-    "consumption_restricted": ("限制高消费", "high consumption restricted"),
-    "detained": ("司法拘留（至少1次）", "judicial detention (at least once)"),
-    "criminal_referral": ("拒执罪移送", "criminal referral"),
-}
+#: Rows of the overview table, in order (labels: ``profile.overview.<metric>``).
+_OVERVIEW = (
+    "n_rows",
+    "n_stalled",
+    "share_stalled",
+    "n_courts",
+    "n_teams",
+    "share_any_hard_bone",
+    "median_idle_days",
+    "total_outstanding",
+)
 
 _GROUP_COLUMNS = ["n_cases", "share_of_stock", "share_material_assets"]
 
@@ -100,18 +120,17 @@ def _band_table(band: pd.Series, bands: Mapping[str, tuple[float, str, str]]) ->
     )
 
 
-def _count_table(
-    flags: Mapping[str, pd.Series], labels: Mapping[str, tuple[str, str]], key: str
-) -> pd.DataFrame:
+def _count_table(flags: Mapping[str, pd.Series], prefix: str, key: str) -> pd.DataFrame:
+    """One row per flag (in ``flags`` order), labelled by the catalogue's ``<prefix>.<name>``."""
     n = len(next(iter(flags.values()))) if flags else 0
     rows = []
-    for name, (zh, en) in labels.items():
-        count = int(flags[name].sum())
+    for name, flag in flags.items():
+        count = int(flag.sum())
         rows.append(
             {
                 key: name,
-                "label_zh": zh,
-                "label_en": en,
+                "label_zh": t(f"{prefix}.{name}", "zh"),
+                "label_en": t(f"{prefix}.{name}", "en"),
                 "n_cases": count,
                 "share": count / n if n else float("nan"),
             }
@@ -228,8 +247,9 @@ def stock_profile(
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``overview`` (``metric``, ``label_zh``, ``label_en``, ``value``);
-        ``by_court``, ``by_team`` (court and team), ``by_cause`` (with ``label_zh``): ``n_cases``,
+        ``overview`` (``metric``, ``label_zh``, ``label_en``, ``value``; the total outstanding
+        amount in 万元, as its label says); ``by_court``, ``by_team`` (court and team),
+        ``by_cause`` (with ``label_zh`` and ``label_en``): ``n_cases``,
         ``share_of_stock``, ``share_material_assets``, ``median_idle_days``,
         ``median_outstanding`` (yuan); ``age_bands``, ``idle_bands`` (``band``, labels,
         ``n_cases``, ``share``); ``age_by_idle`` (case counts, age bands as rows, idle bands
@@ -269,35 +289,24 @@ def stock_profile(
     hard = {f: stock[f].astype(bool) for f in HARD_BONE_FLAGS}
 
     by_cause = _group_table(stock, ["cause_category"])
-    by_cause.insert(1, "label_zh", by_cause["cause_category"].map(CAUSE_LABELS))
+    causes = by_cause["cause_category"]
+    by_cause.insert(1, "label_zh", [value_label("cause_category", c, "zh") for c in causes])
+    by_cause.insert(2, "label_en", [value_label("cause_category", c, "en") for c in causes])
 
     any_flag = stock[list(HARD_BONE_FLAGS)].any(axis=1) if n else pd.Series(dtype=bool)
+    values = {
+        "n_rows": len(cases),
+        "n_stalled": n,
+        "share_stalled": n / len(cases) if len(cases) else 0,
+        "n_courts": stock["court_id"].nunique(),
+        "n_teams": stock["team_id"].nunique(),
+        "share_any_hard_bone": float(any_flag.mean()) if n else 0.0,
+        "median_idle_days": float(_num(stock["days_since_last_action"]).median()),
+        # Leaders read amounts in 万元 (the label says so): yuan / 1e4.
+        "total_outstanding": float(_num(stock["amount_outstanding"]).sum()) / 1e4,
+    }
     overview = pd.DataFrame(
-        [
-            ("n_rows", "导入案件数", "cases in the export", len(cases)),
-            ("n_stalled", "长期停滞案件数", "stalled cases", n),
-            ("share_stalled", "停滞案件占比", "share stalled", n / len(cases) if len(cases) else 0),
-            ("n_courts", "法院数", "courts", stock["court_id"].nunique()),
-            ("n_teams", "执行团队数", "teams", stock["team_id"].nunique()),
-            (
-                "share_any_hard_bone",
-                "至少属一类骨头案的占比",
-                "share with any hard-bone flag",
-                float(any_flag.mean()) if n else 0.0,
-            ),
-            (
-                "median_idle_days",
-                "停滞天数中位数",
-                "median idle days",
-                float(_num(stock["days_since_last_action"]).median()),
-            ),
-            (
-                "total_outstanding",
-                "未执行标的额合计（元）",
-                "total outstanding (yuan)",
-                float(_num(stock["amount_outstanding"]).sum()),
-            ),
-        ],
+        [(m, *_pair(f"profile.overview.{m}"), values[m]) for m in _OVERVIEW],
         columns=["metric", "label_zh", "label_en", "value"],
     )
     return {
@@ -308,11 +317,9 @@ def stock_profile(
         "age_bands": _band_table(age_band, AGE_BANDS),
         "idle_bands": _band_table(idle_band, IDLE_BANDS),
         "age_by_idle": age_by_idle,
-        "assets": _count_table(assets, _ASSET_LABELS, "asset"),
-        "measures": _count_table(measures, _MEASURE_LABELS, "measure"),
-        "hard_bones": _count_table(
-            hard, {f: labels for f, labels in HARD_BONE_FLAGS.items()}, "flag"
-        ),
+        "assets": _count_table({a: assets[a] for a in _ASSETS}, "asset", "asset"),
+        "measures": _count_table({m: measures[m] for m in _MEASURES}, "measure", "measure"),
+        "hard_bones": _count_table(hard, "flag", "flag"),
         "data_quality": data_quality(cases, absent_optional),
     }
 

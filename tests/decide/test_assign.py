@@ -12,7 +12,13 @@ from scipy import sparse
 from scipy.optimize import LinearConstraint, milp
 
 from crossexec_ml.data import read_handlers
-from crossexec_ml.decide import DEFAULT_LEADER_BONUS, ESCALATION_TARGET, PLAN_COLUMNS, assign
+from crossexec_ml.decide import (
+    DEFAULT_LEADER_BONUS,
+    ESCALATION_TARGET,
+    PLAN_COLUMNS,
+    assign,
+    plan_sheet,
+)
 from crossexec_ml.errors import PlanError
 
 # The module, not the function of the same name the package may re-export.
@@ -222,13 +228,13 @@ def test_two_cases_compete_for_one_slot_and_the_larger_gain_wins():
         ("A", "C01", "C01-T1", "H1", None, "intra_team", 0.20, 1),
         ("B", "C01", "C01-T1", "H1", None, "intra_team", 0.35, 2),
     )
-    plan = assign(ranked, TEAM)
+    plan = assign(ranked, TEAM, lang="en")
     assert target_of(plan) == {"A": None, "B": "H2"}
     # Sorted by priority_rank, whoever won.
     assert plan["case_id"].tolist() == ["A", "B"]
     assert plan.loc[0, "unplaced_reason"] == (
         "the 1 slot(s) of the 1 eligible handler(s) in team C01-T1 went to cases that add at "
-        "least as much gain (本团队名额已安排给增益不低于本案的案件)"
+        "least as much gain"
     )
     assert_rules(plan, ranked, TEAM)
 
@@ -256,13 +262,13 @@ def test_only_colleague_is_an_earlier_handler_so_the_case_stays_unplaced():
         ("A", "C01", "C01-T1", "H1", "H2", "intra_team", 0.4, 1),
         ("B", "C01", "C01-T1", "H2", " H0 ；H1 ", "intra_team", 0.3, 2),  # IME '；', spaces
     )
-    plan = assign(ranked, TEAM)
+    plan = assign(ranked, TEAM, lang="en")
     assert target_of(plan) == {"A": None, "B": None}
     assert (
         plan["unplaced_reason"].tolist()
         == [
             "no eligible handler in team C01-T1: every other member is the current or an earlier "
-            "handler of the case (本团队没有可接收本案的其他承办人)"
+            "handler of the case"
         ]
         * 2
     )
@@ -283,16 +289,14 @@ def test_reasons_say_why_no_free_slot_no_team_no_other_team():
         ("E", "C01", "C01-T9", "H8", None, "inter_team", 0.4, 5),  # H1 has the slot
         ("F", "C01", "C01-T1", "H2", "H1", "inter_team", 0.4, 6),  # no other team in C01
     )
-    plan = assign(ranked, handlers).set_index("case_id")
+    plan = assign(ranked, handlers, lang="en").set_index("case_id")
     assert plan.loc["A", "unplaced_reason"] == (
-        "no eligible handler with a free slot in team C01-T1 (本团队可接收本案的承办人均无空余名额)"
+        "no eligible handler with a free slot in team C01-T1"
     )
     assert plan.loc["B", "unplaced_reason"] == (
-        "team C01-T9 of court C01 is not in the handlers table (承办人名单中没有该团队)"
+        "team C01-T9 of court C01 is not in the handlers table"
     )
-    assert plan.loc["C", "unplaced_reason"] == (
-        "court C02 has no other team in the handlers table (承办人名单中本院没有其他团队)"
-    )
+    assert plan.loc["C", "unplaced_reason"] == ("court C02 has no other team in the handlers table")
     assert plan.loc["D", "unplaced_reason"].startswith("expected gain is not positive")
     assert plan.loc["E", "target_handler_id"] == "H1"
     assert plan.loc["F", "unplaced_reason"].startswith("court C01 has no other team")
@@ -308,14 +312,13 @@ def test_inter_team_reasons_when_every_other_team_is_excluded_or_full():
         ("A", "C01", "C01-T1", "H1", "H2;H3", "inter_team", 0.3, 1),
         ("B", "C01", "C01-T1", "H1", "H2", "inter_team", 0.3, 2),
     )
-    plan = assign(ranked, handlers).set_index("case_id")
+    plan = assign(ranked, handlers, lang="en").set_index("case_id")
     assert plan.loc["A", "unplaced_reason"] == (
         "no handler of another team of court C01 is eligible: each is the current or an earlier "
-        "handler of the case (本院其他团队没有可接收本案的承办人)"
+        "handler of the case"
     )
     assert plan.loc["B", "unplaced_reason"] == (
-        "no other team of court C01 has an eligible handler with a free slot "
-        "(本院其他团队无空余名额)"
+        "no other team of court C01 has an eligible handler with a free slot"
     )
 
 
@@ -330,7 +333,7 @@ def test_inter_team_never_lands_in_its_own_team_or_another_court():
         ("A", "C01", "C01-T1", "H1", None, "inter_team", 0.5, 1),
         ("B", "C01", "C01-T1", "H2", None, "inter_team", 0.4, 2),
     )
-    plan = assign(ranked, handlers)
+    plan = assign(ranked, handlers, lang="en")
     assert target_of(plan) == {"A": "H3", "B": None}
     assert plan.loc[0, "target_team_id"] == "C01-T2"
     assert plan.loc[1, "unplaced_reason"].startswith("the 1 slot(s) of the 1 eligible handler(s)")
@@ -384,7 +387,7 @@ def test_the_leader_bonus_never_beats_a_real_gain_difference():
 def test_the_current_handler_is_never_chosen_even_with_the_only_free_slots():
     handlers = handlers_table(("H1", "C01", "C01-T1", 9), ("H2", "C01", "C01-T1", 0))
     ranked = ranked_table(("A", "C01", "C01-T1", "H1", None, "intra_team", 0.9, 1))
-    plan = assign(ranked, handlers)
+    plan = assign(ranked, handlers, lang="en")
     assert target_of(plan) == {"A": None}
     assert plan.loc[0, "unplaced_reason"].startswith("no eligible handler with a free slot")
 
@@ -397,18 +400,16 @@ def test_capacity_takes_the_top_non_keep_cases_by_priority_rank():
         ("C", "C01", "C01-T1", "H2", None, "intra_team", 0.6, 4),
         ("D", "C01", "C01-T1", "H2", None, "inter_team", 0.6, pd.NA),  # outside the cohort
     )
-    plan = assign(ranked, TEAM, capacity=2)
+    plan = assign(ranked, TEAM, capacity=2, lang="en")
     assert plan["case_id"].tolist() == ["A", "B"]
     # C has the larger gain but is outside this cycle's capacity, so A gets the slot.
     assert target_of(plan) == {"A": "H2", "B": None}
-    listed = assign(ranked, TEAM, capacity=2, list_outside_capacity=True)
+    listed = assign(ranked, TEAM, capacity=2, list_outside_capacity=True, lang="en")
     assert listed["case_id"].tolist() == ["A", "B", "C"]
-    assert listed.loc[2, "unplaced_reason"] == (
-        "outside this cycle's capacity of 2 case(s) (超出本轮交叉执行名额)"
-    )
+    assert listed.loc[2, "unplaced_reason"] == ("outside this cycle's capacity of 2 case(s)")
     assert listed.attrs["plan_summary"]["n_outside_capacity"] == 1
-    assert assign(ranked, TEAM)["case_id"].tolist() == ["A", "B", "C"]
-    assert assign(ranked, TEAM, capacity=0).empty
+    assert assign(ranked, TEAM, lang="en")["case_id"].tolist() == ["A", "B", "C"]
+    assert assign(ranked, TEAM, capacity=0, lang="en").empty
 
 
 def test_plan_columns_dtypes_guidance_and_flag_columns():
@@ -439,11 +440,12 @@ def test_plan_columns_dtypes_guidance_and_flag_columns():
 
 def test_nothing_to_move_gives_an_empty_plan_with_the_columns():
     ranked = ranked_table(("A", "C01", "C01-T1", "H1", None, "keep", 0.2, 1))
-    plan = assign(ranked, TEAM)
+    plan = assign(ranked, TEAM, lang="en")
     assert plan.empty and list(plan.columns[: len(PLAN_COLUMNS)]) == list(PLAN_COLUMNS)
     empty_handlers = TEAM.iloc[:0]
     moving = ranked_table(("A", "C01", "C01-T1", "H1", None, "intra_team", 0.2, 1))
-    assert assign(moving, empty_handlers).loc[0, "unplaced_reason"].startswith("team C01-T1")
+    reason = assign(moving, empty_handlers, lang="en").loc[0, "unplaced_reason"]
+    assert reason.startswith("team C01-T1")
 
 
 def test_handlers_read_from_an_export_work_as_is(tmp_path):
@@ -641,3 +643,36 @@ def test_eligible_handlers_follow_the_plan_rules():
     # H4 handled the case before; H3 has no slot; H6 is another court
     assert eligible_handlers(case, handlers, "inter_team")["handler_id"].tolist() == ["H5"]
     assert eligible_handlers(case, handlers, "higher_court").empty
+
+
+def test_plan_texts_are_chinese_by_default_and_name_the_team():
+    ranked = ranked_table(
+        ("A", "C01", "C01-T1", "H1", None, "intra_team", 0.20, 1),
+        ("B", "C01", "C01-T1", "H1", None, "intra_team", 0.35, 2),
+        ("E", "C01", "C01-T2", "H3", None, "higher_court", 0.5, 3),
+    )
+    plan = assign(ranked, TEAM, capacity=1, list_outside_capacity=True).set_index("case_id")
+    assert plan.loc["E", "unplaced_reason"] == "超出本轮交叉执行名额（1件）"
+    plan = assign(ranked, TEAM).set_index("case_id")
+    # The zh reason carries the same facts as the en one (decision 11 of vocabulary.md).
+    assert plan.loc["A", "unplaced_reason"] == (
+        "本团队（C01-T1）1名可接收本案的承办人的1个名额已安排给增益不低于本案的案件"
+    )
+    assert plan.loc["E", "target"] == ESCALATION_TARGET == "提级/指令执行"
+    en = assign(ranked, TEAM, lang="en").set_index("case_id")
+    assert en.loc["E", "target"] == "higher court"
+    with pytest.raises(ValueError, match="lang"):
+        assign(ranked, TEAM, lang="fr")
+
+
+def test_plan_sheet_shows_words_not_codes():
+    ranked = ranked_table(
+        ("A", "C01", "C01-T1", "H1", None, "intra_team", 0.2, 1),
+        ("B", "C01", "C01-T1", "H1", None, "higher_court", 0.1, 2),
+    )
+    sheet = plan_sheet(assign(ranked, TEAM), "zh")
+    assert sheet["建议交叉层级"].tolist() == ["团队内", "提级/指令执行"]
+    assert sheet["报请提级/指令执行"].tolist() == ["否", "是"]
+    assert sheet["建议承办人为领导"].tolist()[1] == "缺失"
+    en = plan_sheet(assign(ranked, TEAM, lang="en"), "en")
+    assert en["suggested rung"].tolist() == ["intra-team", "higher court"]

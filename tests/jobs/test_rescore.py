@@ -489,7 +489,7 @@ def test_top_table_speaks_the_leaders_language(model_dir):
     zh, en = top_table(marked, "zh", n=5), top_table(marked, "en", n=5)
     assert len(zh) == len(en) == 5
     assert list(zh.columns[:3]) == ["排名", "上轮排名", "案号"] and en.columns[0] == "rank"
-    assert set(zh["建议层级"]) <= {"团队内", "团队间", "提级/指令执行"}
+    assert set(zh["建议层级"]) <= {"团队内", "团队间", "提级/指令执行"}  # vocabulary decision 1
     assert set(en["suggested rung"]) <= {"intra-team", "inter-team", "higher court"}
     assert zh["台账决定"].iloc[0] == "报请提级/指令执行"
     assert zh["上轮已列入且未决定"].iloc[0] == "否"  # decided, so not carried over

@@ -77,7 +77,8 @@ def test_overview_counts_the_stalled_stock(tables):
     assert ov["n_rows"] == 5 and ov["n_stalled"] == 4 and ov["share_stalled"] == 0.8
     assert ov["n_courts"] == 2 and ov["n_teams"] == 3
     assert ov["median_idle_days"] == 300  # 95, 200, 400, 800
-    assert ov["total_outstanding"] == 12000 + 3500 + 880000 + 50000
+    # 万元, as the label says (yuan / 1e4)
+    assert ov["total_outstanding"] == pytest.approx((12000 + 3500 + 880000 + 50000) / 1e4)
     assert ov["share_any_hard_bone"] == 0.75  # all but the first case
 
 
@@ -355,7 +356,8 @@ def test_importance_plot_labels_and_top():
     assert list(zh.data[0].x) == [2.5, 2.0]
     assert list(zh.data[0].error_x.array) == [0.1, 0.05]
     en = report.importance_plot(DRIVERS, lang="en")
-    assert list(en.data[0].y) == DRIVERS["column"].tolist()
+    # English names from the catalogue (column.<name>), not the codes.
+    assert list(en.data[0].y) == [c.replace("_", " ") for c in DRIVERS["column"]]
 
 
 def test_stock_and_share_bars_draw_the_tables(tables):
