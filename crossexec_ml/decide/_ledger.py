@@ -35,6 +35,7 @@ from crossexec_ml.config import DEFAULT_LEDGER_PATH
 from crossexec_ml.data import mask_text, temp_path_beside, value_rule, write_table
 from crossexec_ml.errors import LedgerError
 from crossexec_ml.settings import RUNGS
+from crossexec_ml.text import rung_label, t
 
 #: What a person can decide about a case, in ledger codes.
 ACTIONS: tuple[str, ...] = (
@@ -46,15 +47,8 @@ ACTIONS: tuple[str, ...] = (
     "defer",
 )
 
-#: Chinese label of each action, as the 台账 shows it.
-ACTION_LABELS: dict[str, str] = {
-    "reassign_intra_team": "团队内交叉执行",
-    "reassign_inter_team": "团队间交叉执行",
-    "escalate_higher_court": "报请提级/指令执行",
-    "keep": "维持原承办",
-    "refer_judicial_aid": "转司法救助",
-    "defer": "暂缓",
-}
+#: Chinese label of each action, as the 台账 shows it (the catalogue's ``action.<action>``).
+ACTION_LABELS: dict[str, str] = {action: t(f"action.{action}") for action in ACTIONS}
 
 #: The ladder rung (see :data:`crossexec_ml.data.RUNGS`) an action puts the case on, so a
 #: decision can be compared with the suggested rung. Judicial aid and deferral are off the ladder.
@@ -1003,23 +997,25 @@ def _expand_scores(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # English column -> Chinese header of the 台账 (contract and output labels cover the rest).
+#: Chinese headers of the 台账 form (the catalogue's ``ledger.column.<name>``).
 _FORM_LABELS: dict[str, str] = {
-    "seq": "台账序号",
-    "case_id": "案号",
-    "action": "决定代码",
-    "action_zh": "决定",
-    "target_handler_id": "接收承办人",
-    "decided_by": "决定人",
-    "reason": "决定理由",
-    "decided_at": "决定时间",
-    "first_decided_at": "首次决定时间",
-    "n_decisions": "决定次数",
-    "model_id": "模型版本",
-    "as_of_date": "评估基准日",
-    "supersedes": "更正的台账序号",
+    c: t(f"ledger.column.{c}")
+    for c in (
+        "seq",
+        "case_id",
+        "action",
+        "action_zh",
+        "target_handler_id",
+        "decided_by",
+        "reason",
+        "decided_at",
+        "first_decided_at",
+        "n_decisions",
+        "model_id",
+        "as_of_date",
+        "supersedes",
+    )
 }
-
-_RUNG_LABELS = {rung: ACTION_LABELS[action] for action, rung in ACTION_TO_RUNG.items()}
 
 
 def _ledger_form(latest: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
@@ -1032,7 +1028,8 @@ def _ledger_form(latest: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
         form = form.drop(columns=["action"])
         if "suggested_rung" in form:
             form["suggested_rung"] = form["suggested_rung"].map(
-                lambda r: _RUNG_LABELS.get(r, r) if isinstance(r, str) else r
+                # the rung a case was suggested (团队内), not the action of taking it
+                lambda r: rung_label(r) if isinstance(r, str) and r in RUNGS else r
             )
     else:
         form = form.drop(columns=["action_zh"])
