@@ -6,15 +6,25 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide._policy import vulnerable
+from crossexec_ml.text import rung_label, t
 
+# The rung sentences of the guidance, from the catalogue (``rung.<r>.long``).
 _RUNG_TEXT = {
-    "intra_team": ("建议团队内交叉执行，由本团队其他承办人接办", "reassign within the team"),
-    "inter_team": ("建议移交局内其他团队交叉执行", "reassign to another team of the bureau"),
-    "higher_court": (
-        "建议报请上级法院提级执行或指令其他法院执行",
-        "ask the higher court to execute it (提级) or designate another court (指令)",
-    ),
+    r: (rung_label(r, "zh", long=True), rung_label(r, "en", long=True))
+    for r in ("intra_team", "inter_team", "higher_court")
 }
+
+
+def _step(key: str) -> tuple[str, str]:
+    """A first step in both languages (``guidance.step.<key>``; the real-estate one keeps
+    its ``{idle}`` marker)."""
+    return t(f"guidance.step.{key}", "zh"), t(f"guidance.step.{key}", "en")
+
+
+def _around(key: str, lang: str, field: str) -> tuple[str, str]:
+    """The text of template ``key`` before and after its ``{field}``, the other fields left in."""
+    before, _, after = t(key, lang).partition("{" + field + "}")
+    return before, after
 
 
 def _is_in(values: pd.Series, wanted: tuple[str, ...]) -> np.ndarray:
@@ -49,70 +59,57 @@ def _step_rules(feats: pd.DataFrame) -> tuple[list[tuple[np.ndarray, str, str]],
     rules: list[tuple[np.ndarray, str, str]] = [
         (
             estate,
-            "优先评估拍卖已查控的不动产（已{idle}天无实质执行行为）",
-            "auction the real estate found first (no substantive action for {idle} days)",
+            *_step("auction_real_estate"),
         ),
         (
             np.nan_to_num(num("deposit_balance")) > 0,
-            "立即冻结、扣划查得存款",
-            "freeze and deduct the deposits found",
+            *_step("freeze_deposits"),
         ),
         (
             obstacle_is("failed_auction"),
-            "流拍财产重新评估、降价再拍或以物抵债",
-            "re-auction at a lower price or take in kind",
+            *_step("reauction"),
         ),
         (
             obstacle_is("occupancy"),
-            "依法腾退占有人后处置财产",
-            "clear the occupants, then dispose of the property",
+            *_step("clear_occupants"),
         ),
         (
             obstacle_is("third_party_objection") | flag("objection_pending"),
-            "先行审查处理执行异议",
-            "decide the pending objection first",
+            *_step("decide_objection"),
         ),
         (
             obstacle_is("mortgage_priority"),
-            "与抵押权人协商处置并参与分配",
-            "agree a sale with the mortgagee and share the proceeds",
+            *_step("mortgagee"),
         ),
         (
             flag("has_receivable"),
-            "向次债务人发出履行到期债务通知",
-            "order the third-party debtor to pay",
+            *_step("third_party_debtor"),
         ),
-        (flag("has_equity"), "冻结并处置股权", "freeze and sell the equity"),
-        (flag("has_vehicle"), "查扣车辆", "seize the vehicle"),
+        (flag("has_equity"), *_step("equity")),
+        (flag("has_vehicle"), *_step("vehicle")),
         (
             flag("cross_jurisdiction"),
-            "委托或协同异地法院查控财产",
-            "ask the court where the assets lie to help",
+            *_step("other_court"),
         ),
         (
             np.nan_to_num(num("n_related_cases")) >= 3,
-            "与同一被执行人的关联案件集中执行",
-            "execute together with the debtor's other open cases",
+            *_step("related_cases"),
         ),
         (
             np.isnan(last_query) | (last_query > 90),
-            "重新开展网络查控（总对总、点对点）",
-            "run a fresh online asset inquiry",
+            *_step("fresh_inquiry"),
         ),
         (
             _is_in(feats["debtor_whereabouts"], ("unreachable", "abroad")),
-            "协调公安机关查找被执行人下落",
-            "ask the police to locate the debtor",
+            *_step("police"),
         ),
         (
             ~flag("dishonest_listed"),
-            "纳入失信名单并限制高消费",
-            "list the debtor as dishonest and restrict high spending",
+            *_step("dishonest_list"),
         ),
         (
             flag("settlement_defaulted"),
-            "和解未履行，恢复执行原生效法律文书",
-            "the settlement was broken: enforce the judgment again",
+            *_step("settlement_broken"),
         ),
     ]
     return rules, idle
@@ -144,7 +141,8 @@ def _first_steps(
     valid = np.take_along_axis(matrix, first, axis=1)
     days = _idle_text(idle) if write_idle else np.full(len(idle), _IDLE, dtype=object)
     joined: dict[tuple[str, int], np.ndarray] = {}
-    for lang, sep, col in (("zh", "；", 1), ("en", "; ", 2)):
+    for lang, col in (("zh", 1), ("en", 2)):
+        sep = t("guidance.step_join", lang)
         const = np.array([r[col] for r in rules], dtype=object)
         head = const[0].split(_IDLE)
         idle_text = head[0] + days + head[1]
@@ -288,22 +286,19 @@ def _guidance_texts(
     has = steps[("any", 0)]
     rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
     rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
-    move_zh = rung_zh + np.where(has, "。接办后优先：" + steps[("zh", 3)], "")
-    move_en = rung_en + np.where(has, "; first: " + steps[("en", 3)], "")
-    aid_zh = np.where(vuln, "申请人困难的，建议启动司法救助；", "")
-    aid_en = np.where(vuln, "the applicant is vulnerable: consider judicial aid (司法救助); ", "")
-    none_zh = (
-        "暂不建议交叉执行：未发现可供执行财产，" + aid_zh + "纳入终本案件动态管理，定期网络查控"
-    )
-    none_en = (
-        "no reassignment: nothing found to execute; "
-        + aid_en
-        + "manage under 终本 with periodic asset inquiries"
-    )
-    little_zh = "暂不建议交叉执行：预计交叉增益有限，督促原承办人限期处置：" + steps[("zh", 2)]
-    little_en = (
-        "no reassignment: little to gain; set the current handler a deadline: " + steps[("en", 2)]
-    )
+    texts: dict[str, np.ndarray] = {}
+    for lang, rung_text in (("zh", rung_zh), ("en", rung_en)):
+        # guidance.move is "{rung}<then>{steps}"; the others put {aid} or {steps} in one place.
+        then = _around("guidance.move", lang, "rung")[1].partition("{steps}")[0]
+        aid = np.where(vuln, t("guidance.aid", lang), "")
+        before, after = _around("guidance.keep_nothing_found", lang, "aid")
+        texts[f"move_{lang}"] = rung_text + np.where(has, then + steps[(lang, 3)], "")
+        texts[f"none_{lang}"] = before + aid + after
+        texts[f"little_{lang}"] = (
+            _around("guidance.keep_little_gain", lang, "steps")[0] + steps[(lang, 2)]
+        )
+    move_zh, none_zh, little_zh = texts["move_zh"], texts["none_zh"], texts["little_zh"]
+    move_en, none_en, little_en = texts["move_en"], texts["none_en"], texts["little_en"]
     keep = rungs == "keep"
     zh_out = np.where(keep, np.where(nothing_found, none_zh, little_zh), move_zh)
     en_out = np.where(keep, np.where(nothing_found, none_en, little_en), move_en)
