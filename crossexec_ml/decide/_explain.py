@@ -20,22 +20,12 @@ import pandas as pd
 
 from crossexec_ml.decide._policy import best_allowed_gain
 from crossexec_ml.settings import PROB_COLUMNS, LadderSettings
+from crossexec_ml.text import fmt_wan_yuan, t
 
-_STATUS_ZH = {
-    "deregistered": "已注销",
-    "bankruptcy": "已进入破产程序",
-    "deceased": "已死亡",
-    "imprisoned": "在监服刑",
-    "dormant": "处于休眠状态",
-}
-_WHERE_ZH = {"unreachable": "下落不明", "abroad": "在境外", "intermittent": "时有联系"}
-_OBSTACLE = {
-    "third_party_objection": ("案外人异议", "a third-party objection"),
-    "occupancy": ("财产被占用", "occupied property"),
-    "mortgage_priority": ("抵押权优先", "a prior mortgage"),
-    "failed_auction": ("拍卖流拍", "a failed auction"),
-    "other": ("其他障碍", "another obstacle"),
-}
+#: Debtor statuses and whereabouts that are facts, and the disposal obstacles (labels in text/).
+_STATUS = ("deregistered", "bankruptcy", "deceased", "imprisoned", "dormant")
+_WHERE = ("unreachable", "abroad", "intermittent")
+_OBSTACLE = ("third_party_objection", "occupancy", "mortgage_priority", "failed_auction", "other")
 
 
 def _b(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -94,13 +84,44 @@ def _true(v: object) -> bool:
     return v is not pd.NA and v is not None and bool(v)
 
 
-def _flag_fact(name: str, column: str, zh: str, en: str) -> Fact:
+def _text(name: str, **fields: object) -> tuple[str, str]:
+    """Fact ``name`` in both languages (``explain.fact.<name>``); a field given as a
+    ``(zh, en)`` pair differs by language."""
+    pair = [
+        t(
+            f"explain.fact.{name}",
+            lang,
+            **{k: v[i] if isinstance(v, tuple) else v for k, v in fields.items()},
+        )
+        for i, lang in enumerate(("zh", "en"))
+    ]
+    return pair[0], pair[1]
+
+
+def _both(key: str) -> tuple[str, str]:
+    return t(key, "zh"), t(key, "en")
+
+
+def _flag_fact(name: str, column: str) -> Fact:
     """A yes/no fact whose neutral value is "no"."""
-    return Fact(name, lambda d: _b(d, column), _set(column, False), lambda r: (zh, en))
+    return Fact(name, lambda d: _b(d, column), _set(column, False), lambda r: _text(name))
 
 
-def _money(v: float) -> str:
-    return f"{v / 1e4:,.1f}万元" if v >= 1e4 else f"{v:,.0f}元"
+def _money(v: float) -> tuple[str, str]:
+    """An amount as leaders read it (万元) and in yuan for the English text."""
+    return fmt_wan_yuan(v, "zh"), f"{v:,.0f} yuan"
+
+
+_ASSETS = ("has_vehicle", "has_equity", "has_receivable", "has_income")
+
+
+def _assets(r: pd.Series | _Row) -> tuple[str, str]:
+    found = [a for a in _ASSETS if _true(r[a])]
+    zh, en = (
+        t("explain.list_join", lang).join(t(f"explain.asset.{a}", lang) for a in found)
+        for lang in ("zh", "en")
+    )
+    return zh, en
 
 
 FACTS: tuple[Fact, ...] = (
@@ -108,25 +129,19 @@ FACTS: tuple[Fact, ...] = (
         "free_real_estate",
         lambda d: _b(d, "has_real_estate") & ~_b(d, "real_estate_encumbered"),
         _set_many(("has_real_estate", False), ("real_estate_encumbered", False)),
-        lambda r: ("有可处置的不动产", "unencumbered real estate found"),
+        lambda r: _text("free_real_estate"),
     ),
     Fact(
         "encumbered_real_estate",
         lambda d: _b(d, "has_real_estate") & _b(d, "real_estate_encumbered"),
         _set_many(("has_real_estate", False), ("real_estate_encumbered", False)),
-        lambda r: (
-            "不动产有抵押或首封他院",
-            "real estate found but mortgaged or seized first elsewhere",
-        ),
+        lambda r: _text("encumbered_real_estate"),
     ),
     Fact(
         "deposits",
         lambda d: np.nan_to_num(_n(d, "deposit_balance")) > 0,
         _set("deposit_balance", 0.0),
-        lambda r: (
-            f"查得可冻结存款{_money(r['deposit_balance'])}",
-            f"freezable deposits of {r['deposit_balance']:,.0f} yuan found",
-        ),
+        lambda r: _text("deposits", deposit_balance=_money(r["deposit_balance"])),
     ),
     Fact(
         "other_assets",
@@ -142,96 +157,53 @@ FACTS: tuple[Fact, ...] = (
             ("has_receivable", False),
             ("has_income", False),
         ),
-        lambda r: (
-            "查得"
-            + "、".join(
-                zh
-                for col, zh in (
-                    ("has_vehicle", "车辆"),
-                    ("has_equity", "股权"),
-                    ("has_receivable", "到期债权"),
-                    ("has_income", "工资或公积金"),
-                )
-                if _true(r[col])
-            ),
-            "found: "
-            + ", ".join(
-                en
-                for col, en in (
-                    ("has_vehicle", "vehicle"),
-                    ("has_equity", "equity"),
-                    ("has_receivable", "receivables"),
-                    ("has_income", "income"),
-                )
-                if _true(r[col])
-            ),
-        ),
+        lambda r: _text("other_assets", assets=_assets(r)),
     ),
-    _flag_fact(
-        "preservation",
-        "has_preservation",
-        "有诉讼保全财产",
-        "property preserved during the lawsuit",
-    ),
+    _flag_fact("preservation", "has_preservation"),
     Fact(
         "idle",
         lambda d: np.nan_to_num(_n(d, "days_since_last_action")) > 180,
         _set("days_since_last_action", 90),
-        lambda r: (
-            f"已{r['days_since_last_action']}天无实质执行行为",
-            f"no substantive action for {r['days_since_last_action']} days",
-        ),
+        lambda r: _text("idle", days_since_last_action=r["days_since_last_action"]),
     ),
     Fact(
         "earlier_handlers",
         lambda d: np.nan_to_num(_n(d, "n_handlers_so_far")) >= 2,
         _set("n_handlers_so_far", 1),
-        lambda r: (
-            f"已历经{r['n_handlers_so_far']}任承办人",
-            f"{r['n_handlers_so_far']} handlers so far",
-        ),
+        lambda r: _text("earlier_handlers", n_handlers_so_far=r["n_handlers_so_far"]),
     ),
     Fact(
         "debtor_status",
-        lambda d: np.isin(_s(d, "debtor_status"), list(_STATUS_ZH)),
+        lambda d: np.isin(_s(d, "debtor_status"), list(_STATUS)),
         _set("debtor_status", "active"),
-        lambda r: (
-            f"被执行人{_STATUS_ZH.get(str(r['debtor_status']), '')}",
-            f"debtor {r['debtor_status']}",
+        lambda r: _text(
+            "debtor_status", debtor_status=_both(f"explain.status.{r['debtor_status']}")
         ),
     ),
     Fact(
         "whereabouts",
-        lambda d: np.isin(_s(d, "debtor_whereabouts"), list(_WHERE_ZH)),
+        lambda d: np.isin(_s(d, "debtor_whereabouts"), list(_WHERE)),
         _set("debtor_whereabouts", "contactable"),
-        lambda r: (
-            f"被执行人{_WHERE_ZH.get(str(r['debtor_whereabouts']), '')}",
-            f"debtor {r['debtor_whereabouts']}",
+        lambda r: _text(
+            "whereabouts",
+            debtor_whereabouts=_both(f"value.debtor_whereabouts.{r['debtor_whereabouts']}"),
         ),
     ),
     Fact(
         "disposal_obstacle",
         lambda d: np.isin(_s(d, "asset_disposal_obstacle"), list(_OBSTACLE)),
         _set("asset_disposal_obstacle", "none"),
-        lambda r: (
-            f"财产处置障碍：{_OBSTACLE[str(r['asset_disposal_obstacle'])][0]}",
-            f"disposal blocked by {_OBSTACLE[str(r['asset_disposal_obstacle'])][1]}",
+        lambda r: _text(
+            "disposal_obstacle",
+            asset_disposal_obstacle=_both(f"explain.obstacle.{r['asset_disposal_obstacle']}"),
         ),
     ),
-    _flag_fact(
-        "objection_pending",
-        "objection_pending",
-        "执行异议未决",
-        "an enforcement objection is pending",
-    ),
+    _flag_fact("objection_pending", "objection_pending"),
     Fact(
         "caseload",
         lambda d: np.nan_to_num(_n(d, "handler_caseload")) >= 250,
         _set("handler_caseload", 150),
-        lambda r: (
-            f"原承办人在办案件{r['handler_caseload']}件",
-            f"the handler has {r['handler_caseload']} open cases",
-        ),
+        lambda r: _text("caseload", handler_caseload=r["handler_caseload"]),
     ),
     Fact(
         "related_cases",
@@ -240,39 +212,27 @@ FACTS: tuple[Fact, ...] = (
             | (np.nan_to_num(_n(d, "n_queued_seizures")) >= 2)
         ),
         _set_many(("n_related_cases", 0), ("n_queued_seizures", 0)),
-        lambda r: (
-            f"同一被执行人另有{r['n_related_cases']}件未结案件、{r['n_queued_seizures']}个轮候查封",
-            f"{r['n_related_cases']} other open cases and {r['n_queued_seizures']} queued "
-            "seizures against the debtor",
+        lambda r: _text(
+            "related_cases",
+            n_related_cases=r["n_related_cases"],
+            n_queued_seizures=r["n_queued_seizures"],
         ),
     ),
-    _flag_fact(
-        "cross_jurisdiction",
-        "cross_jurisdiction",
-        "被执行人或主要财产在辖区外",
-        "debtor or main assets outside the district",
-    ),
-    _flag_fact(
-        "interference", "interference_risk", "存在干预风险", "recorded risk of interference"
-    ),
-    _flag_fact("special_entity", "special_entity", "涉特殊主体", "special-entity debtor"),
-    _flag_fact("supervised", "superior_supervised", "上级督办", "supervised by a superior court"),
+    _flag_fact("cross_jurisdiction", "cross_jurisdiction"),
+    _flag_fact("interference", "interference_risk"),
+    _flag_fact("special_entity", "special_entity"),
+    _flag_fact("supervised", "superior_supervised"),
     Fact(
         "large_amount",
         lambda d: np.nan_to_num(_n(d, "amount_outstanding")) >= 1e6,
         _set("amount_outstanding", 1e5),
-        lambda r: (
-            f"尚未执行标的额{_money(r['amount_outstanding'])}",
-            f"{r['amount_outstanding']:,.0f} yuan outstanding",
-        ),
+        lambda r: _text("large_amount", amount_outstanding=_money(r["amount_outstanding"])),
     ),
 )
 
 
-_NOTHING = (
-    "无单项事实使交叉增益变化半个百分点以上",
-    "no single fact moves the gain by half a point or more",
-)
+_NOTHING = _both("explain.nothing")
+_JOIN = _both("explain.join")
 
 
 class _Row:
@@ -369,8 +329,8 @@ def explain_cases(
             zh_parts.append(f"{zh}（增益{sign}{abs(e) * 100:.1f}个百分点）")
             en_parts.append(f"{en} ({sign}{abs(e) * 100:.1f} points)")
             eff_map[names[j]] = round(float(e), 4)
-        zh_all.append("；".join(zh_parts) or _NOTHING[0])
-        en_all.append("; ".join(en_parts) or _NOTHING[1])
+        zh_all.append(_JOIN[0].join(zh_parts) or _NOTHING[0])
+        en_all.append(_JOIN[1].join(en_parts) or _NOTHING[1])
         top_zh.append(zh_parts[0] if zh_parts else "")
         top_en.append(en_parts[0] if en_parts else "")
         eff_all.append(eff_map)
