@@ -46,35 +46,30 @@ RUN_FILES: tuple[str, ...] = (
     "cases.parquet",
     MANIFEST_FILE,
 )
-#: Labels of the columns the run adds to a scored list.
+#: Labels of the columns the run adds to a scored list (the catalogue's ``top.column.*``).
 RUN_LABELS: dict[str, str] = {
-    "previous_rank": "上轮排名",
-    "carried_over": "上轮已列入且未决定",
+    c: t(f"top.column.{c}", "zh") for c in ("previous_rank", "carried_over")
 }
-
-#: The report's top-of-list table: column -> (zh, en).
-TOP_COLUMNS: dict[str, tuple[str, str]] = {
-    "priority_rank": ("排名", "rank"),
-    "previous_rank": ("上轮排名", "last rank"),
-    "case_id": ("案号", "case"),
-    "court_id": ("执行法院", "court"),
-    "team_id": ("执行团队", "team"),
-    "suggested_rung": ("建议层级", "suggested rung"),
-    "p_keep": ("维持原承办化解概率", "P(resolve) kept"),
-    "p_cross": ("交叉执行化解概率", "P(resolve) reassigned"),
-    "uplift": ("提升", "uplift"),
-    "n_hard_bone_flags": ("硬骨头标记数", "hard-bone flags"),
-    "main_reason": ("主要原因", "main reason"),
-    "carried_over": ("上轮已列入且未决定", "carried over"),
-    "decided_action": ("台账决定", "ledger decision"),
-}
-#: The report's drift table: column -> (zh, en).
+#: The report's top-of-list table: its columns, in order (names: ``top.column.<column>``).
+TOP_COLUMNS: tuple[str, ...] = (
+    "priority_rank",
+    "previous_rank",
+    "case_id",
+    "court_id",
+    "team_id",
+    "suggested_rung",
+    "p_keep",
+    "p_cross",
+    "uplift",
+    "n_hard_bone_flags",
+    "main_reason",
+    "carried_over",
+    "decided_action",
+)
+#: The report's drift table: column -> (zh, en), from the catalogue's ``drift.column.*``.
 DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
-    "check": ("检查", "check"),
-    "column": ("列", "column"),
-    "value": ("值", "value"),
-    "threshold": ("报警阈值", "alarm threshold"),
-    "status": ("状态", "status"),
+    c: (t(f"drift.column.{c}", "zh"), t(f"drift.column.{c}", "en"))
+    for c in ("check", "column", "value", "threshold", "status")
 }
 
 
