@@ -31,7 +31,7 @@ from pathlib import Path
 import plotly.io as pio
 from IPython.display import display
 
-from crossexec_ml import read_cases, read_handlers, score
+from crossexec_ml import load_model, read_cases, read_handlers, score
 from crossexec_ml.apps import CasePicker
 from crossexec_ml.jobs import plan
 
@@ -77,6 +77,7 @@ print(f"scored {len(scored)} cases; plan for {len(proposal)} candidates -> {out_
 # its check-up sheet; enter who decides and why, then record the decision.
 
 # %%
+_, card = load_model(model_dir)  # the picker ranks under the policy the model was trained with
 picker = CasePicker(
     scored,
     read_cases(cases_path),
@@ -85,5 +86,6 @@ picker = CasePicker(
     ledger_path=ledger_path,
     lang=lang,
     top_n=top_n,
+    card=card,
 )
 display(picker.view)
