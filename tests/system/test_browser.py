@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -29,6 +30,8 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 VOILA = Path(sys.executable).parent / "voila"
+#: Where the workspace's Voilà template lives (``--template=crossexec``; no CDN stylesheets).
+VOILA_JUPYTER_PATH = REPO / "crossexec_ml" / "apps" / "jupyter"
 NOTEBOOKS = REPO / "notebooks"
 SCREENSHOTS = REPO / "reports" / "screenshots"
 KERNEL = "crossexec-ml"
@@ -100,7 +103,7 @@ class _Voila:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = notebook.with_suffix(".voila.log")
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "JUPYTER_PATH": str(VOILA_JUPYTER_PATH)}
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [
@@ -110,6 +113,7 @@ class _Voila:
                     "--Voila.port_retries=0",
                     "--Voila.ip=127.0.0.1",
                     "--no-browser",
+                    "--template=crossexec",
                     "--VoilaConfiguration.show_tracebacks=True",
                 ],
                 cwd=notebook.parent,
@@ -146,11 +150,35 @@ class _Voila:
         self.stop()
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
 @pytest.fixture
 def browser_page():
-    """A fresh headless Chromium page (Playwright driving /usr/bin/chromium)."""
+    """A fresh headless Chromium page (Playwright driving /usr/bin/chromium).
+
+    Every request to a host other than this machine is blocked and counted, and every dialog
+    (``alert`` from an injected script) is dismissed and counted: a page served on a court's
+    intranet fetches nothing from outside and runs no script carried in the data. Both counts
+    must be zero when the test ends.
+    """
     _need_chromium()
     from playwright.sync_api import sync_playwright
+
+    external: list[str] = []
+    dialogs: list[str] = []
+
+    def only_this_machine(route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            external.append(url)
+            route.abort()
+
+    def dismiss(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -159,9 +187,13 @@ def browser_page():
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.route("**/*", only_this_machine)
+            page.on("dialog", dismiss)
             yield page
         finally:
             browser.close()
+    assert external == [], f"the page asked hosts outside this machine: {external}"
+    assert dialogs == [], f"scripts from the data ran in the page: {dialogs}"
 
 
 def _screenshot(page, name: str) -> Path:
@@ -307,3 +339,52 @@ def test_picker_filters_clicks_a_bar_and_records_a_decision(artefacts, browser_p
     assert rows["case_id"].iloc[0] == case_id
     assert rows["action"].iloc[0] == "keep"
     assert rows["decided_by"].iloc[0] == "L007"
+
+
+#: Script carriers an export could hold in any id or text column (step 2, item 8).
+HOSTILE = (
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    '"><svg onload=alert(3)>',
+)
+
+
+def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
+    import pandas as pd
+
+    from crossexec_ml.jobs import score
+
+    current = pd.read_csv(REPO / "data/sample/current.csv", encoding="utf-8-sig", dtype=str)
+    for i, carrier in enumerate(HOSTILE * 4):
+        current.loc[i, "case_id"] = f"{carrier}#{i}"
+    for column in ("court_id", "team_id", "handler_id"):
+        current.loc[current.index % 7 == 0, column] = HOSTILE[0]
+        current.loc[current.index % 7 == 1, column] = HOSTILE[2]
+    cases = tmp_path / "hostile.csv"
+    current.to_csv(cases, index=False, encoding="utf-8-sig")
+    scored = tmp_path / "hostile.parquet"
+    score(artefacts["model_dir"], cases, scored)
+    nb = _parametrised_copy(
+        "04_leadership_dashboard",
+        tmp_path / "nb",
+        scored_path=str(scored),
+        cases_path=str(cases),
+        history_path=str(REPO / "data/sample/history.csv"),
+        model_dir=str(artefacts["model_dir"]),
+        ledger_path=str(tmp_path / "no-ledger.sqlite"),
+        lang="zh",
+    )
+    page = browser_page
+    with _Voila(nb) as server:
+        page.goto(server.url, wait_until="domcontentloaded")
+        page.locator(".crossexec-tile").first.wait_for()
+        page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=PAGE_TIMEOUT_MS
+        )
+        page.wait_for_timeout(1500)  # let any injected handler fire
+        body = page.inner_text("body")
+        assert "Traceback" not in body
+        # nothing was turned into markup: no element from the data exists in the page
+        assert page.locator("img[src='x']").count() == 0
+        assert page.locator("svg[onload]").count() == 0
+    # the fixture fails the test if a dialog opened or an outside host was asked
