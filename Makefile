@@ -57,9 +57,8 @@ dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on
 	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'); \
 	echo "Leadership dashboard: http://127.0.0.1:$$port/  (Ctrl-C stops it)"; \
 	cd notebooks && JUPYTER_PATH=$(CURDIR)/crossexec_ml/apps/jupyter exec ../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
-		--template=crossexec \
+		--template=crossexec --Voila.config_file_paths="['$(CURDIR)/crossexec_ml/apps/jupyter']" \
 		--Voila.ip=127.0.0.1 --port=$$port --Voila.port_retries=0 --no-browser \
-		--MappingKernelManager.cull_idle_timeout=600 --MappingKernelManager.cull_interval=60 \
 		--preheat_kernel=True --pool_size=1
 
 $(DEMO)/model/card.json: $(STAMP)

@@ -114,6 +114,7 @@ class _Voila:
                     "--Voila.ip=127.0.0.1",
                     "--no-browser",
                     "--template=crossexec",
+                    f"--Voila.config_file_paths={[str(VOILA_JUPYTER_PATH)]!r}",
                     "--VoilaConfiguration.show_tracebacks=True",
                 ],
                 cwd=notebook.parent,
@@ -388,3 +389,29 @@ def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
         assert page.locator("img[src='x']").count() == 0
         assert page.locator("svg[onload]").count() == 0
     # the fixture fails the test if a dialog opened or an outside host was asked
+
+
+def test_the_server_refuses_a_foreign_host_header(artefacts, tmp_path):
+    # Step 2 item 14: a page on any site could reach the dashboard by DNS rebinding; the
+    # workspace's voila.json turns Jupyter's Host check on (allow_remote_access off).
+    import urllib.error
+    import urllib.request
+
+    nb = _parametrised_copy(
+        "04_leadership_dashboard",
+        tmp_path / "nb",
+        scored_path=str(artefacts["scored"]),
+        cases_path=str(REPO / "data/sample/current.csv"),
+        history_path=str(REPO / "data/sample/history.csv"),
+        model_dir=str(artefacts["model_dir"]),
+        ledger_path=str(tmp_path / "no-ledger.sqlite"),
+    )
+    with _Voila(nb) as server:
+        foreign = urllib.request.Request(server.url, headers={"Host": "evil.example.com"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(foreign, timeout=30)
+        assert err.value.code == 403
+        err.value.close()  # the refusal holds the socket open until closed
+        local = urllib.request.Request(server.url.replace("127.0.0.1", "localhost"))
+        with urllib.request.urlopen(local, timeout=60) as page:
+            assert page.status == 200
