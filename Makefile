@@ -56,7 +56,7 @@ lint: install ## ruff lint and format check (the package, tests, benchmarks and 
 dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on 127.0.0.1 (run `make demo` first)
 	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'); \
 	echo "Leadership dashboard: http://127.0.0.1:$$port/  (Ctrl-C stops it)"; \
-	cd notebooks && JUPYTER_PATH=$(CURDIR)/crossexec_ml/apps/jupyter exec ../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
+	cd notebooks && exec env JUPYTER_PATH=$(CURDIR)/crossexec_ml/apps/jupyter ../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
 		--template=crossexec --Voila.config_file_paths="['$(CURDIR)/crossexec_ml/apps/jupyter']" \
 		--Voila.ip=127.0.0.1 --port=$$port --Voila.port_retries=0 --no-browser \
 		--preheat_kernel=True --pool_size=1
