@@ -73,7 +73,13 @@ from crossexec_ml.data._validate import (
     truth_contract,
     validate_frame,
 )
-from crossexec_ml.data._write import EXCEL_MAX_CHARS, atomic_path, temp_path_beside, write_table
+from crossexec_ml.data._write import (
+    EXCEL_MAX_CHARS,
+    atomic_path,
+    refuse_overwriting_inputs,
+    temp_path_beside,
+    write_table,
+)
 
 __all__ = [
     "BASELINE_INTERCEPT",
@@ -131,6 +137,7 @@ __all__ = [
     "read_handlers",
     "read_scored",
     "read_truth",
+    "refuse_overwriting_inputs",
     "scan_values",
     "temp_path_beside",
     "true_probabilities",
