@@ -207,6 +207,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         f"  expected extra resolutions of the placed and escalated cases: "
         f"{result.loc[placed | escalated, 'expected_gain'].sum():.1f}"
     )
+    implausible = result.attrs.get("plan_summary", {}).get("implausible_slots", {})
+    if implausible:
+        named = ", ".join(f"{h} {n:,}" for h, n in list(implausible.items())[:10])
+        print(
+            f"  warning: {len(implausible)} handler(s) have implausibly many open slots ({named}"
+            f"{' ...' if len(implausible) > 10 else ''}); each was given at most the cases of "
+            "its rung: check the handlers file"
+        )
     print("  this is a proposal: a person decides (crossexec decide ...)")
     return 0
 

@@ -183,3 +183,16 @@ def test_score_and_plan_refuse_a_model_other_than_the_expected_one(trained, tmp_
     assert "--model MODEL_DIR" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
     assert main([*plan, "--model", str(trained / "model"), "--expect-model", card["model_id"]]) == 0
+
+
+def test_plan_names_handlers_with_implausible_slots(trained, tmp_path, capsys):
+    import pandas as pd
+
+    handlers = pd.read_csv(trained / "data/handlers.csv", dtype=str, encoding="utf-8-sig")
+    handlers.loc[0, "open_slots"] = "99999999"
+    path = tmp_path / "handlers.csv"
+    handlers.to_csv(path, index=False)
+    args = ["plan", "--scored", str(trained / "scored.parquet"), "--handlers", str(path)]
+    assert main([*args, "--out", str(tmp_path / "plan.csv")]) == 0
+    out = capsys.readouterr().out
+    assert f"1 handler(s) have implausibly many open slots ({handlers.loc[0, 'handler_id']} " in out

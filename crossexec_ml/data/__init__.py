@@ -73,6 +73,7 @@ from crossexec_ml.data._validate import (
     truth_contract,
     validate_frame,
 )
+from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS
 from crossexec_ml.data._write import (
     EXCEL_MAX_CHARS,
     atomic_path,
@@ -107,6 +108,7 @@ __all__ = [
     "HARD_BONE_FLAGS",
     "HIGHER_MODES",
     "MAX_ABS_NUMBER",
+    "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
     "OUTPUT_LABELS",
     "Problem",
