@@ -9,6 +9,7 @@ export in one go. Nothing downstream ever runs on an invalid frame.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io as _io
 import logging
@@ -33,11 +34,27 @@ log = logging.getLogger(__name__)
 def _decode(raw: bytes, name: str) -> str:
     # UTF-8 (with or without BOM) first: it is strict, so GBK bytes never pass as UTF-8.
     # GB18030 is a superset of GBK/GB2312, so one try covers every Chinese export we know.
-    for enc in ("utf-8-sig", "gb18030"):
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if raw.startswith(codecs.BOM_UTF8):
+        # A UTF-8 mark then GBK bytes (a GBK export edited by a tool that added the mark):
+        # read as GBK, the mark became a mojibake first column name. Neither reading is right.
         try:
-            return raw.decode(enc)
+            raw[len(codecs.BOM_UTF8) :].decode("gb18030")
         except UnicodeDecodeError:
-            continue
+            pass
+        else:
+            raise InputError(
+                f"{name}: the file mixes encodings (it starts with the UTF-8 mark but the rest "
+                "is GBK text); open it in Excel or a text editor and save it again as "
+                "'CSV UTF-8'"
+            )
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
     raise InputError(
         f"{name}: the file is neither UTF-8 nor GBK text; save it from Excel as "
         "'CSV UTF-8' or as .xlsx and try again"

@@ -296,6 +296,24 @@ def test_undecodable_text(tmp_path):
     assert "neither UTF-8 nor GBK" in one_sentence(e.value)
 
 
+@pytest.mark.parametrize("zh", [True, False])
+def test_utf8_mark_before_gbk_text_is_called_mixed_encodings(tmp_path, zh):
+    # Step 2 "also seen": read as GBK, the mark became a mojibake first column name.
+    df = to_zh(case_rows()) if zh else case_rows()
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + df.to_csv(index=False).encode("gbk"))
+    with pytest.raises(InputError) as e:
+        read_cases(path)
+    text = one_sentence(e.value)
+    assert "mixes encodings" in text and "save it again as 'CSV UTF-8'" in text
+    assert "\u951f" not in text  # no mojibake column name
+    # The same bytes without the mark, or the mark with UTF-8, still read.
+    path.write_bytes(df.to_csv(index=False).encode("gbk"))
+    check_typed(read_cases(path))
+    path.write_bytes(b"\xef\xbb\xbf" + df.to_csv(index=False).encode("utf-8"))
+    check_typed(read_cases(path))
+
+
 def test_fake_xlsx_and_wrong_sheet(tmp_path):
     (tmp_path / "f.xlsx").write_bytes(b"not a zip")
     with pytest.raises(InputError) as e:
