@@ -73,7 +73,7 @@ from crossexec_ml.data._validate import (
     truth_contract,
     validate_frame,
 )
-from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS
+from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS, implausible_slots
 from crossexec_ml.data._write import (
     EXCEL_MAX_CHARS,
     atomic_path,
@@ -130,6 +130,7 @@ __all__ = [
     "handlers_contract",
     "header_rule",
     "higher_court_mode",
+    "implausible_slots",
     "is_id_number",
     "load_sample",
     "make_cases",
