@@ -14,7 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from crossexec_ml import __version__
-from crossexec_ml.data import ValidationError, allowing_personal_columns, validate_file
+from crossexec_ml.data import (
+    ValidationError,
+    allowing_personal_columns,
+    refuse_overwriting_inputs,
+    validate_file,
+)
 from crossexec_ml.decide import ACTIONS
 from crossexec_ml.errors import CrossExecError, InputError
 
@@ -34,6 +39,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from crossexec_ml.data import make_cases, write_synthetic
 
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(
+            f"{args.out} is a file; generate writes four files into a folder: "
+            "give a folder with --out"
+        )
     data = make_cases(
         n_history=args.n_history,
         n_current=args.n_current,
@@ -74,6 +84,15 @@ def _partitioned(args: argparse.Namespace) -> bool:
     )
 
 
+def _case_inputs(cases: str) -> list[str]:
+    """The paths ``--cases`` names: itself, and every file a glob pattern matches."""
+    if any(ch in cases for ch in "*?["):
+        import glob
+
+        return [cases, *glob.glob(cases, recursive=True)]
+    return [cases]
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from crossexec_ml.jobs import score
 
@@ -82,8 +101,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler is for --engine dask")
+    refuse_overwriting_inputs(args.out, *_case_inputs(args.cases), args.model, args.ledger)
     if _partitioned(args):
         from crossexec_ml.jobs import score_partitioned
+        from crossexec_ml.model import load_model
+
+        if args.expect_model is not None:
+            load_model(args.model, args.expect_model)  # the engines load the same folder
 
         run = score_partitioned(
             args.model,
@@ -101,7 +125,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
         )
         return 0
     scored = score(
-        args.model, args.cases, args.out, ledger_path=args.ledger, capacity=args.capacity
+        args.model,
+        args.cases,
+        args.out,
+        ledger_path=args.ledger,
+        capacity=args.capacity,
+        expected_sha256=args.expect_model,
     )
     ranked = scored[scored["priority_rank"].notna()]
     top = ranked[ranked["candidate"].astype(bool)]
@@ -149,6 +178,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
 def _cmd_card(args: argparse.Namespace) -> int:
     from crossexec_ml.report import write_card
 
+    refuse_overwriting_inputs(args.out, args.model_dir, args.fairness)
     out = write_card(args.model_dir, args.out, fairness_path=args.fairness)
     print(f"model card written to {out}")
     return 0
@@ -157,8 +187,14 @@ def _cmd_card(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from crossexec_ml.jobs import plan
 
+    refuse_overwriting_inputs(args.out, args.scored, args.handlers, args.model)
     result = plan(
-        args.scored, args.handlers, args.out, capacity=args.capacity, model_dir=args.model
+        args.scored,
+        args.handlers,
+        args.out,
+        capacity=args.capacity,
+        model_dir=args.model,
+        expected_sha256=args.expect_model,
     )
     placed = result["target_handler_id"].notna() & (result["target_handler_id"] != "")
     escalated = result["escalation"].astype(bool) if "escalation" in result else placed & False
@@ -171,6 +207,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         f"  expected extra resolutions of the placed and escalated cases: "
         f"{result.loc[placed | escalated, 'expected_gain'].sum():.1f}"
     )
+    implausible = result.attrs.get("plan_summary", {}).get("implausible_slots", {})
+    if implausible:
+        named = ", ".join(f"{h} {n:,}" for h, n in list(implausible.items())[:10])
+        print(
+            f"  warning: {len(implausible)} handler(s) have implausibly many open slots ({named}"
+            f"{' ...' if len(implausible) > 10 else ''}); each was given at most the cases of "
+            "its rung: check the handlers file"
+        )
     print("  this is a proposal: a person decides (crossexec decide ...)")
     return 0
 
@@ -181,6 +225,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from crossexec_ml.data import atomic_path
     from crossexec_ml.jobs import evaluate_saved
 
+    refuse_overwriting_inputs(args.json, args.model, args.cases, args.truth)
     result = evaluate_saved(args.model, args.cases, truth_path=args.truth, progress=print)
     pooled = result["backtest"]["pooled"]
     print(f"model {result['model_id']}: temporal back-test, pooled over test windows")
@@ -210,6 +255,7 @@ def _cmd_fairness(args: argparse.Namespace) -> int:
             f"{args.out.name}: the fairness audit is written as .xlsx, .html or .json, "
             f"not {suffix or 'a file without extension'}"
         )
+    refuse_overwriting_inputs(args.out, args.model, args.cases, args.truth)
     try:
         settings = FairnessSettings(
             capacity_share=args.capacity_share,
@@ -297,6 +343,7 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
             return 0
         if args.out is None:
             raise InputError("ledger export needs --out FILE.xlsx (or .csv / .parquet)")
+        refuse_overwriting_inputs(args.out, args.ledger)
         path = ledger.export(args.out)
         print(f"wrote {path}")
         return 0
@@ -368,6 +415,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a local cluster)"
     )
+    _expect_model_option(s)
     _allow_personal_option(s)
     s.set_defaults(func=_cmd_score)
 
@@ -379,6 +427,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--capacity", type=int, default=None, help="cases to move this cycle")
     pl.add_argument("--out", required=True, type=Path, help="PLAN.csv or PLAN.xlsx")
     pl.add_argument("--model", type=Path, default=None, help="refuse lists from other models")
+    _expect_model_option(pl)
     _allow_personal_option(pl)
     pl.set_defaults(func=_cmd_plan)
 
@@ -466,6 +515,16 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--out", type=Path, default=None, help="export: .xlsx, .csv or .parquet")
     lg.set_defaults(func=_cmd_ledger)
     return p
+
+
+def _expect_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expect-model",
+        default=None,
+        metavar="SHA",
+        help="refuse the model folder unless its model file has this SHA-256 (64 hex digits) "
+        "or model_id (the first 12), as recorded when the model was approved",
+    )
 
 
 def _allow_personal_option(parser: argparse.ArgumentParser) -> None:

@@ -73,7 +73,14 @@ from crossexec_ml.data._validate import (
     truth_contract,
     validate_frame,
 )
-from crossexec_ml.data._write import EXCEL_MAX_CHARS, atomic_path, temp_path_beside, write_table
+from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS, implausible_slots
+from crossexec_ml.data._write import (
+    EXCEL_MAX_CHARS,
+    atomic_path,
+    refuse_overwriting_inputs,
+    temp_path_beside,
+    write_table,
+)
 
 __all__ = [
     "BASELINE_INTERCEPT",
@@ -101,6 +108,7 @@ __all__ = [
     "HARD_BONE_FLAGS",
     "HIGHER_MODES",
     "MAX_ABS_NUMBER",
+    "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
     "OUTPUT_LABELS",
     "Problem",
@@ -122,6 +130,7 @@ __all__ = [
     "handlers_contract",
     "header_rule",
     "higher_court_mode",
+    "implausible_slots",
     "is_id_number",
     "load_sample",
     "make_cases",
@@ -131,6 +140,7 @@ __all__ = [
     "read_handlers",
     "read_scored",
     "read_truth",
+    "refuse_overwriting_inputs",
     "scan_values",
     "temp_path_beside",
     "true_probabilities",

@@ -9,6 +9,7 @@ export in one go. Nothing downstream ever runs on an invalid frame.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io as _io
 import logging
@@ -33,11 +34,27 @@ log = logging.getLogger(__name__)
 def _decode(raw: bytes, name: str) -> str:
     # UTF-8 (with or without BOM) first: it is strict, so GBK bytes never pass as UTF-8.
     # GB18030 is a superset of GBK/GB2312, so one try covers every Chinese export we know.
-    for enc in ("utf-8-sig", "gb18030"):
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if raw.startswith(codecs.BOM_UTF8):
+        # A UTF-8 mark then GBK bytes (a GBK export edited by a tool that added the mark):
+        # read as GBK, the mark became a mojibake first column name. Neither reading is right.
         try:
-            return raw.decode(enc)
+            raw[len(codecs.BOM_UTF8) :].decode("gb18030")
         except UnicodeDecodeError:
-            continue
+            pass
+        else:
+            raise InputError(
+                f"{name}: the file mixes encodings (it starts with the UTF-8 mark but the rest "
+                "is GBK text); open it in Excel or a text editor and save it again as "
+                "'CSV UTF-8'"
+            )
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
     raise InputError(
         f"{name}: the file is neither UTF-8 nor GBK text; save it from Excel as "
         "'CSV UTF-8' or as .xlsx and try again"
@@ -110,15 +127,23 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
                 )
             ws = wb[sheet]
         try:
-            rows = [
-                list(r)
-                for r in ws.iter_rows(values_only=True)
+            # Read-only rows come one per sheet row from row 1 (gaps filled): i is Excel's row.
+            numbered = [
+                (i, list(r))
+                for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
                 if any(c is not None and str(c).strip() for c in r)
             ]
+            hidden = _hidden_rows(ws)
         except Exception:  # damaged sheet XML, bad shared strings, impossible dates...
             raise unreadable from None
+        notes = _hidden_notes(
+            ws.title,
+            [i for i, _ in numbered[1:] if i in hidden],
+            [n for n in names if wb[n].sheet_state != "visible"],
+        )
     finally:
         wb.close()
+    rows = [r for _, r in numbered]
     if not rows:
         raise InputError(f"{path.name}: the sheet {ws.title!r} is empty")
     header = ["" if c is None else str(c) for c in rows[0]]
@@ -127,7 +152,57 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
     width = len(header)
     body = [(r + [None] * width)[:width] for r in rows[1:]]
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
+    frame.attrs["read_warnings"] = notes
     return header, frame
+
+
+_SHEET_ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+
+
+def _hidden_rows(ws: object) -> set[int]:
+    """Excel row numbers of the rows hidden in a read-only worksheet (its XML, one pass).
+
+    Read-only worksheets do not keep ``row_dimensions``; the ``hidden`` attribute of each
+    ``<row>`` is read here (``r`` may be left out: then it is the previous row + 1).
+    """
+    from openpyxl.xml.functions import iterparse
+
+    hidden: set[int] = set()
+    last = 0
+    with ws._get_source() as src:  # type: ignore[attr-defined]
+        for _, el in iterparse(src):
+            if el.tag != _SHEET_ROW:
+                continue
+            last = int(el.get("r") or last + 1)
+            if el.get("hidden") in ("1", "true"):
+                hidden.add(last)
+            el.clear()
+    return hidden
+
+
+def _hidden_notes(sheet: str, hidden_rows: list[int], hidden_sheets: list[str]) -> list[str]:
+    """Warnings about what Excel hides: data rows that are read anyway, hidden sheets."""
+    notes = []
+    if hidden_rows:
+        shown = ", ".join(map(str, hidden_rows[:20]))
+        more = len(hidden_rows) - 20
+        notes.append(
+            f"{len(hidden_rows)} row(s) of sheet {sheet!r} are hidden in Excel but are read and "
+            f"used like the others: sheet rows {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; unhide them to check them, or delete the rows that must not be used"
+        )
+    if sheet in hidden_sheets:
+        notes.append(
+            f"the sheet read, {sheet!r}, is hidden in Excel; check that it is the case table "
+            "(choose another with --sheet)"
+        )
+    others = [n for n in hidden_sheets if n != sheet]
+    if others:
+        notes.append(
+            f"the workbook has hidden sheet(s) that were not read: {', '.join(map(repr, others))}"
+        )
+    return notes
 
 
 _PANDAS_ROW_NUMBERS = re.compile(r"__index_level_\d+__")
@@ -228,9 +303,12 @@ def validate_file(
         raise InputError(
             f"{p.name}: the file has a header but no data rows; export the table with its rows"
         )
-    return validate_frame(
+    notes = raw.attrs.pop("read_warnings", [])
+    report = validate_frame(
         raw, header, kind=kind, source=p.name, allow_personal_columns=allow_personal_columns
     )
+    report.warnings[:0] = notes
+    return report
 
 
 def read_cases(

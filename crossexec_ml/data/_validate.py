@@ -20,6 +20,7 @@ from crossexec_ml.data._contract import (
 )
 from crossexec_ml.data._privacy import RULES, header_rule, mask_text, scan_values, value_rule
 from crossexec_ml.data._report import Problem, ValidationReport
+from crossexec_ml.data._warnings import implausible_slots
 from crossexec_ml.errors import InputError
 from crossexec_ml.settings import RUNGS
 
@@ -579,6 +580,7 @@ def validate_frame(
         frame = pd.concat([frame, extra.astype("string")], axis=1)
     _check_rows(frame, kind, contract, rows, found, col_order)
     report.warnings += _lookalike_keys(frame, kind, rows)
+    report.warnings += implausible_slots(frame, kind, rows)
     report.frame = frame
     report.problems = found.sorted()
     report.n_problems = found.total

@@ -61,6 +61,54 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def refuse_overwriting_inputs(
+    out: str | os.PathLike[str] | None, *inputs: str | os.PathLike[str] | None
+) -> None:
+    """Refuse an output path that would overwrite (or remove) one of the command's inputs.
+
+    Call it before any work, so nothing is written. Paths are compared resolved (symlinks
+    followed) and, when both exist, with :func:`os.path.samefile` (a hard link, or another
+    spelling on a case-insensitive disk, is the same file). Refused: the output *is* an input;
+    an input lies inside the output (a folder output is replaced whole); the output is an
+    existing file inside an input folder (a model folder, a folder of Parquet parts).
+
+    Parameters
+    ----------
+    out : path-like or None
+        Where the command will write (``None``: nothing to check).
+    *inputs : path-like or None
+        Every file or folder the command reads; ``None`` entries are skipped.
+
+    Raises
+    ------
+    InputError
+        Naming the output and the input it would overwrite, and how to fix it.
+    """
+    if out is None:
+        return
+    dest = Path(out)
+    target = dest.resolve()
+    fix = "give the output another name or folder; nothing was written"
+    for given in inputs:
+        if given is None:
+            continue
+        src = Path(given)
+        source = src.resolve()
+        same = source == target
+        if not same and dest.exists() and src.exists():
+            same = os.path.samefile(dest, src)
+        if same:
+            raise InputError(f"{dest} is also an input of this command ({src}); {fix}")
+        if source.is_relative_to(target):
+            raise InputError(
+                f"{dest} holds an input of this command ({src}) and would be replaced; {fix}"
+            )
+        if src.is_dir() and dest.exists() and target.is_relative_to(source):
+            raise InputError(
+                f"{dest} is a file inside the input folder {src} and would be overwritten; {fix}"
+            )
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+from crossexec_ml.data import MAX_PLAUSIBLE_SLOTS
 from crossexec_ml.decide._assign_checks import (
     _INTER,
     _INTRA,
@@ -142,22 +143,52 @@ def _problem(sub: pd.DataFrame, hand: _Handlers, leader_bonus: float) -> _Proble
     bonus = leader_bonus * sub["n_hard_bone_flags"].to_numpy(dtype="float64")
     tie = _CASE_TIE * (n - np.arange(n)) / (n + 1)
     excl_c, excl_h = _exclusions(sub["handler_id"], sub["previous_handler_ids"], hand.ids)
+    c_team, c_court = team_codes[m:].astype(np.int64), court_codes[m:].astype(np.int64)
+    h_team, h_court = team_codes[:m].astype(np.int64), court_codes[:m].astype(np.int64)
+    c_inter = (sub["suggested_rung"] == _INTER).to_numpy(dtype=bool)
+    reachable = _reachable(
+        c_team[gain > 0], c_court[gain > 0], c_inter[gain > 0], h_team, h_court, len(team_keys)
+    )
     return _Problem(
-        c_team=team_codes[m:].astype(np.int64),
-        c_court=court_codes[m:].astype(np.int64),
-        c_inter=(sub["suggested_rung"] == _INTER).to_numpy(dtype=bool),
+        c_team=c_team,
+        c_court=c_court,
+        c_inter=c_inter,
         c_usable=gain > 0,
         key_plain=_SCALE * gain + tie,
         key_leader=_SCALE * (gain + bonus) + tie,
-        h_team=team_codes[:m].astype(np.int64),
-        h_court=court_codes[:m].astype(np.int64),
-        h_slots=hand.slots,
+        h_team=h_team,
+        h_court=h_court,
+        h_slots=np.minimum(hand.slots, reachable),
         h_leader=hand.leader,
         excl_c=excl_c,
         excl_h=excl_h,
         n_teams=len(team_keys),
         n_courts=len(court_keys),
     )
+
+
+def _reachable(
+    c_team: np.ndarray,
+    c_court: np.ndarray,
+    c_inter: np.ndarray,
+    h_team: np.ndarray,
+    h_court: np.ndarray,
+    n_teams: int,
+) -> np.ndarray:
+    """Per handler, how many of the cases worth a slot are on its rung: its team's intra_team
+    cases and the inter_team cases of its court's other teams.
+
+    No handler can take more cases than that, so ``open_slots`` is capped there before the
+    problem is built: a clerk's 99999999 for "unlimited" (or 10^9 on every handler) would
+    otherwise become one matching row per slot, gigabytes for nothing. The cap never binds an
+    optimum (a capped handler always keeps a free slot for any case of its rung left out), so
+    the plan is the one the typed slots give, and memory grows with the candidates only.
+    """
+    n_courts = int(max(c_court.max(initial=-1), h_court.max(initial=-1))) + 1
+    intra = np.bincount(c_team[~c_inter], minlength=n_teams)
+    inter_court = np.bincount(c_court[c_inter], minlength=n_courts)
+    inter_team = np.bincount(c_team[c_inter], minlength=n_teams)
+    return intra[h_team] + inter_court[h_court] - inter_team[h_team]
 
 
 def _exclusions(
@@ -312,12 +343,26 @@ def _solve(p: _Problem, pc: np.ndarray, ph: np.ndarray) -> np.ndarray:
     coef = _pair_values(p, pc, ph)
     cases, case_col = np.unique(pc, return_inverse=True)
     hands, hand_row = np.unique(ph, return_inverse=True)
-    slots = p.h_slots[hands]
+    # A handler never uses more slots than it has pairs.
+    n_pairs = np.bincount(hand_row, minlength=len(hands))
+    slots = np.minimum(p.h_slots[hands], n_pairs)
     n_slots, n_cases = int(slots.sum()), len(cases)
     first_row = np.cumsum(slots) - slots
-    per_pair = slots[hand_row]
+    # Slot rows of a handler are interchangeable, so its pair number r (0-based, in any fixed
+    # order) need only reach slots max(0, r - (P - s)) .. min(r, s - 1), P pairs and s slots:
+    # the chosen pairs, in that order, fit those bands one slot each. That is one edge per pair
+    # when s = 1 or s = P (a handler with more slots than cases), never more than s per pair,
+    # instead of s edges per pair in every case.
+    order = np.lexsort((pc, hand_row))
+    r = np.empty(k, dtype=np.int64)
+    r[order] = np.arange(k) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
+    big_p, s_h = n_pairs[hand_row], slots[hand_row]
+    low = np.maximum(0, r - (big_p - s_h))
+    per_pair = np.minimum(r, s_h - 1) - low + 1
     edge_pair = np.repeat(np.arange(k), per_pair)
-    slot_no = np.arange(len(edge_pair)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    slot_no = low[edge_pair] + (
+        np.arange(len(edge_pair)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    )
     rows = np.concatenate([first_row[hand_row][edge_pair] + slot_no, np.arange(n_slots)])
     cols = np.concatenate([case_col[edge_pair], n_cases + np.arange(n_slots)])
     # The solver needs non-zero weights and minimises: cost = shift - value, with every real
@@ -441,7 +486,10 @@ def assign(
         ``target`` (readable: "H003 (C01-T2)" or :data:`ESCALATION_TARGET`).
         ``higher_court`` cases have ``escalation`` True, no target handler and an empty
         ``unplaced_reason``; a case that could not be placed has no target handler and says
-        why in ``unplaced_reason``. ``attrs["plan_summary"]`` holds the counts and total gain.
+        why in ``unplaced_reason``. ``attrs["plan_summary"]`` holds the counts and total gain,
+        and ``implausible_slots``: handler -> ``open_slots`` for those above
+        :data:`crossexec_ml.data.MAX_PLAUSIBLE_SLOTS` (each is capped at the cases of its
+        rung, so the plan is the same and memory stays bounded, but the count was mistyped).
 
     Raises
     ------
@@ -525,6 +573,11 @@ def assign(
         "n_hard_bone_to_leaders": int((hard & hand.leader[to]).sum()),
         "capacity": capacity,
         "leader_bonus": float(leader_bonus),
+        "implausible_slots": {
+            str(h): int(k)
+            for h, k in zip(hand.ids, hand.slots, strict=True)
+            if k > MAX_PLAUSIBLE_SLOTS
+        },
     }
     return plan
 

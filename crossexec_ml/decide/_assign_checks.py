@@ -135,7 +135,8 @@ def _check_handlers(handlers: pd.DataFrame) -> _Handlers:
         ids=ids.to_numpy(dtype=object)[order],
         team=team.to_numpy(dtype=object)[order],
         court=court.to_numpy(dtype=object)[order],
-        slots=slots.to_numpy(dtype="int64")[order],
+        # Beyond any real count (and int64's range): assign caps slots at the cases anyway.
+        slots=slots.clip(upper=2.0**62).to_numpy(dtype="int64")[order],
         leader=leader.to_numpy(dtype=bool)[order],
     )
 

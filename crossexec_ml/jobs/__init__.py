@@ -61,6 +61,7 @@ from crossexec_ml.jobs._runner import (
     report_html,
     run_rescore,
 )
+from crossexec_ml.jobs._scored_model import scored_model_card
 
 __all__ = [
     "DRIFT_COLUMNS",
@@ -112,6 +113,7 @@ __all__ = [
     "score_cases",
     "score_partitioned",
     "score_rows",
+    "scored_model_card",
     "top_table",
     "train",
     "with_order",

@@ -27,6 +27,7 @@ from crossexec_ml.data import (
     read_handlers,
     read_scored,
     read_truth,
+    refuse_overwriting_inputs,
     write_table,
 )
 from crossexec_ml.decide import (
@@ -41,8 +42,8 @@ from crossexec_ml.decide import (
     order_by_gain,
     suggest_rung,
 )
-from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import backtest
+from crossexec_ml.jobs._scored_model import scored_model_card
 from crossexec_ml.model import (
     CrossExecModel,
     case_fingerprint,
@@ -551,6 +552,7 @@ def score(
     ledger_path: str | os.PathLike[str] | None = None,
     policy: ScoringPolicy | None = None,
     capacity: int | None = None,
+    expected_sha256: str | None = None,
 ) -> pd.DataFrame:
     """Load a model, read and validate cases, score them, and write the list if asked.
 
@@ -574,13 +576,16 @@ def score(
         Overrides the card's policy as a whole.
     capacity : int, optional
         Cases to reassign this cycle (overrides the policy's ``priority.capacity`` only).
+    expected_sha256 : str, optional
+        The approved model's SHA-256 or model_id (see :func:`crossexec_ml.model.load_model`).
 
     Returns
     -------
     pandas.DataFrame
         The scored list (see :func:`score_cases`).
     """
-    model, card = load_model(model_dir)
+    refuse_overwriting_inputs(out_path, cases_path, model_dir, ledger_path)
+    model, card = load_model(model_dir, expected_sha256)
     cases = read_cases(cases_path)
     decisions = ledger_decisions(ledger_path) if ledger_path is not None else None
     scored = score_cases(
@@ -739,6 +744,7 @@ def plan(
     *,
     capacity: int | None = None,
     model_dir: str | os.PathLike[str] | None = None,
+    expected_sha256: str | None = None,
 ) -> pd.DataFrame:
     """Propose who takes each top case: read the scored list and handlers, assign, write.
 
@@ -756,6 +762,8 @@ def plan(
     model_dir : path-like, optional
         When given, the scored list must come from this model (same ``model_id``), and its
         card's scoring policy gives the default capacity.
+    expected_sha256 : str, optional
+        With ``model_dir``: the approved model's SHA-256 or model_id, as in :func:`score`.
 
     Returns
     -------
@@ -764,22 +772,10 @@ def plan(
     """
     from crossexec_ml.decide import PLAN_LABELS, assign, plan_sheet
 
+    refuse_overwriting_inputs(out_path, scored_path, handlers_path, model_dir)
     scored = read_scored(scored_path)
     handlers = read_handlers(handlers_path)
-    ids = scored["model_id"].dropna().unique()
-    if len(ids) > 1:
-        raise InputError(
-            f"{Path(scored_path).name}: rows from several models ({', '.join(map(str, ids))}); "
-            "score the whole list again with one model"
-        )
-    card = None
-    if model_dir is not None:
-        _, card = load_model(model_dir)
-        if len(ids) and ids[0] != card["model_id"]:
-            raise InputError(
-                f"{Path(scored_path).name} was scored by model {ids[0]}, not by {card['model_id']}"
-                f" in {model_dir}; score the cases again with this model"
-            )
+    card = scored_model_card(scored, scored_path, model_dir, expected_sha256)
     if capacity is None and "candidate" in scored:
         capacity = int(scored["candidate"].astype(bool).sum())
     elif capacity is None and card is not None:

@@ -41,6 +41,19 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _expected_hash(value: str | None) -> str | None:
+    """An expected SHA-256 or model_id, normalised (lower case), or a refusal saying why."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if len(text) not in (12, 64) or any(ch not in "0123456789abcdef" for ch in text):
+        raise ModelFileError(
+            f"expected model {value!r} is neither a SHA-256 (64 hex digits) nor a model_id "
+            "(its first 12); copy it from the approved model's card.json"
+        )
+    return text
+
+
 def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: dict) -> Path:
     """Write ``model.skops`` and ``card.json`` into ``model_dir``, each atomically.
 
@@ -77,13 +90,23 @@ def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: d
     return folder
 
 
-def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]:
+def load_model(
+    model_dir: str | os.PathLike[str], expected_sha256: str | None = None
+) -> tuple[CrossExecModel, dict]:
     """Load a model folder written by :func:`save_model`, refusing anything doubtful.
+
+    The card's hash proves the model file and the card belong together, but both live in the
+    same folder: whoever can rewrite one can rewrite both. ``expected_sha256`` is the check
+    that does not rest on the folder: the hash recorded elsewhere (the approval record, the
+    schedule's configuration) when the model was approved.
 
     Parameters
     ----------
     model_dir : path-like
         Folder with ``model.skops`` and ``card.json``.
+    expected_sha256 : str, optional
+        The approved model's SHA-256 (64 hex digits) or its ``model_id`` (the first 12);
+        any case, surrounding spaces ignored. The model file must hash to it.
 
     Returns
     -------
@@ -93,12 +116,13 @@ def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]
     Raises
     ------
     ModelFileError
-        Missing files, a model file whose hash differs from the card's (altered or swapped),
-        a card edited after training, types outside :data:`TRUSTED_TYPES`, or a contract
-        version other than this package's.
+        Missing files, a model file whose hash differs from the card's (altered or swapped)
+        or from ``expected_sha256``, a card edited after training, types outside
+        :data:`TRUSTED_TYPES`, or a contract version other than this package's.
     """
     import skops.io as sio
 
+    expected = _expected_hash(expected_sha256)
     folder = Path(model_dir)
     model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
     if not folder.is_dir():
@@ -107,6 +131,13 @@ def load_model(model_dir: str | os.PathLike[str]) -> tuple[CrossExecModel, dict]
         if not p.is_file():
             raise ModelFileError(f"{folder}: {p.name} is missing; retrain with `crossexec train`")
     blob = model_path.read_bytes()
+    actual = _sha256(blob)
+    if expected is not None and actual[: len(expected)] != expected:
+        raise ModelFileError(
+            f"{model_path}: the model file's SHA-256 is {actual} (model_id {actual[:12]}), not "
+            f"the expected {expected}: this is not the approved model; do not use it, restore "
+            "the approved model folder or pass the hash of the model you mean to use"
+        )
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -296,6 +296,51 @@ def test_undecodable_text(tmp_path):
     assert "neither UTF-8 nor GBK" in one_sentence(e.value)
 
 
+@pytest.mark.parametrize("zh", [True, False])
+def test_utf8_mark_before_gbk_text_is_called_mixed_encodings(tmp_path, zh):
+    # Step 2 "also seen": read as GBK, the mark became a mojibake first column name.
+    df = to_zh(case_rows()) if zh else case_rows()
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + df.to_csv(index=False).encode("gbk"))
+    with pytest.raises(InputError) as e:
+        read_cases(path)
+    text = one_sentence(e.value)
+    assert "mixes encodings" in text and "save it again as 'CSV UTF-8'" in text
+    assert "\u951f" not in text  # no mojibake column name
+    # The same bytes without the mark, or the mark with UTF-8, still read.
+    path.write_bytes(df.to_csv(index=False).encode("gbk"))
+    check_typed(read_cases(path))
+    path.write_bytes(b"\xef\xbb\xbf" + df.to_csv(index=False).encode("utf-8"))
+    check_typed(read_cases(path))
+
+
+def test_hidden_xlsx_rows_and_sheets_are_named_in_the_warnings(tmp_path):
+    # Step 2 "also seen": rows hidden in Excel were scored without a word.
+    path = tmp_path / "hidden.xlsx"
+    case_rows().to_excel(path, index=False, sheet_name="cases")
+    wb = openpyxl.load_workbook(path)
+    wb["cases"].row_dimensions[3].hidden = True  # the second case
+    wb.create_sheet("old")["A1"] = "case_id"
+    wb["old"].sheet_state = "hidden"
+    wb.save(path)
+    report = validate_file(path)
+    assert report.ok and len(report.frame) == 3
+    hidden = [w for w in report.warnings if "hidden" in w]
+    assert len(hidden) == 2, report.warnings
+    assert "1 row(s) of sheet 'cases' are hidden in Excel" in hidden[0]
+    assert "sheet rows 3;" in hidden[0]
+    assert "hidden sheet(s) that were not read: 'old'" in hidden[1]
+    assert "row(s) of sheet 'cases' are hidden" in report.summary()
+    assert any("sheet rows 3;" in w for w in read_cases(path).attrs["warnings"])
+    # The first sheet, read by default, hidden in Excel: said too.
+    wb["cases"].sheet_state, wb["old"].sheet_state = "hidden", "visible"
+    wb.save(path)
+    assert any("the sheet read, 'cases', is hidden" in w for w in validate_file(path).warnings)
+    # A workbook with nothing hidden says nothing.
+    case_rows().to_excel(path, index=False)
+    assert not [w for w in validate_file(path).warnings if "hidden" in w]
+
+
 def test_fake_xlsx_and_wrong_sheet(tmp_path):
     (tmp_path / "f.xlsx").write_bytes(b"not a zip")
     with pytest.raises(InputError) as e:

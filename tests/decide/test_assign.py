@@ -676,3 +676,102 @@ def test_plan_sheet_shows_words_not_codes():
     assert sheet["建议承办人为领导"].tolist()[1] == "缺失"
     en = plan_sheet(assign(ranked, TEAM, lang="en"), "en")
     assert en["suggested rung"].tolist() == ["intra-team", "higher court"]
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2 item 5: open_slots typed as "unlimited" (10^8, 10^9) must not blow up the plan
+# --------------------------------------------------------------------------------------------
+
+
+def sample_ranked() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shipped sample's current cases ranked by their true gain, and its handlers."""
+    from crossexec_ml.data import SAMPLE_DIR, read_cases
+
+    cases = read_cases(SAMPLE_DIR / "current.csv")
+    truth = pd.read_csv(SAMPLE_DIR / "truth.csv", encoding="utf-8-sig")
+    truth["as_of_date"] = pd.to_datetime(truth["as_of_date"])
+    df = cases.merge(truth, on=["case_id", "as_of_date"], validate="one_to_one")
+    intra, inter = df["p_intra_team"] - df["p_keep"], df["p_inter_team"] - df["p_keep"]
+    df["suggested_rung"] = np.where(inter > intra, "inter_team", "intra_team")
+    df["expected_gain"] = np.maximum(intra, inter)
+    df["priority_rank"] = df["expected_gain"].rank(ascending=False, method="first").astype(int)
+    return df, read_handlers(SAMPLE_DIR / "handlers.csv")
+
+
+def cases_on_rung(ranked: pd.DataFrame, handlers: pd.DataFrame) -> list[int]:
+    """For each handler, the cases worth a slot on its rung, counted plainly."""
+    usable = ranked[ranked["expected_gain"] > 0]
+    out = []
+    for h in handlers.itertuples():
+        court = usable["court_id"] == h.court_id
+        team = usable["team_id"] == h.team_id
+        intra = usable["suggested_rung"] == "intra_team"
+        out.append(int((court & ((intra & team) | (~intra & ~team))).sum()))
+    return out
+
+
+def test_a_billion_slots_on_every_handler_plans_as_the_cases_allow(monkeypatch):
+    import time
+    import tracemalloc
+
+    ranked, handlers = sample_ranked()
+    sizes: list[tuple[int, int]] = []
+    solve = assign_mod._solve
+
+    def spy(p, pc, ph):
+        sizes.append((int(p.h_slots.sum()), len(pc)))
+        return solve(p, pc, ph)
+
+    monkeypatch.setattr(assign_mod, "_solve", spy)
+    exact = handlers.assign(open_slots=cases_on_rung(ranked, handlers))
+    expected = assign(ranked, exact)
+
+    huge = handlers.assign(open_slots=10**9)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    plan = assign(ranked, huge)
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert sizes[0] == sizes[1]  # the same problem: slots capped at the cases of each rung
+    assert sizes[1][0] == sum(cases_on_rung(ranked, handlers)) < 10**6
+    assert seconds < 3 and peak < 100 * 2**20, (seconds, peak)
+    pd.testing.assert_frame_equal(plan, expected)
+    assert plan["target_handler_id"].notna().sum() == (ranked["expected_gain"] > 0).sum()
+    assert plan.attrs["plan_summary"]["implausible_slots"] == dict.fromkeys(
+        sorted(handlers["handler_id"]), 10**9
+    )
+    assert expected.attrs["plan_summary"]["implausible_slots"] == {}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_capping_slots_at_the_cases_of_the_rung_never_changes_the_plan(monkeypatch, seed):
+    # The cap is exact: with it switched off, generous (but not absurd) slots give the same plan.
+    rng = np.random.default_rng(50 + seed)
+    ranked, handlers = random_instance(
+        rng, n_cases=120, n_courts=2, n_teams=3, per_team=3, max_slots=40, ties=seed % 2 == 0
+    )
+    capped = assign(ranked, handlers)
+    assert_rules(capped, ranked, handlers)
+    monkeypatch.setattr(
+        assign_mod, "_reachable", lambda *a: np.full(len(a[3]), np.iinfo(np.int64).max)
+    )
+    pd.testing.assert_frame_equal(capped, assign(ranked, handlers))
+
+
+def test_implausible_open_slots_are_named_in_a_validation_warning(tmp_path):
+    path = tmp_path / "handlers.csv"
+    pd.DataFrame(
+        {
+            "handler_id": ["H1", "H2", "H3"],
+            "team_id": ["T1", "T1", "T2"],
+            "court_id": ["C1", "C1", "C1"],
+            "open_slots": ["3", "99999999", "500"],
+        }
+    ).to_csv(path, index=False)
+    report_warnings = read_handlers(path).attrs["warnings"]
+    slots = [w for w in report_warnings if "open slots" in w]
+    assert len(slots) == 1
+    assert "1 handler(s) have more than 500 open slots" in slots[0]
+    assert "row 3 (H2: 99,999,999)" in slots[0] and "H1" not in slots[0]

@@ -240,3 +240,35 @@ def test_model_id_must_be_the_hash_prefix(tmp_path, fitted, model_id):
     (tmp_path / "m" / CARD_FILE).write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="model_id is not"):
         load_model(tmp_path / "m")
+
+
+# ---------------------------------------------------------------- the approved model's hash
+
+
+def test_expected_hash_refuses_a_rewritten_model_with_a_recomputed_card(tmp_path, fitted, data):
+    # Step 2 "also seen": the card's hash lives in the same folder as the model, so a model
+    # rewritten together with its card was accepted. The hash recorded at approval is not.
+    import hashlib
+
+    save_model(fitted, tmp_path / "m", {"note": "approved"})
+    approved = json.loads((tmp_path / "m" / CARD_FILE).read_text())["model_sha256"]
+    _, card = load_model(tmp_path / "m", expected_sha256=approved)
+    assert card["model_sha256"] == approved
+    _, card = load_model(tmp_path / "m", expected_sha256=f"  {approved[:12].upper()} ")
+    assert card["model_id"] == approved[:12]
+
+    other = CrossExecModel(**SMALL).fit(data.history.iloc[:1500])
+    save_model(other, tmp_path / "m", {"note": "approved"})  # card recomputed with it
+    swapped = hashlib.sha256((tmp_path / "m" / MODEL_FILE).read_bytes()).hexdigest()
+    assert swapped != approved
+    load_model(tmp_path / "m")  # the folder alone cannot tell
+    for expected in (approved, approved[:12]):
+        with pytest.raises(ModelFileError, match="not the approved model") as err:
+            load_model(tmp_path / "m", expected_sha256=expected)
+        assert swapped in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.parametrize("expected", ["abc", "z" * 12, "0" * 40, ""])
+def test_expected_hash_must_be_a_sha256_or_a_model_id(saved, expected):
+    with pytest.raises(ModelFileError, match="neither a SHA-256"):
+        load_model(saved, expected_sha256=expected)
