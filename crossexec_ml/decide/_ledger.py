@@ -1302,8 +1302,9 @@ def _frame(records: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataF
     df["supersedes"] = df["supersedes"].astype("Int64")
     for c in ("decided_at", "first_decided_at"):
         if c in df:
-            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
-    df["as_of_date"] = pd.to_datetime(df["as_of_date"], format="%Y-%m-%d")
+            # coerce: a damaged stamp shows empty instead of stopping show/export (verify names it)
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601", errors="coerce")
+    df["as_of_date"] = pd.to_datetime(df["as_of_date"], format="%Y-%m-%d", errors="coerce")
     if "n_decisions" in df:
         df["n_decisions"] = df["n_decisions"].astype("int64")
     for c in (
@@ -1326,8 +1327,19 @@ def _frame(records: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataF
     return df
 
 
+def _scores_of(text: object) -> dict[str, Any]:
+    """Parsed scores; damaged JSON (which verify reports) reads as no scores."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _expand_scores(df: pd.DataFrame) -> pd.DataFrame:
-    parsed = [json.loads(s) if isinstance(s, str) else {} for s in df["scores"]]
+    parsed = [_scores_of(s) for s in df["scores"]]
     keys = list(dict.fromkeys(k for d in parsed for k in d))
     out = df.copy()
     for k in keys:
