@@ -20,7 +20,7 @@ from crossexec_ml.data import (
     refuse_overwriting_inputs,
     validate_file,
 )
-from crossexec_ml.decide import ACTIONS
+from crossexec_ml.decide import ACTIONS, code_shape
 from crossexec_ml.errors import CrossExecError, InputError
 
 __all__ = ["main"]
@@ -319,13 +319,15 @@ def _cmd_decide(args: argparse.Namespace) -> int:
 
 
 def _cmd_ledger(args: argparse.Namespace) -> int:
-    from crossexec_ml.decide import Ledger
+    from crossexec_ml.decide import Ledger, verify_ledger
 
-    with Ledger(args.ledger, create=False) as ledger:
-        if args.what == "verify":
-            report = ledger.verify()
-            print(report)
-            return 0 if report.ok else 1
+    # Read-only: an auditor without write access can verify, show and export; a damaged file
+    # is a broken verdict (exit 1), never a traceback.
+    if args.what == "verify":
+        report = verify_ledger(args.ledger)
+        print(report)
+        return 0 if report.ok else 1
+    with Ledger(args.ledger, create=False, read_only=True) as ledger:
         if args.what == "show":
             latest = ledger.latest()
             cols = [
@@ -490,9 +492,17 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         choices=ACTIONS,
     )
-    d.add_argument("--by", required=True, help="who decided (code of the decider)")
+    d.add_argument(
+        "--by",
+        required=True,
+        help=f"who decided (决定人): {code_shape()}",
+    )
     d.add_argument("--reason", required=True, help="why (决定理由), required")
-    d.add_argument("--target", default=None, help="receiving handler code (reassign only)")
+    d.add_argument(
+        "--target",
+        default=None,
+        help="receiving handler's code (reassign only), the same shape as --by",
+    )
     d.add_argument(
         "--scored", type=Path, default=None, help="scored list shown (records model and scores)"
     )

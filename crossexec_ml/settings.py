@@ -7,10 +7,12 @@ This module sits at the bottom of the house: it imports nothing from the package
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 __all__ = [
+    "DEFAULT_CODE_PATTERN",
     "FAIRNESS_GROUPINGS",
     "FAIRNESS_POLICIES",
     "PROB_COLUMNS",
@@ -20,6 +22,7 @@ __all__ = [
     "FairnessSettings",
     "FlagSettings",
     "LadderSettings",
+    "LedgerSettings",
     "MonitorSettings",
     "PrioritySettings",
     "ScoringPolicy",
@@ -43,6 +46,8 @@ FAIRNESS_GROUPINGS: tuple[str, ...] = (
 )
 #: The lists the fairness audit can judge.
 FAIRNESS_POLICIES: tuple[str, ...] = ("priority", "model", "p_cross")
+#: The shape of a person's code in the ledger: ASCII letters, digits, ``-`` and ``_``, 1 to 32.
+DEFAULT_CODE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,64 @@ class LadderSettings:
     min_gain: float = 0.03
     close_share: float = 0.8
     respect_ladder: bool = True
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """What the decision ledger accepts as a person's code. Settings, not constants.
+
+    Names cannot be recognised reliably, but a code can be required to have a shape: the
+    decider (决定人) and the receiving handler are stored as codes only, so a typed name such as
+    ``张三局长`` is refused before it reaches a file that can never be edited.
+
+    Parameters
+    ----------
+    decider_pattern : str
+        Regular expression the whole ``decided_by`` and ``target_handler_id`` code must match
+        (``re.fullmatch``, after stripping spaces). The default allows ASCII letters, digits,
+        ``-`` and ``_``, 1 to 32 characters (``L007``, ``H0012``, ``ju-li_3``). Checked on new
+        decisions only: rows already in a ledger keep verifying.
+
+    Raises
+    ------
+    ValueError
+        When the pattern is not text, does not compile, or accepts an empty code.
+    """
+
+    decider_pattern: str = DEFAULT_CODE_PATTERN
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.decider_pattern, str) or not self.decider_pattern.strip():
+            raise ValueError(
+                "decider_pattern must be a non-empty regular expression such as "
+                f"{DEFAULT_CODE_PATTERN!r}, not {self.decider_pattern!r}"
+            )
+        try:
+            compiled = re.compile(self.decider_pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"decider_pattern {self.decider_pattern!r} is not a valid regular expression "
+                f"({exc}); the default is {DEFAULT_CODE_PATTERN!r}"
+            ) from None
+        if compiled.fullmatch("") is not None:
+            raise ValueError(
+                f"decider_pattern {self.decider_pattern!r} accepts an empty code; every decision "
+                "needs the decider's code (use a quantifier such as {1,32}, not *)"
+            )
+
+    def is_code(self, value: str) -> bool:
+        """Whether ``value`` (already stripped) has the shape of a code.
+
+        Parameters
+        ----------
+        value : str
+            A ``decided_by`` or ``target_handler_id`` value.
+
+        Returns
+        -------
+        bool
+        """
+        return re.fullmatch(self.decider_pattern, value) is not None
 
 
 @dataclass(frozen=True)

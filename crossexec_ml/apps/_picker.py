@@ -253,6 +253,7 @@ class CasePicker:
             self.weighting.value = weight
             self.case.description = self.t("case")
             self.decider.description = self.t("decider")
+            self.decider.placeholder = self.t("decider_hint")
             self.reason.description = self.t("reason")
             self.target.description = self.t("target")
             labels = {

@@ -31,8 +31,10 @@ from crossexec_ml.decide._ledger import (
     SHOWN_SCORES,
     Ledger,
     VerifyReport,
+    code_shape,
     ledger_decisions,
     scores_shown,
+    verify_ledger,
 )
 from crossexec_ml.decide._policy import (
     TIE_BREAK_RULE,
@@ -83,6 +85,7 @@ __all__ = [
     "categories_as_text",
     "checkup",
     "checkup_table",
+    "code_shape",
     "eligible_handlers",
     "expected_gain",
     "explain_cases",
@@ -100,5 +103,6 @@ __all__ = [
     "suggest_rung",
     "tie_rule_order",
     "top_k",
+    "verify_ledger",
     "vulnerable",
 ]

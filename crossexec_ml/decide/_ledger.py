@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import math
@@ -23,6 +24,7 @@ import os
 import re
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,7 @@ import pandas as pd
 from crossexec_ml.config import DEFAULT_LEDGER_PATH
 from crossexec_ml.data import mask_text, temp_path_beside, value_rule, write_table
 from crossexec_ml.errors import LedgerError
-from crossexec_ml.settings import RUNGS
+from crossexec_ml.settings import DEFAULT_CODE_PATTERN, RUNGS, LedgerSettings
 from crossexec_ml.text import rung_label, t
 
 #: What a person can decide about a case, in ledger codes.
@@ -315,6 +317,7 @@ def _validate(
     scores: Any,
     as_of_date: Any,
     supersedes: Any,
+    settings: LedgerSettings,
 ) -> dict[str, Any]:
     """Check one decision and return its normalised fields; raise LedgerError with every problem."""
     problems: list[str] = []
@@ -346,8 +349,17 @@ def _validate(
         "supersedes": None,
     }
     _no_personal(fields["case_id"], "case_id", problems, code=False)
-    _no_personal(fields["decided_by"], "decided_by", problems, code=True)
-    _no_personal(fields["target_handler_id"], "target_handler_id", problems, code=True)
+    for name, what in (
+        ("decided_by", "the decider's code (决定人代码)"),
+        ("target_handler_id", "the receiving handler's code (接收承办人代码)"),
+    ):
+        before = len(problems)
+        _no_personal(fields[name], name, problems, code=True)
+        if len(problems) == before and fields[name] is not None:
+            if not settings.is_code(fields[name]):
+                problems.append(
+                    f"{name} is not a code (not shown): give {what} as {code_shape(settings)}"
+                )
     _no_personal(fields["reason"], "reason", problems, code=False)
     _no_personal(fields["model_id"], "model_id", problems, code=False)
 
@@ -386,6 +398,143 @@ def _validate(
     return fields
 
 
+def code_shape(settings: LedgerSettings | None = None, lang: str = "en") -> str:
+    """The shape of a person's code the ledger accepts, in words, for refusals and help texts.
+
+    Parameters
+    ----------
+    settings : LedgerSettings, optional
+        The ledger's settings (default: :class:`~crossexec_ml.settings.LedgerSettings`).
+    lang : {"en", "zh"}
+        Language of the words for the default pattern.
+
+    Returns
+    -------
+    str
+        The catalogue's ``ledger.code_shape`` for the default pattern; for a court's own
+        pattern, the pattern itself.
+    """
+    settings = settings or LedgerSettings()
+    if settings.decider_pattern == DEFAULT_CODE_PATTERN:
+        return t("ledger.code_shape", lang)
+    return f"a code matching the pattern {settings.decider_pattern} (never a name)"
+
+
+# --------------------------------------------------------------------------------------------
+# Telling faults apart: a full disk or a read-only folder is not a damaged file
+# --------------------------------------------------------------------------------------------
+
+
+class _DamagedError(LedgerError):
+    """The file is (or was) a ledger but its bytes cannot be read: `verify` calls it broken."""
+
+
+# Primary SQLite result codes (the low byte of ``sqlite_errorcode``) that say something
+# about the surroundings, not about the file's bytes.
+_SQLITE_KINDS = {
+    3: "permission",  # SQLITE_PERM
+    5: "busy",  # SQLITE_BUSY
+    6: "busy",  # SQLITE_LOCKED
+    7: "memory",  # SQLITE_NOMEM
+    8: "read_only",  # SQLITE_READONLY
+    10: "io",  # SQLITE_IOERR
+    13: "full",  # SQLITE_FULL
+    14: "cannot_open",  # SQLITE_CANTOPEN
+    23: "permission",  # SQLITE_AUTH
+}
+_ERRNO_KINDS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "full",
+    errno.EROFS: "read_only",
+    errno.EACCES: "permission",
+    errno.EPERM: "permission",
+    errno.ENOENT: "cannot_open",
+    errno.ENOTDIR: "cannot_open",
+    errno.EIO: "io",
+}
+# Not every OS error has its own sentence: the rest share one.
+_OS_OTHER = "os"
+_NOT_DAMAGED = "the ledger is not damaged: do not restore it from a backup"
+_FAULTS = {
+    "full": (
+        "the disk holding it is full ({name}), so {outcome}. Free space on that disk (or raise "
+        "the account's quota) and try again; " + _NOT_DAMAGED
+    ),
+    "read_only": (
+        "the file or its folder is read-only for this account ({name}), so {outcome}. Recording "
+        "a decision needs write access to the file and its folder (SQLite keeps -wal and -shm "
+        "files beside it); `crossexec ledger verify`, `show` and `export` only need read "
+        "access; " + _NOT_DAMAGED
+    ),
+    "permission": (
+        "the operating system denied this account access ({name}), so {outcome}. Ask for read "
+        "access to the file and its folder (to verify, show or export) or write access (to "
+        "record); " + _NOT_DAMAGED
+    ),
+    "cannot_open": (
+        "it cannot be opened, or its -wal/-shm files cannot be created beside it ({name}), so "
+        "{outcome}: the folder is missing, or this account may not enter or write it. Check the "
+        "path and the folder's permissions; " + _NOT_DAMAGED
+    ),
+    "io": (
+        "the disk reported an input/output error ({name}), so {outcome}. Check the disk or "
+        "network share and its free space, then try again; run `crossexec ledger verify` "
+        "before restoring anything from a backup"
+    ),
+    "busy": (
+        f"another process held the ledger for more than {_BUSY_TIMEOUT_S:.0f} s ({{name}}), so "
+        "{outcome}; try again"
+    ),
+    "memory": "the computer ran out of memory ({name}), so {outcome}; try again",
+    _OS_OTHER: (
+        "the operating system refused ({name}), so {outcome}. Check that the folder exists or "
+        "can be created and that this account may write to it; " + _NOT_DAMAGED
+    ),
+    "damaged": (
+        "the file is damaged: SQLite cannot read it ({name}), so {outcome}, and nothing will be "
+        "appended to it. Keep the damaged file (copy it aside), restore the latest backup and "
+        "re-enter the decisions recorded since that backup from the 台账 export or the paper "
+        "records"
+    ),
+}
+
+
+# SQLite's own message about a damaged file can hold bytes that are not text: Python raises
+# UnicodeDecodeError for it instead of a sqlite3 error.
+_SQLITE_FAULTS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _sqlite_kind(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "damaged"
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return _SQLITE_KINDS.get(code & 0xFF, "damaged")
+    text = str(exc).lower()
+    return "busy" if "locked" in text or "busy" in text else "damaged"
+
+
+def _detail(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "SQLite's message about it is not even text"
+    name = getattr(exc, "sqlite_errorname", None)
+    # A text-decoding error quotes the stored bytes: never echo them.
+    text = str(exc).split(" with text ", 1)[0][:120]
+    return f"{name}: {text}" if name else text
+
+
+def _refusal(exc: BaseException, path: Path, outcome: str) -> LedgerError:
+    """One sentence for a SQLite or OS fault; only a damaged file gets the backup advice."""
+    if isinstance(exc, _SQLITE_FAULTS):
+        kind, name = _sqlite_kind(exc), _detail(exc)
+    elif isinstance(exc, OSError):
+        kind, name = _ERRNO_KINDS.get(exc.errno or 0, _OS_OTHER), exc.strerror or str(exc)
+    else:  # pragma: no cover - callers pass only the two
+        raise TypeError(type(exc).__name__)
+    message = mask_text(f"{path}: " + _FAULTS[kind].format(name=name, outcome=outcome))
+    return _DamagedError(message) if kind == "damaged" else LedgerError(message)
+
+
 # --------------------------------------------------------------------------------------------
 # Opening and creating the file
 # --------------------------------------------------------------------------------------------
@@ -404,6 +553,48 @@ def _connect(path: Path, *, configure: bool = True) -> sqlite3.Connection:
             conn.close()
             raise
     return conn
+
+
+def _uri(path: Path, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"
+
+
+def _open_uri(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens -wal/-shm now
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open ``path`` so that nothing can be written: ``(connection, immutable)``.
+
+    ``mode=ro`` first. A WAL ledger still needs its -shm file; when this account cannot create
+    it (a read-only folder), ``immutable=1`` reads the file alone, which is only right when no
+    -wal file holds decisions not yet merged into it, so that case is refused instead.
+    """
+    try:
+        return _open_uri(_uri(path, mode="ro")), False
+    except sqlite3.OperationalError as exc:
+        if _sqlite_kind(exc) not in ("read_only", "cannot_open", "permission", "full", "io"):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        raise LedgerError(
+            f"{path}: this account cannot create {path.name}-shm beside the ledger, and "
+            f"{wal.name} shows that someone has the ledger open or that it holds decisions not "
+            "yet merged into the file; reading the file alone could miss them, so nothing was "
+            "read. Verify from an account that may write the folder, or when nobody is "
+            "recording (the last writer to close merges them); the ledger is not damaged"
+        )
+    return _open_uri(_uri(path, mode="ro", immutable="1")), True
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -428,11 +619,8 @@ def _create(path: Path) -> None:
     """Create an initialised ledger at ``path`` unless a file appears there first."""
     try:
         _create_file(path)
-    except OSError as exc:
-        raise LedgerError(
-            f"{path}: cannot create the ledger ({exc.strerror or exc}); check that the folder "
-            "exists or can be created and that you may write to it"
-        ) from None
+    except (OSError, *_SQLITE_FAULTS) as exc:
+        raise _refusal(exc, path, "no ledger was created") from None
 
 
 def _create_file(path: Path) -> None:
@@ -481,6 +669,11 @@ def _create_file(path: Path) -> None:
             p.unlink(missing_ok=True)
 
 
+def _lenient_text(data: bytes) -> str:
+    # Undecodable bytes become lone surrogates: such a row cannot hash, so verify names it.
+    return data.decode("utf-8", "surrogateescape")
+
+
 def _check_header(path: Path) -> None:
     """Refuse a file that is not a ledger by its first 100 bytes, before SQLite touches it."""
     if path.is_dir():
@@ -490,10 +683,27 @@ def _check_header(path: Path) -> None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(100)
+            # A ledger whose first bytes were damaged still names its format further on.
+            ours = head[68:72] == APPLICATION_ID.to_bytes(4, "big") or (
+                FORMAT_NAME.encode() in fh.read(1 << 20)
+            )
     except OSError as exc:
-        raise LedgerError(
-            f"{path}: cannot be read ({exc.strerror}); check the path and its permissions"
-        ) from None
+        raise _refusal(exc, path, "the ledger could not be read") from None
+    if (
+        head
+        and ours
+        and (
+            len(head) < 100
+            or not head.startswith(_SQLITE_MAGIC)
+            or (int.from_bytes(head[68:72], "big") != APPLICATION_ID)
+        )
+    ):
+        raise _DamagedError(
+            f"{path}: the file is a decision ledger whose SQLite header is damaged (its first "
+            "100 bytes); it was left untouched and nothing will be appended to it. Keep the "
+            "damaged file (copy it aside), restore the latest backup and re-enter the decisions "
+            "recorded since that backup from the 台账 export or the paper records"
+        )
     if not head:
         raise LedgerError(
             f"{path} is an empty file, not a decision ledger; it was left untouched. Delete it "
@@ -518,18 +728,21 @@ def _check_meta(conn: sqlite3.Connection, path: Path) -> None:
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         conn.execute("SELECT seq FROM decisions LIMIT 0")
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(
-            f"{path} carries the ledger's mark but its tables cannot be read ({exc}); the file "
-            "is damaged: restore it from a backup"
-        ) from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise _refusal(exc, path, "the ledger could not be opened") from None
     if meta.get("format") != FORMAT_NAME:
-        raise LedgerError(
+        raise _DamagedError(
             f"{path} carries the ledger's mark but its meta table does not identify a "
-            "crossexec decision ledger; the file is damaged or foreign: restore it from a backup"
+            "crossexec decision ledger; the file is damaged or foreign: keep it aside and "
+            "restore the latest backup"
         )
     version = meta.get("format_version", "")
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
+    if not isinstance(version, str) or not (version.isascii() and version.isdecimal()):
+        raise _DamagedError(
+            f"{path}: the ledger's format version {version!r} is not a number; the file is "
+            "damaged: keep it aside and restore the latest backup"
+        )
+    if int(version) > FORMAT_VERSION:
         raise LedgerError(
             f"{path} is a ledger of format version {version!r}; this crossexec-ml reads version "
             f"{FORMAT_VERSION}. Upgrade crossexec-ml to open it"
@@ -553,12 +766,20 @@ class Ledger:
     create : bool
         Whether a missing file may be created. Readers (dashboards, reports) pass False so a
         mistyped path is an error instead of a new, empty ledger.
+    read_only : bool
+        Open without any right to write (``mode=ro``; ``immutable=1`` when even the -shm file
+        cannot be created beside it), so an auditor without write access can verify, show and
+        export. :meth:`record` is refused then; nothing is ever created.
+    settings : LedgerSettings, optional
+        The shape a decider's or handler's code must have (default: letters, digits, ``-``
+        and ``_``, 1 to 32 characters).
 
     Raises
     ------
     LedgerError
         The file is not a ledger, is damaged, comes from a newer version, or is missing and
-        ``create`` is False.
+        ``create`` is False; or it cannot be opened (a full disk, a read-only or missing
+        folder, no permission), said apart from damage.
 
     Notes
     -----
@@ -566,22 +787,45 @@ class Ledger:
     Use it as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_LEDGER_PATH, *, create: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = DEFAULT_LEDGER_PATH,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        settings: LedgerSettings | None = None,
+    ):
         self.path = Path(path)
+        self.read_only = read_only
+        self.settings = settings or LedgerSettings()
+        #: Whether this ledger reads the file alone, without its -wal/-shm files.
+        self.immutable = False
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        # Whether this connection has verified the whole file before its first append.
+        self._verified = False
         if not self.path.exists() and not self.path.is_symlink():
-            if not create:
+            if not create or read_only:
                 raise LedgerError(
                     f"{self.path}: no ledger here; check the path, or record a decision first"
                 )
             _create(self.path)
         _check_header(self.path)
         # Read-only checks first: nothing is written until the meta table says it is a ledger.
-        conn = _connect(self.path, configure=False)
+        try:
+            if read_only:
+                conn, self.immutable = _connect_read_only(self.path)
+            else:
+                conn = _connect(self.path, configure=False)
+        except _SQLITE_FAULTS as exc:
+            raise _refusal(exc, self.path, "the ledger could not be opened") from None
         try:
             _check_meta(conn, self.path)
-            _configure(conn)
+            if not read_only:
+                _configure(conn)
+        except _SQLITE_FAULTS as exc:
+            conn.close()
+            raise _refusal(exc, self.path, "the ledger could not be opened") from None
         except BaseException:
             conn.close()
             raise
@@ -613,19 +857,24 @@ class Ledger:
             return conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def _reading(
+        self, outcome: str = "the ledger could not be read"
+    ) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a SQLite fault becomes a LedgerError saying which."""
         with self._lock:
             if self._conn is None:
                 raise LedgerError(f"the ledger {self.path} is closed; open it again with Ledger()")
             try:
                 yield self._conn
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                raise LedgerError(
-                    f"{self.path}: another process held the ledger for more than "
-                    f"{_BUSY_TIMEOUT_S:.0f} s; nothing was recorded, try again"
+            except sqlite3.IntegrityError as exc:
+                # The file's own triggers refused a write the head check let through.
+                raise _DamagedError(
+                    f"{self.path}: the ledger's own rules refused the append ({_detail(exc)}), "
+                    f"so {outcome}; the ledger was altered outside this tool: run `crossexec "
+                    "ledger verify` and restore the file from a backup"
                 ) from exc
+            except _SQLITE_FAULTS as exc:
+                raise _refusal(exc, self.path, outcome) from exc
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -677,8 +926,10 @@ class Ledger:
         ------
         LedgerError
             On any invalid field (every problem is listed), when ``supersedes`` does not name an
-            earlier decision of the same case, or when the ledger's head does not match its
-            meta (it was tampered with: run :meth:`verify`). Nothing is written then.
+            earlier decision of the same case, when the ledger does not verify (checked in full
+            before this connection's first append, then its head before each one), when it was
+            opened read-only, or when the disk is full or the file cannot be written (each said
+            apart). Nothing is written then.
         """
         fields = _validate(
             case_id,
@@ -690,8 +941,19 @@ class Ledger:
             scores,
             as_of_date,
             supersedes,
+            self.settings,
         )
-        with self._reading() as conn:
+        if self.read_only:
+            raise LedgerError(
+                f"{self.path} was opened read-only (for verify, show and export); nothing was "
+                "recorded: open it with Ledger(path) to record a decision"
+            )
+        with self._reading("nothing was recorded") as conn:
+            if not self._verified:
+                # Once per connection: the same check as `verify` (SQLite's quick_check and the
+                # whole chain), so nothing is ever appended to a file `verify` calls broken.
+                self._refuse_unless_ok(self._verify(conn))
+                self._verified = True
             # IMMEDIATE takes the write lock before reading the head, so no other process can
             # append between our read of the previous hash and our insert.
             conn.execute("BEGIN IMMEDIATE")
@@ -704,6 +966,17 @@ class Ledger:
                 raise
         row["scores"] = None if row["scores"] is None else json.loads(row["scores"])
         return row
+
+    def _refuse_unless_ok(self, report: VerifyReport) -> None:
+        if report.ok:
+            return
+        shown = "; ".join(report.problems[:3])
+        more = f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else ""
+        raise _DamagedError(
+            f"{self.path} does not verify, so nothing was recorded: {shown}{more}. The ledger "
+            "was damaged or altered outside this tool; nothing will be appended to it. Run "
+            "`crossexec ledger verify`, keep the file aside and restore the latest backup"
+        )
 
     def _append(self, conn: sqlite3.Connection, fields: dict[str, Any]) -> dict[str, Any]:
         meta = dict(
@@ -761,23 +1034,57 @@ class Ledger:
             ``ok`` is False when a row's content does not match its hash (edited), a row does not
             chain to the one before (deleted, inserted or re-hashed), the last row is not the
             head recorded in meta (the last row deleted), a correction points at another case,
-            the append-only triggers were dropped, or SQLite finds the file damaged.
+            the append-only triggers were dropped, or SQLite finds the file damaged or cannot
+            read all of it (each problem is one sentence; a damaged file never raises).
+
+        Raises
+        ------
+        LedgerError
+            Only when the file cannot be read for a reason outside it (the disk, permissions,
+            another process holding it): that is not a verdict on the ledger.
         """
-        problems: list[str] = []
         with self._reading() as conn:
+            return self._verify(conn)
+
+    def _verify(self, conn: sqlite3.Connection) -> VerifyReport:
+        problems: list[str] = []
+        check = "ok"
+        meta: dict[Any, Any] = {}
+        triggers: set[Any] = set()
+        rows: list[tuple[Any, ...]] = []
+        factory = conn.text_factory
+        # Damaged text is read as text that cannot hash, so the row is named instead of the
+        # whole read failing.
+        conn.text_factory = _lenient_text
+        try:
             conn.execute("BEGIN")  # one consistent snapshot, even while others append
             try:
-                check = conn.execute("PRAGMA quick_check").fetchone()[0]
+                found = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+                check = "ok" if found == ["ok"] else "; ".join(found[:3])
                 meta = dict(conn.execute("SELECT key, value FROM meta"))
                 triggers = {
                     r[0]
                     for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
                 }
-                rows = conn.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM decisions ORDER BY seq"
-                ).fetchall()
+                cursor = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM decisions ORDER BY seq")
+                for values in cursor:
+                    rows.append(values)
             finally:
-                conn.execute("COMMIT")
+                with contextlib.suppress(sqlite3.Error):
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            if _sqlite_kind(exc) != "damaged":
+                raise
+            read = f"after {len(rows)} row(s)" if rows else "before any row"
+            problems.append(
+                f"SQLite cannot read the whole file ({_detail(exc)}) {read}: the file is damaged"
+            )
+            if check != "ok":
+                problems.append(f"SQLite integrity check failed: {check}")
+            return VerifyReport(ok=False, n_rows=len(rows), problems=problems)
+        finally:
+            conn.text_factory = factory
         if check != "ok":
             problems.append(f"SQLite integrity check failed: {check}")
         missing = [t for t in _TRIGGERS if t not in triggers]
@@ -812,15 +1119,17 @@ class Ledger:
             sup = row["supersedes"]
             if sup is not None and case_of.get(sup) != row["case_id"]:
                 problems.append(
-                    f"seq {seq}: supersedes seq {sup}, which is not an earlier decision of the "
+                    f"seq {seq}: supersedes seq {sup!r}, which is not an earlier decision of the "
                     "same case"
                 )
             case_of[seq] = row["case_id"]
             prev_seq, prev_hash = seq, row["row_hash"]
 
         meta_n = meta.get("n_rows", "")
+        if not isinstance(meta_n, str):
+            meta_n = repr(meta_n)
         meta_head = meta.get("head_hash")
-        if meta_n.isdigit() and int(meta_n) > prev_seq:
+        if meta_n.isascii() and meta_n.isdecimal() and int(meta_n) > prev_seq:
             problems.append(
                 f"{_seq_range(prev_seq + 1, int(meta_n))} missing: the ledger recorded "
                 f"{meta_n} decision(s) but the last row is seq {prev_seq} (deleted)"
@@ -927,9 +1236,16 @@ class Ledger:
         if zh_headers is None:
             zh_headers = dest.suffix.lower() in (".xlsx", ".csv")
         form = _ledger_form(self.latest(expand_scores=True), zh=zh_headers)
-        return write_table(
-            form, dest, zh_headers=zh_headers, sheet_name="决定台账", labels=_FORM_LABELS
-        )
+        try:
+            return write_table(
+                form, dest, zh_headers=zh_headers, sheet_name="决定台账", labels=_FORM_LABELS
+            )
+        except OSError as exc:  # a full disk or a read-only folder where the 台账 goes
+            raise LedgerError(
+                str(_refusal(exc, dest, "the 台账 was not written")).replace(
+                    _NOT_DAMAGED, "the ledger itself is unchanged"
+                )
+            ) from None
 
     def export_xlsx(self, path: str | os.PathLike[str]) -> Path:
         """Write the 台账 as an Excel workbook with Chinese headers; see :meth:`export`."""
@@ -945,6 +1261,36 @@ class Ledger:
         return self.export(path, zh_headers=True)
 
 
+def verify_ledger(path: str | os.PathLike[str]) -> VerifyReport:
+    """Verify the ledger at ``path`` read-only; a damaged file is a broken report, never a crash.
+
+    What ``crossexec ledger verify`` runs: it needs read access only (see
+    :class:`Ledger`'s ``read_only``), and a file whose bytes are damaged anywhere (its header,
+    its tables, a row) is reported broken with a sentence instead of raising.
+
+    Parameters
+    ----------
+    path : path-like
+        The ledger file.
+
+    Returns
+    -------
+    VerifyReport
+
+    Raises
+    ------
+    LedgerError
+        When there is no ledger at ``path``, the file is no ledger at all (a CSV, another
+        application's database), comes from a newer version, or cannot be read for a reason
+        outside it (permissions, the disk): no verdict on the ledger can be given then.
+    """
+    try:
+        with Ledger(path, create=False, read_only=True) as ledger:
+            return ledger.verify()
+    except _DamagedError as err:
+        return VerifyReport(ok=False, n_rows=0, problems=[str(err)])
+
+
 # --------------------------------------------------------------------------------------------
 # Frames and the 台账 form
 # --------------------------------------------------------------------------------------------
@@ -956,8 +1302,9 @@ def _frame(records: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataF
     df["supersedes"] = df["supersedes"].astype("Int64")
     for c in ("decided_at", "first_decided_at"):
         if c in df:
-            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
-    df["as_of_date"] = pd.to_datetime(df["as_of_date"], format="%Y-%m-%d")
+            # coerce: a damaged stamp shows empty instead of stopping show/export (verify names it)
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601", errors="coerce")
+    df["as_of_date"] = pd.to_datetime(df["as_of_date"], format="%Y-%m-%d", errors="coerce")
     if "n_decisions" in df:
         df["n_decisions"] = df["n_decisions"].astype("int64")
     for c in (
@@ -980,8 +1327,19 @@ def _frame(records: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataF
     return df
 
 
+def _scores_of(text: object) -> dict[str, Any]:
+    """Parsed scores; damaged JSON (which verify reports) reads as no scores."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _expand_scores(df: pd.DataFrame) -> pd.DataFrame:
-    parsed = [json.loads(s) if isinstance(s, str) else {} for s in df["scores"]]
+    parsed = [_scores_of(s) for s in df["scores"]]
     keys = list(dict.fromkeys(k for d in parsed for k in d))
     out = df.copy()
     for k in keys:
@@ -1083,7 +1441,7 @@ def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str,
 
     from crossexec_ml.decide._ledger import Ledger
 
-    with Ledger(ledger_path, create=False) as ledger:
+    with Ledger(ledger_path, create=False, read_only=True) as ledger:
         latest = ledger.latest()
     out: dict[str, dict[str, object]] = {}
     for row in latest.itertuples(index=False):
