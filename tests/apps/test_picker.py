@@ -143,7 +143,7 @@ def test_hostile_ids_are_shown_as_text_in_every_picker_fragment(screening, tmp_p
     cases.loc[cases["case_id"] == hostile, "previous_handler_ids"] = hostile
     p = CasePicker(scored, cases, ledger_path=tmp_path / "l.sqlite", top_n=5)
     p.select(hostile)
-    p.decider.value, p.reason.value = hostile, hostile
+    p.decider.value, p.reason.value = "L07", hostile  # deciders are codes (ledger rule)
     p.buttons["defer"].click()
     for fragment in (p.table.value, p.sheet.value, p.status.value):
         assert "<script>alert" not in fragment and '" onmouseover' not in fragment

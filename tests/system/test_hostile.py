@@ -638,7 +638,7 @@ def test_formula_cells_are_neutralised_in_every_excel_export(model_dir, tmp_path
     ledger = str(out / "ledger.sqlite")
     for case_id, reason in zip(cases["case_id"][:2], ["=cmd|' /C calc'!A0", "+1+1"], strict=True):
         argv = ["decide", "--ledger", ledger, "--case", case_id, "--action", "keep"]
-        argv += ["--by", "@L007", "--reason", reason, "--scored", str(out / "scored.parquet")]
+        argv += ["--by", "L007", "--reason", reason, "--scored", str(out / "scored.parquet")]
         assert main(argv) == 0
     for suffix in (".xlsx", ".csv"):
         assert main(["ledger", "export", "--ledger", ledger, "--out", str(out / f"l{suffix}")]) == 0
