@@ -327,6 +327,11 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
         report = verify_ledger(args.ledger)
         print(report)
         return 0 if report.ok else 1
+    if args.what == "export":
+        # Checked before the ledger is opened: nothing, not even SQLite's -wal/-shm, appears.
+        if args.out is None:
+            raise InputError("ledger export needs --out FILE.xlsx (or .csv / .parquet)")
+        refuse_overwriting_inputs(args.out, args.ledger)
     with Ledger(args.ledger, create=False, read_only=True) as ledger:
         if args.what == "show":
             latest = ledger.latest()
@@ -343,9 +348,6 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
             if len(latest):
                 print(latest[cols].to_string(index=False))
             return 0
-        if args.out is None:
-            raise InputError("ledger export needs --out FILE.xlsx (or .csv / .parquet)")
-        refuse_overwriting_inputs(args.out, args.ledger)
         path = ledger.export(args.out)
         print(f"wrote {path}")
         return 0

@@ -1441,7 +1441,17 @@ def ledger_decisions(ledger_path: str | os.PathLike[str]) -> dict[str, dict[str,
 
     from crossexec_ml.decide._ledger import Ledger
 
-    with Ledger(ledger_path, create=False, read_only=True) as ledger:
+    # A job that scores reads with an ordinary connection, so SQLite removes its -wal and -shm
+    # files on close (a read-only one cannot, and would leave them beside the ledger after
+    # every run); only a job without write access to the ledger's folder reads read-only.
+    try:
+        ledger = Ledger(ledger_path, create=False)
+    except LedgerError as err:
+        if not os.access(Path(ledger_path).parent, os.W_OK) or not os.access(ledger_path, os.W_OK):
+            ledger = Ledger(ledger_path, create=False, read_only=True)
+        else:
+            raise err from None
+    with ledger:
         latest = ledger.latest()
     out: dict[str, dict[str, object]] = {}
     for row in latest.itertuples(index=False):
