@@ -4,7 +4,8 @@ The tool ranks, explains and records; a person with authority decides. The publi
 
 - contract and settings: :func:`cases_contract`, :func:`handlers_contract`, ``RUNGS``,
   :class:`CohortSettings`, :class:`FlagSettings`, :class:`LadderSettings`,
-  :class:`PrioritySettings`
+  :class:`PrioritySettings`, :class:`ScoringPolicy` (all of them, saved in the model card),
+  :class:`LedgerSettings`
 - reading and writing: :func:`read_cases`, :func:`read_handlers`, :func:`validate_file`,
   :func:`write_table`
 - synthetic data: :func:`make_cases`, :func:`load_sample`
@@ -32,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "RUNGS": "settings",
     "CohortSettings": "settings",
     "FlagSettings": "settings",
+    "LedgerSettings": "settings",
+    "ScoringPolicy": "settings",
     "cases_contract": "data",
     "handlers_contract": "data",
     "InputError": "errors",
