@@ -424,9 +424,12 @@ def run_rescore(
         dest.parent.mkdir(parents=True, exist_ok=True)  # where the lock file goes
         with _terminate_cleanly(), _out_dir_lock(dest, run_id, started):
             # Checked again under the lock: a run that just finished may have made it.
-            problem = _check_out_dir(dest, replace) or _check_inputs(
-                cases_path, model_dir, handlers, previous, ledger, fairness
-            )
+            problem = _check_out_dir(dest, replace)
+            if problem:
+                raise _Refused(problem)
+            # First, so that a run stopped while it checks its inputs leaves no one's garbage.
+            _remove_stale_temps(dest)
+            problem = _check_inputs(cases_path, model_dir, handlers, previous, ledger, fairness)
             if problem:
                 raise _Refused(problem)
             made = []
@@ -476,7 +479,6 @@ def _run_locked(
     """The run itself, under the output folder's lock: notebook, report, manifest, rename."""
     import papermill
 
-    _remove_stale_temps(dest)
     tmp = dest.parent / f".{dest.name}{_TMP_PREFIX}{run_id}-{os.getpid()}"
     executed = tmp / EXECUTED_NOTEBOOK
     try:

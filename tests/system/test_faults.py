@@ -210,6 +210,7 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
     for i, (sig, delay, replace) in enumerate(kills):
         out = prev if replace else runs / f"{label}-{i}"
         assert replace or not out.exists()
+        hidden_before = {p.name for p in runs.iterdir() if p.name.startswith(".")}
         proc = subprocess.Popen(
             _rescore_cmd(model, prev, out, replace),
             stdout=subprocess.DEVNULL,
@@ -232,7 +233,9 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
         else:
             assert _tree(prev) == before, (sig, delay, code)
             assert not out.exists() or _complete(out), (sig, delay, code)
-        hidden = [p.name for p in runs.iterdir() if p.name.startswith(".")]
+        # A stopped run leaves nothing of its own (an earlier SIGKILL's leftovers may remain if
+        # the stop came before this run got to remove them).
+        hidden = sorted({p.name for p in runs.iterdir() if p.name.startswith(".")} - hidden_before)
         if sig == signal.SIGTERM:
             assert hidden == [], f"SIGTERM after {delay:.1f}s left {hidden}"
     # A SIGKILL may leave a hidden temporary folder and a lock file (its flock died with the
