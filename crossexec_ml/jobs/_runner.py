@@ -270,7 +270,10 @@ def _out_dir_lock(out_dir: Path, run_id: str, started: dt.datetime) -> Iterator[
         When another run holds it (the sentence names that run's pid and start time).
     """
     path = _lock_path(out_dir)
-    fd = _flock_or_none(path)
+    try:
+        fd = _flock_or_none(path)
+    except OSError as exc:  # a link or a folder in its place, no permission
+        raise _Refused(f"cannot take the lock {path} ({exc.strerror or exc})") from None
     if fd is None:
         raise _Refused(
             f"another `crossexec rescore` is already writing --out-dir {out_dir} ({_holder(path)}; "
