@@ -64,7 +64,11 @@ dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on
 $(DEMO)/model/card.json: $(STAMP)
 	$(CROSSEXEC) train --cases $(SAMPLE)/history.csv --out $(DEMO)/model --quiet
 
-rescore: install $(DEMO)/model/card.json ## one scheduled re-scoring run on the sample into reports/rescore/<today>/
+# rescore's --ledger must exist (a mistyped path is refused): an empty ledger until a decision.
+var/ledger.sqlite: | $(STAMP)
+	$(PY) -c 'from crossexec_ml.decide import Ledger; Ledger("$@").close()'
+
+rescore: install $(DEMO)/model/card.json var/ledger.sqlite ## one scheduled re-scoring run on the sample into reports/rescore/<today>/
 	@out=reports/rescore/$$(date +%F); prev=$$(ls -d reports/rescore/2* 2>/dev/null | grep -v "$$out" | tail -1); \
 	$(CROSSEXEC) rescore --cases $(SAMPLE)/current.csv --model $(DEMO)/model \
 		--handlers $(SAMPLE)/handlers.csv --ledger var/ledger.sqlite --replace --out-dir $$out \

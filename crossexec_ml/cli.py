@@ -161,9 +161,9 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
     )
     if outcome.exit_code == EXIT_INVALID:
-        print(f"invalid input, nothing written (exit 2):\n{outcome.message}", file=sys.stderr)
+        print(f"refused, nothing written (exit 2):\n{outcome.message}", file=sys.stderr)
     elif outcome.exit_code == EXIT_FAILED:
-        print(f"failed, nothing written (exit 1): {outcome.message}", file=sys.stderr)
+        print(f"failed, no run written (exit 1): {outcome.message}", file=sys.stderr)
     else:
         print(outcome.message)
         rows = outcome.manifest["rows"]
@@ -442,11 +442,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--cases", required=True, help="the stalled stock (CSV/XLSX/Parquet)")
     r.add_argument("--model", required=True, type=Path, help="model folder from `train`")
-    r.add_argument("--out-dir", required=True, type=Path, help="new folder for this run")
+    r.add_argument(
+        "--out-dir",
+        required=True,
+        type=Path,
+        help="new folder for this run (one run at a time: a lock file beside it)",
+    )
     r.add_argument("--handlers", type=Path, default=None, help="handlers file (for plan.xlsx)")
     r.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
-    r.add_argument("--previous", type=Path, default=None, help="the previous run's folder")
-    r.add_argument("--ledger", type=Path, default=None, help="decision ledger (marks decisions)")
+    r.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        help="the previous run's folder (leave it out on a first run)",
+    )
+    r.add_argument(
+        "--ledger",
+        type=Path,
+        default=None,
+        help="decision ledger (marks decisions); must exist: a missing file is refused",
+    )
     r.add_argument(
         "--as-of-date", default=None, help="run date for the freshness check (default today)"
     )
@@ -454,7 +469,9 @@ def _parser() -> argparse.ArgumentParser:
         "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` (report)"
     )
     r.add_argument(
-        "--replace", action="store_true", help="replace --out-dir once the new run succeeded"
+        "--replace",
+        action="store_true",
+        help="replace --out-dir once the new run succeeded; only an earlier run's own folder",
     )
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.set_defaults(func=_cmd_rescore)

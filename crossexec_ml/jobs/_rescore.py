@@ -192,7 +192,8 @@ def load_run_inputs(
         The previous run's folder: drift is measured against it and carried-over cases are
         marked. Without it, drift is measured against the model's training data.
     ledger_path : path-like, optional
-        Decision ledger; a missing file means nothing was decided yet.
+        Decision ledger. It must exist: a mistyped path is refused, never read as "nothing
+        decided yet" (which would propose decided cases again), as ``crossexec score`` does.
     fairness_path : path-like, optional
         JSON written by ``crossexec fairness --out FILE.json``: its summary goes into the
         report and the manifest.
@@ -203,8 +204,8 @@ def load_run_inputs(
 
     Raises
     ------
-    crossexec_ml.data.ValidationError, InputError, ModelFileError
-        With the file, row and column at fault.
+    crossexec_ml.data.ValidationError, InputError, ModelFileError, LedgerError
+        With the file, row and column at fault; LedgerError for a missing or damaged ledger.
     """
     model_dir = Path(model_dir)
     model, card = load_model(model_dir)
@@ -217,7 +218,7 @@ def load_run_inputs(
         reference = _read_reference(model_dir, card)
         source = "training data" if reference is not None else "none"
     decisions: dict[str, dict[str, object]] = {}
-    if ledger_path and Path(ledger_path).is_file():
+    if ledger_path:
         decisions = ledger_decisions(ledger_path)
     fairness = None
     if fairness_path:

@@ -12,6 +12,12 @@ A scheduler (cron, a systemd timer) calls this once a week. It
 A failure leaves no output folder and does not touch the previous run; the executed notebook
 with the error is kept in ``failed/`` beside the output folder for diagnosis.
 
+Nothing but a run is ever replaced or removed: ``replace`` swaps out only a folder this command
+wrote (its ``manifest.json`` and nothing but a run's own files); without it the final rename
+refuses an existing folder even if it appeared during the run. A lock file beside the output
+folder (``.<name>.lock``, ``flock``) refuses a second run into the same folder at once; the
+kernel releases it when a run dies, and the next run removes the file.
+
 Exit codes: :data:`EXIT_OK` 0, :data:`EXIT_FAILED` 1, :data:`EXIT_INVALID` 2 (nothing
 written), :data:`EXIT_DRIFT` 3 (drift or stale input; outputs written, the manifest says why).
 """
@@ -20,6 +26,8 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
+import fcntl
 import json
 import os
 import re
@@ -33,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossexec_ml.data import ValidationError, atomic_path
-from crossexec_ml.errors import InputError, ModelFileError
-from crossexec_ml.jobs._rescore import MANIFEST_FILE, load_run_inputs
+from crossexec_ml.errors import CrossExecError, LedgerError
+from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DRIFT = 0, 1, 2, 3
 KERNEL = "crossexec-ml"
@@ -44,6 +52,9 @@ EXECUTED_NOTEBOOK = "rescore.ipynb"
 REPORT_FILE = "report.html"
 _TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 _TMP_PREFIX = ".tmp-"
+#: A run's hidden temporary folder: ``.<out-dir name>.tmp-<run id>-<pid>``.
+_TMP_NAME = re.compile(r"\..+\.tmp-\d{8}T\d{6}Z-[0-9a-f]{6}-(?P<pid>\d+)")
+_LOCK_SUFFIX = ".lock"
 # plotly's notebook renderer adds a MathJax <script> from a CDN to every figure (hard-coded in
 # plotly.io._base_renderers); the report uses no LaTeX, and it must not reach the network.
 _CDN_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
@@ -97,28 +108,85 @@ def report_html(executed: Path, title: str) -> str:
     return body
 
 
-def _preflight(
-    cases_path: Path,
-    model_dir: Path,
-    out_dir: Path,
-    handlers_path: Path | None,
-    previous_dir: Path | None,
-    replace: bool,
-    fairness_path: Path | None = None,
-) -> str | None:
-    """Every check that can fail before anything is written; the problem, or None."""
-    if out_dir.exists() and not replace:
-        return (
-            f"--out-dir {out_dir} already exists; give each run its own (dated) folder, or pass "
-            "--replace to swap it for the new run once the new run has succeeded"
+#: Every file a run's folder may hold: what the notebook writes and what the runner adds.
+_RUN_FOLDER_FILES: frozenset[str] = frozenset({*RUN_FILES, REPORT_FILE, EXECUTED_NOTEBOOK})
+
+
+class _Refused(Exception):
+    """A run that must stop before it writes anything (exit 2): the sentence says why."""
+
+
+def _not_a_run(folder: Path) -> str | None:
+    """Why ``folder`` is not a run this command wrote, or None when it is one.
+
+    A run folder holds a readable ``manifest.json`` with a run id, and nothing but a run's own
+    files (:data:`_RUN_FOLDER_FILES`), each a regular file: no sub-folder, no link, nothing else.
+    """
+    if folder.is_symlink():
+        return "it is a symbolic link"
+    if not folder.is_dir():
+        return "it is not a folder"
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    foreign = [
+        e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
+        for e in entries
+        if e.name not in _RUN_FOLDER_FILES or not e.is_file(follow_symlinks=False)
+    ]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        return f"--out-dir {out_dir} is a file, not a folder"
+        return f"it holds {shown}, which no run writes"
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"it has no {MANIFEST_FILE}"
+    except (OSError, ValueError) as exc:
+        return f"its {MANIFEST_FILE} is not readable ({exc})"
+    if not isinstance(manifest, dict) or not manifest.get("run_id"):
+        return f"its {MANIFEST_FILE} is not a run manifest (no run_id)"
+    return None
+
+
+def _check_out_dir(out_dir: Path, replace: bool) -> str | None:
+    """The output folder's problem (cheap checks, nothing read or written), or None."""
+    if out_dir.exists() or out_dir.is_symlink():
+        if not replace:
+            if not out_dir.is_dir():
+                return f"--out-dir {out_dir} is a file, not a folder"
+            return (
+                f"--out-dir {out_dir} already exists; give each run its own (dated) folder, or "
+                "pass --replace to swap an earlier run in it for the new run once the new run "
+                "has succeeded"
+            )
+        why = _not_a_run(out_dir)
+        if why:
+            return (
+                f"--replace refuses --out-dir {out_dir}: {why}, so it is not a run folder "
+                "written by `crossexec rescore`; nothing was touched. --replace only swaps out "
+                "an earlier run's own folder (such as runs/2026-11-28), never a folder holding "
+                "anything else"
+            )
     parent = next((p for p in out_dir.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         return f"--out-dir {out_dir}: {parent} is a file, not a folder"
     if parent is None or not os.access(parent, os.W_OK | os.X_OK):
         return f"--out-dir {out_dir}: cannot write in {parent}; choose a folder you can write to"
+    return None
+
+
+def _check_inputs(
+    cases_path: Path,
+    model_dir: Path,
+    handlers_path: Path | None,
+    previous_dir: Path | None,
+    ledger_path: Path | None,
+    fairness_path: Path | None = None,
+) -> str | None:
+    """Every input check that can fail before anything is written; the problem, or None."""
     if not NOTEBOOK.is_file():
         return f"{NOTEBOOK} is missing: run crossexec rescore from a checkout of the project"
     try:
@@ -129,21 +197,118 @@ def _preflight(
             model_dir,
             handlers_path=handlers_path,
             previous_dir=previous_dir,
+            ledger_path=ledger_path,
             fairness_path=fairness_path,
         )
     except ValidationError as err:
         return err.report.summary() + "\n" + err.report.problem_text()
-    except (InputError, ModelFileError) as err:
+    except LedgerError as err:
+        return f"--ledger {err}"
+    except CrossExecError as err:
         return str(err)
     return None
 
 
+def _lock_path(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}{_LOCK_SUFFIX}"
+
+
+def _flock_or_none(path: Path) -> int | None:
+    """Open and ``flock`` the lock file at ``path`` (created if needed); None if it is held.
+
+    Loops until the locked file is still the one at ``path``: a run that finishes removes its
+    lock file while holding it, so a file opened just before that is no lock any more.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock at ``path``, as the refusal names it."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return f"pid {info['pid']}, started {info['started_at']}, run {info['run_id']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "it has only just started"
+
+
+def _ours(lock: Path) -> bool:
+    """Whether ``lock`` is a run's lock file (another program's is never touched)."""
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(info, dict)
+        and {"pid", "started_at", "run_id"} <= info.keys()
+        and re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", str(info["run_id"])) is not None
+    )
+
+
+@contextmanager
+def _out_dir_lock(out_dir: Path, run_id: str, started: dt.datetime) -> Iterator[None]:
+    """Hold ``.<out-dir name>.lock`` beside ``out_dir`` for the whole run; remove it after.
+
+    Raises
+    ------
+    _Refused
+        When another run holds it (the sentence names that run's pid and start time).
+    """
+    path = _lock_path(out_dir)
+    try:
+        fd = _flock_or_none(path)
+    except OSError as exc:  # a link or a folder in its place, no permission
+        raise _Refused(f"cannot take the lock {path} ({exc.strerror or exc})") from None
+    if fd is None:
+        raise _Refused(
+            f"another `crossexec rescore` is already writing --out-dir {out_dir} ({_holder(path)}; "
+            f"lock {path}); wait for it to finish, or give this run its own folder"
+        )
+    try:
+        info = {"pid": os.getpid(), "started_at": f"{started:%Y-%m-%dT%H:%M:%SZ}", "run_id": run_id}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode())
+        yield
+    finally:
+        try:
+            path.unlink()  # still holding it: whoever opens the file now retries on the new one
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
 def _remove_stale_temps(out_dir: Path) -> None:
-    """Temporary folders of earlier runs beside ``out_dir`` whose process is gone (killed)."""
+    """Leftovers beside ``out_dir`` of earlier runs that were killed: their temporary folders
+    (the process is gone) and their lock files (nobody holds them)."""
     for tmp in out_dir.parent.glob(f".*{_TMP_PREFIX}*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        match = _TMP_NAME.fullmatch(tmp.name)
+        if match and tmp.is_dir() and not tmp.is_symlink() and not _alive(int(match["pid"])):
             shutil.rmtree(tmp, ignore_errors=True)
+    for lock in out_dir.parent.glob(f".*{_LOCK_SUFFIX}"):
+        if lock == _lock_path(out_dir) or lock.is_symlink() or not _ours(lock):
+            continue
+        try:
+            fd = _flock_or_none(lock)
+        except OSError:
+            continue
+        if fd is not None:
+            lock.unlink(missing_ok=True)
+            os.close(fd)
 
 
 def _alive(pid: int) -> bool:
@@ -209,7 +374,8 @@ def run_rescore(
     model_dir : path-like
         Folder from ``crossexec train``.
     out_dir : path-like
-        The run's folder; must not exist unless ``replace``.
+        The run's folder; must not exist unless ``replace``. A second run into the same
+        folder while this one works is refused (exit 2), naming this run.
     handlers_path : path-like, optional
         Handlers file; without it no ``plan.xlsx`` is made.
     capacity : int, optional
@@ -217,13 +383,16 @@ def run_rescore(
     previous_dir : path-like, optional
         The previous run's folder (drift reference; carried-over cases are marked).
     ledger_path : path-like, optional
-        Decision ledger (decided cases are marked and not proposed again).
+        Decision ledger (decided cases are marked and not proposed again); it must exist (a
+        mistyped path is refused with exit 2, never read as "nothing decided").
     as_of_date : str, optional
         The run's date ``YYYY-MM-DD`` for the freshness check (default: today, UTC).
     fairness_path : path-like, optional
         JSON from ``crossexec fairness``: its summary goes into the report and manifest.
     replace : bool
-        Replace an existing ``out_dir``, only once the new run has fully succeeded.
+        Replace an existing ``out_dir``, only once the new run has fully succeeded, and only
+        when it is an earlier run's folder (its ``manifest.json`` and nothing but a run's own
+        files); any other folder is refused (exit 2) and left untouched.
     progress : bool
         papermill's cell progress bar.
     notebook : path-like, optional
@@ -235,8 +404,6 @@ def run_rescore(
     -------
     RescoreOutcome
     """
-    import papermill
-
     say = on_step or (lambda _msg: None)
     started = dt.datetime.now(dt.UTC)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -245,70 +412,123 @@ def run_rescore(
     handlers = Path(handlers_path).absolute() if handlers_path else None
     previous = Path(previous_dir).absolute() if previous_dir else None
     fairness = Path(fairness_path).absolute() if fairness_path else None
+    ledger = Path(ledger_path).absolute() if ledger_path else None
     if as_of_date:
         try:
             dt.date.fromisoformat(as_of_date)
         except ValueError:
             return RescoreOutcome(EXIT_INVALID, f"--as-of-date {as_of_date!r}: use YYYY-MM-DD")
     say("checking inputs")
-    problem = _preflight(cases_path, model_dir, dest, handlers, previous, replace, fairness)
+    problem = _check_out_dir(dest, replace)
     if problem:
         return RescoreOutcome(EXIT_INVALID, problem)
-    source = Path(notebook) if notebook else NOTEBOOK
-    _remove_stale_temps(dest)
+    made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)  # where the lock file goes
+        with _terminate_cleanly(), _out_dir_lock(dest, run_id, started):
+            # Checked again under the lock: a run that just finished may have made it.
+            problem = _check_out_dir(dest, replace)
+            if problem:
+                raise _Refused(problem)
+            # First, so that a run stopped while it checks its inputs leaves no one's garbage.
+            _remove_stale_temps(dest)
+            problem = _check_inputs(cases_path, model_dir, handlers, previous, ledger, fairness)
+            if problem:
+                raise _Refused(problem)
+            made = []
+            return _run_locked(
+                source=Path(notebook) if notebook else NOTEBOOK,
+                dest=dest,
+                run_id=run_id,
+                started=started,
+                replace=replace,
+                progress=progress,
+                say=say,
+                parameters={
+                    "cases_path": str(cases_path),
+                    "model_dir": str(model_dir),
+                    "handlers_path": str(handlers) if handlers else "",
+                    "out_dir": "",  # the temporary folder, set by _run_locked
+                    "capacity": capacity,
+                    "previous_dir": str(previous) if previous else "",
+                    "as_of_date": as_of_date or "",
+                    "ledger_path": str(ledger) if ledger else "",
+                    "fairness_path": str(fairness) if fairness else "",
+                    "run_id": run_id,
+                    "started_at": started.isoformat(timespec="seconds"),
+                },
+            )
+    except _Refused as refused:
+        return RescoreOutcome(EXIT_INVALID, str(refused))
+    finally:
+        for folder in made:  # folders made only to hold the lock of a refused run
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _run_locked(
+    *,
+    source: Path,
+    dest: Path,
+    run_id: str,
+    started: dt.datetime,
+    replace: bool,
+    progress: bool,
+    say: Callable[[str], None],
+    parameters: dict[str, object],
+) -> RescoreOutcome:
+    """The run itself, under the output folder's lock: notebook, report, manifest, rename."""
+    import papermill
+
     tmp = dest.parent / f".{dest.name}{_TMP_PREFIX}{run_id}-{os.getpid()}"
     executed = tmp / EXECUTED_NOTEBOOK
-    with _terminate_cleanly():
+    try:
+        tmp.mkdir()
+        say(f"running {source.name} (run {run_id})")
         try:
-            tmp.mkdir(parents=True)
-            say(f"running {source.name} (run {run_id})")
-            try:
-                papermill.execute_notebook(
-                    str(source),
-                    str(executed),
-                    parameters={
-                        "cases_path": str(cases_path),
-                        "model_dir": str(model_dir),
-                        "handlers_path": str(handlers) if handlers else "",
-                        "out_dir": str(tmp),
-                        "capacity": capacity,
-                        "previous_dir": str(previous) if previous else "",
-                        "as_of_date": as_of_date or "",
-                        "ledger_path": str(Path(ledger_path).absolute()) if ledger_path else "",
-                        "fairness_path": str(fairness) if fairness else "",
-                        "run_id": run_id,
-                        "started_at": started.isoformat(timespec="seconds"),
-                    },
-                    kernel_name=KERNEL,
-                    cwd=str(source.parent),
-                    progress_bar=progress,
-                )
-            except Exception as err:  # a failing cell, or a kernel that died or never started
-                kept = _keep_failed(executed, dest, run_id)
-                if isinstance(err, papermill.PapermillExecutionError):
-                    why = f"the notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
-                else:
-                    why = f"the run failed: {type(err).__name__}: {err}"
-                where = f"\nthe executed notebook is kept in {kept}" if kept else ""
-                return RescoreOutcome(EXIT_FAILED, why + where, failed_notebook=kept)
-            say("writing report.html")
-            (tmp / REPORT_FILE).write_text(
-                report_html(executed, f"重新评分 Re-scoring {run_id}"), encoding="utf-8"
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters={**parameters, "out_dir": str(tmp)},
+                kernel_name=KERNEL,
+                cwd=str(source.parent),
+                progress_bar=progress,
             )
-            manifest = json.loads((tmp / MANIFEST_FILE).read_text(encoding="utf-8"))
-            manifest["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            manifest["notebook"] = source.name
-            manifest["files"] = sorted({*manifest["files"], REPORT_FILE, EXECUTED_NOTEBOOK})
-            with atomic_path(tmp / MANIFEST_FILE) as mtmp:
-                mtmp.write_text(
-                    json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
-                )
-            _move_into_place(tmp, dest, run_id)
-        except BaseException:
-            _kill_children()
-            raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        except Exception as err:  # a failing cell, or a kernel that died or never started
+            kept = _keep_failed(executed, dest, run_id)
+            if isinstance(err, papermill.PapermillExecutionError):
+                why = f"the notebook failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
+            else:
+                why = f"the run failed: {type(err).__name__}: {err}"
+            where = f"\nthe executed notebook is kept in {kept}" if kept else ""
+            return RescoreOutcome(EXIT_FAILED, why + where, failed_notebook=kept)
+        say("writing report.html")
+        (tmp / REPORT_FILE).write_text(
+            report_html(executed, f"重新评分 Re-scoring {run_id}"), encoding="utf-8"
+        )
+        manifest = json.loads((tmp / MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        manifest["notebook"] = source.name
+        manifest["files"] = sorted({*manifest["files"], REPORT_FILE, EXECUTED_NOTEBOOK})
+        with atomic_path(tmp / MANIFEST_FILE) as mtmp:
+            mtmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        try:
+            _move_into_place(tmp, dest, run_id, replace=replace)
+        except (FileExistsError, _Refused) as err:
+            kept = _keep_failed(tmp / EXECUTED_NOTEBOOK, dest, run_id)
+            where = f"; the executed notebook is kept in {kept}" if kept else ""
+            return RescoreOutcome(
+                EXIT_FAILED,
+                f"{err}; this run's results were not moved there{where}",
+                failed_notebook=kept,
+            )
+    except BaseException:
+        _kill_children()
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     code = EXIT_DRIFT if manifest["outcome"] != "ok" else EXIT_OK
     message = f"run {run_id}: {manifest['outcome']} -> {dest}"
     if manifest["alarms"]:
@@ -316,17 +536,17 @@ def run_rescore(
     return RescoreOutcome(code, message, out_dir=dest, manifest=manifest)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if
-    the system cannot."""
+def _renameat2(a: Path, b: Path, flags: int) -> int:
+    """Linux ``renameat2(a, b, flags)``: 0 when done, else the errno (ENOSYS when the system
+    or the C library has no such call)."""
     if sys.platform != "linux":
-        return False
+        return errno.ENOSYS
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
+        return errno.ENOSYS
+    at_fdcwd = -100
     renameat2.argtypes = [
         ctypes.c_int,
         ctypes.c_char_p,
@@ -334,23 +554,84 @@ def _exchange(a: Path, b: Path) -> bool:
         ctypes.c_char_p,
         ctypes.c_uint,
     ]
-    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return done == 0
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), flags)
+    return 0 if done == 0 else ctypes.get_errno()
 
 
-def _move_into_place(tmp: Path, dest: Path, run_id: str) -> None:
-    """Rename the finished run onto ``dest``; an existing ``dest`` is swapped out, then removed.
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 
-    SIGTERM is held back meanwhile, so a stop cannot land between two renames; replacing an
-    existing run is one atomic exchange where the system offers it (Linux), so even a SIGKILL
-    leaves either the old run or the new one at ``dest``.
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if
+    the system cannot."""
+    return _renameat2(a, b, _RENAME_EXCHANGE) == 0
+
+
+def _rename_new(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest`` only if ``dest`` does not exist, in one step that cannot race.
+
+    ``renameat2(RENAME_NOREPLACE)`` where the system offers it; elsewhere ``mkdir(dest)``
+    claims the name (it fails if anything is there) and the rename replaces only that empty
+    folder (it fails if anything was put in it meanwhile).
+
+    Raises
+    ------
+    FileExistsError
+        When ``dest`` exists; nothing at ``dest`` was touched.
+    """
+    exists = FileExistsError(
+        errno.EEXIST,
+        f"--out-dir {dest} appeared while this run was working (made by another process); "
+        "it was not replaced",
+    )
+    code = _renameat2(tmp, dest, _RENAME_NOREPLACE)
+    if code == 0:
+        return
+    if code == errno.EEXIST:
+        raise exists
+    if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        raise OSError(code, os.strerror(code), str(dest))
+    try:
+        os.mkdir(dest)
+    except FileExistsError:
+        raise exists from None
+    try:
+        os.rename(tmp, dest)
+    except OSError as err:
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise exists from None
+        os.rmdir(dest)
+        raise
+
+
+def _move_into_place(tmp: Path, dest: Path, run_id: str, *, replace: bool = False) -> None:
+    """Rename the finished run onto ``dest``; with ``replace`` an earlier run there is swapped
+    out, then removed.
+
+    Without ``replace`` the rename refuses an existing ``dest`` (:func:`_rename_new`), even
+    one that appeared during the run. With it, ``dest`` is checked once more to be a run
+    folder this command wrote, right before it is swapped out. SIGTERM is held back meanwhile,
+    so a stop cannot land between two renames; replacing an existing run is one atomic
+    exchange where the system offers it (Linux), so even a SIGKILL leaves either the old run
+    or the new one at ``dest``.
+
+    Raises
+    ------
+    FileExistsError
+        ``dest`` exists and ``replace`` is False.
+    _Refused
+        ``dest`` is no longer an earlier run's folder.
     """
     blocked = {signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
-        if not dest.exists():
-            os.rename(tmp, dest)
-        elif _exchange(tmp, dest):
+        if not replace or not (dest.exists() or dest.is_symlink()):
+            _rename_new(tmp, dest)
+            return
+        why = _not_a_run(dest)
+        if why:
+            raise _Refused(f"--out-dir {dest} changed during the run ({why}); it was not replaced")
+        if _exchange(tmp, dest):
             shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous run
         else:
             old = dest.parent / f".{dest.name}.old-{run_id}"

@@ -4,8 +4,9 @@ A scheduled re-scoring must not hand leaders a list built on stale or shifted da
 saying so. :func:`drift_report` compares this run with the previous one (or with the training
 data when there is none): population stability of the scores and of the main features, values
 of categorical columns never seen before, missing values per column, how old the newest
-screening date is, and whether the scores still spread (all equal is an alarm). Thresholds are
-settings.
+screening date is, whether a screening date lies after the run date or the run date lies far
+from every case's dates (a mistyped ``--as-of-date`` or a wrong clock), and whether the scores
+still spread (all equal is an alarm). Thresholds are settings.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ MONITORED_FEATURES: tuple[str, ...] = (
 REFERENCE_FILE = "reference.parquet"
 #: Score columns compared run to run (when both runs have them).
 MONITORED_SCORES: tuple[str, ...] = ("p_keep", "p_cross", "expected_gain")
+#: Days a screening date may lie after the run date before it is an alarm: the default run
+#: date is today in UTC, while a court stamps its export in China time (UTC+8), a day ahead
+#: for eight hours of every day.
+_DATE_SKEW_DAYS = 1
+#: Days after the newest screening date beyond which the run date itself is suspect (a year):
+#: not stale data any more but a mistyped run date or a wrong clock.
+_FAR_RUN_DATE_DAYS = 366
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
@@ -201,6 +209,31 @@ def drift_report(
         if pd.notna(newest)
         else "input has no dates",
     )
+    if pd.notna(newest):
+        run_day = today.normalize()
+        dates = pd.to_datetime(cases["as_of_date"])
+        ahead = float((newest - run_day).days)
+        n_after = int((dates > run_day + pd.Timedelta(days=_DATE_SKEW_DAYS)).sum())
+        add(
+            "dates_after_run_date",
+            "as_of_date",
+            ahead,
+            float(_DATE_SKEW_DAYS),
+            "alarm" if ahead > _DATE_SKEW_DAYS else "ok",
+            f"{n_after} case(s) have a screening date after the run date {run_day:%Y-%m-%d} "
+            f"(the newest, {newest:%Y-%m-%d}, is {ahead:.0f} days after it): the run date "
+            "(--as-of-date) or the export's as_of_date column is wrong",
+        )
+        add(
+            "run_date_gap",
+            "as_of_date",
+            age,
+            float(_FAR_RUN_DATE_DAYS),
+            "alarm" if age > _FAR_RUN_DATE_DAYS else "ok",
+            f"the run date {run_day:%Y-%m-%d} is {age:.0f} days after the newest screening date "
+            f"{newest:%Y-%m-%d}, far from every case's dates (limit {_FAR_RUN_DATE_DAYS}): check "
+            "the run date (--as-of-date) and the server's clock before treating the data as old",
+        )
     if scored is not None and "p_cross" in scored and len(scored):
         sd = float(pd.to_numeric(scored["p_cross"]).std(ddof=0))
         add(

@@ -10,6 +10,7 @@ in Chromium with the network blocked, to prove it is self-contained.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -498,3 +499,261 @@ def test_top_table_speaks_the_leaders_language(model_dir):
     assert zh["主要原因"].str.contains("百分点").all()
     assert zh["提升"].str.endswith("个百分点").all() and en["uplift"].str.endswith("points").all()
     assert en["ledger decision"].iloc[0] == "ask the higher court (escalate)"
+
+
+# --------------------------------------------------------------------------------------------
+# Safe to deploy: nothing but a run is replaced, one run per folder, no silent ledger, dates
+# --------------------------------------------------------------------------------------------
+
+
+def _sample_args(model_dir: Path, *more: str) -> list[str]:
+    return [
+        "--cases",
+        str(SAMPLE / "current.csv"),
+        "--model",
+        str(model_dir),
+        "--as-of-date",
+        RUN_DATE,
+        *more,
+    ]
+
+
+@pytest.mark.notebook
+def test_replace_refuses_any_folder_but_an_earlier_run_and_touches_nothing(
+    runs, model_dir, tmp_path, capsys
+):
+    srv = tmp_path / "srv"
+    (srv / "var").mkdir(parents=True)
+    shutil.copy(runs["root"] / "ledger.sqlite", srv / "var" / "ledger.sqlite")
+    earlier = srv / "runs" / "2026-11-21"
+    shutil.copytree(runs["first"], earlier)
+    before = _tree(srv)
+    # The whole installation (ledger and earlier runs), and the folder of all runs.
+    for wrong in (srv, srv / "runs"):
+        assert _rescore(*_sample_args(model_dir, "--replace"), "--out-dir", str(wrong)) == 2
+        err = capsys.readouterr().err
+        assert "--replace refuses" in err and "nothing was touched" in err
+    # An earlier run with something else put in it, and a link to an earlier run.
+    (earlier / "notes.txt").write_text("mine", encoding="utf-8")
+    link = srv / "runs" / "latest"
+    link.symlink_to(earlier, target_is_directory=True)
+    before = _tree(srv)
+    assert _rescore(*_sample_args(model_dir, "--replace"), "--out-dir", str(earlier)) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert _rescore(*_sample_args(model_dir, "--replace"), "--out-dir", str(link)) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert _tree(srv) == before
+    assert sorted(p.name for p in srv.iterdir()) == ["runs", "var"]  # no lock, no temp folder
+    assert sorted(p.name for p in (srv / "runs").iterdir()) == ["2026-11-21", "latest"]
+
+
+@pytest.mark.notebook
+def test_replace_swaps_an_earlier_run_for_the_new_one(runs, model_dir, tmp_path):
+    earlier = tmp_path / "2026-11-28"
+    shutil.copytree(runs["first"], earlier)
+    old = json.loads((earlier / "manifest.json").read_text(encoding="utf-8"))
+    assert _rescore(*_sample_args(model_dir, "--replace"), "--out-dir", str(earlier)) == 0
+    new = json.loads((earlier / "manifest.json").read_text(encoding="utf-8"))
+    assert new["run_id"] != old["run_id"]
+    assert {p.name for p in earlier.iterdir()} == set(new["files"])
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-11-28"]
+
+
+@pytest.mark.notebook
+def test_a_folder_that_appears_during_the_run_is_never_replaced(model_dir, tmp_path):
+    from crossexec_ml.jobs import run_rescore
+
+    dest = tmp_path / "runs" / "2026-11-28"
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            f"import pathlib\nd = pathlib.Path({str(dest)!r})\nd.mkdir()\n"
+            '(d / "theirs.txt").write_text("theirs")'
+        )
+    )
+    (tmp_path / "nb").mkdir()
+    copy = tmp_path / "nb" / NOTEBOOK.name
+    nbformat.write(nb, copy)
+    outcome = run_rescore(
+        SAMPLE / "current.csv", model_dir, dest, as_of_date=RUN_DATE, notebook=copy
+    )
+    assert outcome.exit_code == 1
+    assert "appeared while this run was working" in outcome.message
+    assert [p.name for p in dest.iterdir()] == ["theirs.txt"]
+    assert (dest / "theirs.txt").read_text() == "theirs"
+    assert outcome.failed_notebook is not None and outcome.failed_notebook.is_file()
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["2026-11-28", "failed"]
+
+
+@pytest.mark.parametrize("renameat2", [True, False], ids=["renameat2", "mkdir-fallback"])
+def test_the_final_rename_never_replaces_an_existing_folder(tmp_path, monkeypatch, renameat2):
+    import errno
+
+    from crossexec_ml.jobs import _runner
+
+    if not renameat2:
+        monkeypatch.setattr(_runner, "_renameat2", lambda a, b, flags: errno.ENOSYS)
+    tmp, dest = tmp_path / ".new", tmp_path / "dest"
+    tmp.mkdir()
+    (tmp / "manifest.json").write_text("{}")
+    dest.mkdir()
+    (dest / "theirs.txt").write_text("theirs")
+    with pytest.raises(FileExistsError, match="appeared"):
+        _runner._move_into_place(tmp, dest, "r1")
+    assert [p.name for p in dest.iterdir()] == ["theirs.txt"] and tmp.is_dir()
+    free = tmp_path / "free"
+    _runner._move_into_place(tmp, free, "r1")
+    assert [p.name for p in free.iterdir()] == ["manifest.json"] and not tmp.exists()
+
+
+def _readme_section() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("## Scheduled re-scoring", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_operator_commands() -> tuple[str, str, str]:
+    """The README's first-install command, its cron command and its systemd ExecStart."""
+    section = _readme_section()
+    install = re.search(r"```bash\n(cd /srv/crossexec[^\n]*)\n```", section)
+    cron = re.search(r"```cron\n([^\n]+)\n```", section)
+    service = re.search(r"ExecStart=/bin/sh -c '([^\n]+)'\n", section)
+    assert install and cron and service, "the README's operator recipe is missing"
+    return install[1], cron[1].split(None, 5)[5], service[1]
+
+
+def _srv(tmp_path: Path, model_dir: Path) -> tuple[Path, dict[str, str]]:
+    """A server laid out as the README says, the sample standing in for the court's exports."""
+    import sys
+
+    srv = tmp_path / "srv"
+    (srv / ".venv" / "bin").mkdir(parents=True)
+    bin_dir = Path(sys.executable).parent
+    for name, target in (("python", sys.executable), ("crossexec", bin_dir / "crossexec")):
+        wrapper = srv / ".venv" / "bin" / name
+        wrapper.write_text(f'#!/bin/sh\nexec {target} "$@"\n')
+        wrapper.chmod(0o755)
+    (srv / "models").mkdir()
+    shutil.copytree(model_dir, srv / "models" / "current")
+    paths = {
+        "/srv/crossexec": str(srv),
+        "/data/exports/current.xlsx": str(SAMPLE / "current.csv"),
+        "/data/exports/handlers.xlsx": str(SAMPLE / "handlers.csv"),
+    }
+    return srv, paths
+
+
+def _as_printed(command: str, paths: dict[str, str]) -> str:
+    for printed, here in paths.items():
+        command = command.replace(printed, here)
+    return command
+
+
+@pytest.mark.notebook
+def test_readme_recipe_first_run_a_second_run_at_once_refused_then_next_week(
+    model_dir, tmp_path, capsys
+):
+    import subprocess
+    import time
+
+    install, cron, service = _readme_operator_commands()
+    # systemd runs the same command as cron (its own escaping of $ and % undone).
+    runs_it = cron.replace("\\%", "%").split(" && ", 1)[1].split(" >> ", 1)[0]
+    assert service.replace("$$", "$").replace("%%", "%") == runs_it
+    srv, paths = _srv(tmp_path, model_dir)
+    subprocess.run(["sh", "-c", _as_printed(install, paths)], check=True)
+    cron = _as_printed(cron, paths).replace("\\%", "%")
+    today = subprocess.check_output(["date", "+%F"], text=True).strip()
+    out, lock = srv / "runs" / today, srv / "runs" / f".{today}.lock"
+    # A lock left by a run killed earlier blocks nobody (flock ends with its process).
+    (srv / "runs").mkdir(exist_ok=True)
+    lock.write_text('{"pid": 999999999, "started_at": "x", "run_id": "20261130T060000Z-abcdef"}')
+
+    first = subprocess.Popen(["sh", "-c", cron])
+    deadline = time.monotonic() + 120
+    holder: dict = {}
+    while time.monotonic() < deadline and first.poll() is None:
+        try:
+            holder = json.loads(lock.read_text())
+        except (OSError, ValueError):
+            holder = {}
+        if holder.get("pid") not in (None, 999999999):
+            break
+        time.sleep(0.1)
+    assert holder.get("pid") not in (None, 999999999), "the first run never took its lock"
+    # Started by hand meanwhile: refused at once, naming the other run; nothing written.
+    started = time.monotonic()
+    by_hand = _rescore(
+        "--cases", str(SAMPLE / "current.csv"), "--model", str(model_dir), "--out-dir", str(out)
+    )
+    err = capsys.readouterr().err
+    assert by_hand == 2 and time.monotonic() - started < 10
+    assert f"pid {holder['pid']}" in err and holder["started_at"] in err
+    assert first.wait(timeout=300) == 0
+    log = (srv / "var" / "rescore.log").read_text(encoding="utf-8")
+    assert log.splitlines()[-1] in (f"{today} exit 0", f"{today} exit 3"), log
+    m1 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m1["inputs"]["previous_run"] is None and m1["inputs"]["ledger"]
+    assert sorted(p.name for p in (srv / "runs").iterdir()) == [today]  # no lock left
+
+    # Next week (the first run's folder renamed to an earlier date): it names the first run.
+    out.rename(srv / "runs" / "2026-11-21")
+    assert subprocess.run(["sh", "-c", cron]).returncode == 0
+    m2 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m2["inputs"]["previous_run"] == m1["run_id"]
+    assert m2["drift_reference"] == f"previous run {m1['run_id']}"
+
+
+@pytest.mark.notebook
+def test_a_mistyped_ledger_is_refused_and_nothing_written(runs, model_dir, tmp_path, capsys):
+    out = tmp_path / "new" / "runs" / "2026-11-28"
+    typo = runs["root"] / "ledgr.sqlite"
+    assert _rescore(*_sample_args(model_dir, "--ledger", str(typo)), "--out-dir", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "--ledger" in err and "ledgr.sqlite" in err and "nothing written" in err
+    not_a_ledger = tmp_path / "ledger.sqlite"
+    not_a_ledger.write_text("case_id,action\n")
+    args = _sample_args(model_dir, "--ledger", str(not_a_ledger))
+    assert _rescore(*args, "--out-dir", str(out)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.sqlite"]  # no folder made
+    assert not typo.exists()
+
+
+def test_run_dates_far_from_the_cases_dates_are_alarms():
+    import datetime as dt
+
+    from crossexec_ml.data import read_cases
+    from crossexec_ml.report import drift_report
+
+    cases = read_cases(SAMPLE / "current.csv")  # every screening date is 2026-10-31
+
+    def status(report, check: str) -> str:
+        return report.checks.set_index("check").loc[check, "status"]
+
+    far = drift_report(cases, cases, run_date=dt.date(2099, 1, 1))
+    assert status(far, "run_date_gap") == "alarm"
+    assert any("far from every case's dates" in a for a in far.alarms)
+    later = cases.copy()
+    later.loc[later.index[:7], "as_of_date"] = pd.Timestamp("2026-12-20")
+    after = drift_report(later, cases, run_date=dt.date(2026, 11, 28))
+    assert status(after, "dates_after_run_date") == "alarm"
+    assert any(a.startswith("7 case(s) have a screening date after") for a in after.alarms)
+    # A date in the past before every case: the same alarm, not "ok".
+    past = drift_report(cases, cases, run_date=dt.date(2020, 1, 1))
+    assert status(past, "dates_after_run_date") == "alarm"
+    for plausible in (dt.date(2026, 11, 28), dt.date(2026, 10, 30)):  # a day ahead: time zones
+        fine = drift_report(cases, cases, run_date=plausible)
+        assert fine.alarms == []
+        assert status(fine, "run_date_gap") == status(fine, "dates_after_run_date") == "ok"
+
+
+def test_a_run_dated_2099_is_an_alarm_in_the_manifest_and_the_report(model_dir, tmp_path):
+    from crossexec_ml.jobs import outcome_html, write_run
+
+    inputs = load_run_inputs(SAMPLE / "current.csv", model_dir)
+    result = rescore_cases(inputs, run_date="2099-01-01")
+    assert result.outcome == "drift"
+    manifest = write_run(result, inputs, tmp_path / "run")
+    alarm = next(a for a in manifest["alarms"] if "far from every case's dates" in a)
+    gap = next(c for c in manifest["checks"] if c["check"] == "run_date_gap")
+    assert gap["status"] == "alarm" and manifest["outcome"] == "drift"
+    assert alarm in html.unescape(outcome_html(manifest, "zh"))

@@ -6,7 +6,8 @@
 * ``crossexec rescore`` is stopped (SIGTERM, as a scheduler does) and killed (SIGKILL) at random
   moments while it replaces and while it creates a run: the previous run stays byte for byte
   as it was, no output folder ever appears half-written, and a SIGTERM leaves no temporary
-  folder behind (a SIGKILL's is removed by the next run).
+  folder or lock file behind (a SIGKILL's are removed by the next run, and its lock does not
+  block a new run into the same folder).
 * 8 processes appending 200 decisions each to one ledger lose none: that test lives with
   the ledger's own tests (``tests/test_ledger.py``).
 
@@ -209,6 +210,7 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
     for i, (sig, delay, replace) in enumerate(kills):
         out = prev if replace else runs / f"{label}-{i}"
         assert replace or not out.exists()
+        hidden_before = {p.name for p in runs.iterdir() if p.name.startswith(".")}
         proc = subprocess.Popen(
             _rescore_cmd(model, prev, out, replace),
             stdout=subprocess.DEVNULL,
@@ -231,13 +233,17 @@ def _kill_rescores(previous_run, kills: list[tuple[int, float, bool]], label: st
         else:
             assert _tree(prev) == before, (sig, delay, code)
             assert not out.exists() or _complete(out), (sig, delay, code)
-        hidden = [p.name for p in runs.iterdir() if p.name.startswith(".")]
+        # A stopped run leaves nothing of its own (an earlier SIGKILL's leftovers may remain if
+        # the stop came before this run got to remove them).
+        hidden = sorted({p.name for p in runs.iterdir() if p.name.startswith(".")} - hidden_before)
         if sig == signal.SIGTERM:
             assert hidden == [], f"SIGTERM after {delay:.1f}s left {hidden}"
-    # A SIGKILL may leave a hidden temporary folder; the next run removes it.
+    # A SIGKILL may leave a hidden temporary folder and a lock file (its flock died with the
+    # process): neither blocks the next run into the same folder, and the next run removes them.
     from crossexec_ml.jobs import run_rescore
 
-    final = runs / f"{label}-after"
+    killed = [runs / f"{label}-{i}" for i, (_, _, replace) in enumerate(kills) if not replace]
+    final = next((out for out in killed if not out.exists()), runs / f"{label}-after")
     outcome = run_rescore(
         SAMPLE / "current.csv", model, final, previous_dir=prev, as_of_date=RUN_DATE
     )
