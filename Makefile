@@ -66,7 +66,7 @@ $(DEMO)/model/card.json: $(STAMP)
 
 # rescore's --ledger must exist (a mistyped path is refused): an empty ledger until a decision.
 var/ledger.sqlite: | $(STAMP)
-	$(PY) -c 'from crossexec_ml.decide import Ledger; Ledger("$@").close()'
+	$(CROSSEXEC) ledger init --ledger $@
 
 rescore: install $(DEMO)/model/card.json var/ledger.sqlite ## one scheduled re-scoring run on the sample into reports/rescore/<today>/
 	@out=reports/rescore/$$(date +%F); prev=$$(ls -d reports/rescore/2* 2>/dev/null | grep -v "$$out" | tail -1); \

@@ -323,6 +323,12 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 
     # Read-only: an auditor without write access can verify, show and export; a damaged file
     # is a broken verdict (exit 1), never a traceback.
+    if args.what == "init":
+        # An empty ledger for a new installation (rescore's --ledger must exist); an existing
+        # ledger is opened and left as it is.
+        with Ledger(args.ledger, create=True) as ledger:
+            print(f"ledger {ledger.path}: {ledger.n_rows} decision(s)")
+        return 0
     if args.what == "verify":
         report = verify_ledger(args.ledger)
         print(report)
@@ -539,7 +545,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_card)
 
     lg = sub.add_parser("ledger", help="show, export or verify the decision ledger")
-    lg.add_argument("what", choices=["show", "export", "verify"])
+    lg.add_argument("what", choices=["init", "show", "export", "verify"])
     lg.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
     lg.add_argument("--out", type=Path, default=None, help="export: .xlsx, .csv or .parquet")
     lg.set_defaults(func=_cmd_ledger)

@@ -338,6 +338,13 @@ class MonitorSettings:
         Newest ``as_of_date`` older than this many days before the run date = stale input.
     min_score_sd : float
         Standard deviation of ``p_cross`` below this = the scores do not spread (alarm).
+    date_skew_days : int
+        Days a screening date may lie after the run date before it is an alarm: the default
+        run date is today in UTC, while a court stamps its export in China time (UTC+8), a day
+        ahead for eight hours of every day.
+    far_run_date_days : int
+        Days after the newest screening date beyond which the run date itself is suspect (a
+        year): not stale data any more but a mistyped run date or a wrong clock.
     """
 
     psi_alarm: float = 0.25
@@ -346,6 +353,8 @@ class MonitorSettings:
     missing_increase_alarm: float = 0.10
     stale_days: int = 45
     min_score_sd: float = 1e-4
+    date_skew_days: int = 1
+    far_run_date_days: int = 366
 
 
 #: The parts of a :class:`ScoringPolicy`: key in its dict -> settings class.

@@ -91,3 +91,19 @@ def test_not_a_ledger_is_refused_and_untouched(tmp_path, capsys):
     assert path.read_bytes() == before
     assert main(["ledger", "show", "--ledger", str(tmp_path / "missing.sqlite")]) == 1
     assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_ledger_init_creates_an_empty_ledger_and_leaves_an_existing_one(tmp_path, capsys):
+    from crossexec_ml.cli import main
+
+    path = tmp_path / "var" / "ledger.sqlite"
+    path.parent.mkdir()
+    assert main(["ledger", "init", "--ledger", str(path)]) == 0
+    assert "0 decision(s)" in capsys.readouterr().out
+    decide = ["decide", "--ledger", str(path), "--case", "(2024)湘0103执1号", "--action", "keep"]
+    assert main([*decide, "--by", "L007", "--reason", "test"]) == 0
+    before = path.read_bytes()
+    assert main(["ledger", "init", "--ledger", str(path)]) == 0
+    assert "1 decision(s)" in capsys.readouterr().out
+    assert main(["ledger", "verify", "--ledger", str(path)]) == 0
+    assert path.read_bytes() == before

@@ -34,13 +34,6 @@ MONITORED_FEATURES: tuple[str, ...] = (
 REFERENCE_FILE = "reference.parquet"
 #: Score columns compared run to run (when both runs have them).
 MONITORED_SCORES: tuple[str, ...] = ("p_keep", "p_cross", "expected_gain")
-#: Days a screening date may lie after the run date before it is an alarm: the default run
-#: date is today in UTC, while a court stamps its export in China time (UTC+8), a day ahead
-#: for eight hours of every day.
-_DATE_SKEW_DAYS = 1
-#: Days after the newest screening date beyond which the run date itself is suspect (a year):
-#: not stale data any more but a mistyped run date or a wrong clock.
-_FAR_RUN_DATE_DAYS = 366
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
@@ -213,13 +206,13 @@ def drift_report(
         run_day = today.normalize()
         dates = pd.to_datetime(cases["as_of_date"])
         ahead = float((newest - run_day).days)
-        n_after = int((dates > run_day + pd.Timedelta(days=_DATE_SKEW_DAYS)).sum())
+        n_after = int((dates > run_day + pd.Timedelta(days=s.date_skew_days)).sum())
         add(
             "dates_after_run_date",
             "as_of_date",
             ahead,
-            float(_DATE_SKEW_DAYS),
-            "alarm" if ahead > _DATE_SKEW_DAYS else "ok",
+            float(s.date_skew_days),
+            "alarm" if ahead > s.date_skew_days else "ok",
             f"{n_after} case(s) have a screening date after the run date {run_day:%Y-%m-%d} "
             f"(the newest, {newest:%Y-%m-%d}, is {ahead:.0f} days after it): the run date "
             "(--as-of-date) or the export's as_of_date column is wrong",
@@ -228,10 +221,10 @@ def drift_report(
             "run_date_gap",
             "as_of_date",
             age,
-            float(_FAR_RUN_DATE_DAYS),
-            "alarm" if age > _FAR_RUN_DATE_DAYS else "ok",
+            float(s.far_run_date_days),
+            "alarm" if age > s.far_run_date_days else "ok",
             f"the run date {run_day:%Y-%m-%d} is {age:.0f} days after the newest screening date "
-            f"{newest:%Y-%m-%d}, far from every case's dates (limit {_FAR_RUN_DATE_DAYS}): check "
+            f"{newest:%Y-%m-%d}, far from every case's dates (limit {s.far_run_date_days}): check "
             "the run date (--as-of-date) and the server's clock before treating the data as old",
         )
     if scored is not None and "p_cross" in scored and len(scored):
