@@ -20,6 +20,7 @@ from crossexec_ml.data._privacy import (
     value_rule,
 )
 from crossexec_ml.data._read import (
+    CSV_MEMORY_FACTOR,
     read_cases,
     read_handlers,
     read_scored,
@@ -86,6 +87,7 @@ __all__ = [
     "BASELINE_INTERCEPT",
     "CAUSE_BASELINE_OFFSET",
     "CROSS_MODE_TO_RUNG",
+    "CSV_MEMORY_FACTOR",
     "ColumnSpec",
     "Contract",
     "DATE_RANGE",

@@ -474,3 +474,16 @@ def test_case_ids_differing_only_in_full_width_forms_are_flagged(tmp_path):
     assert not [
         w for w in validate_file(write_csv(df, tmp_path / "d.csv")).warnings if "full-width" in w
     ]
+
+
+def test_a_csv_too_large_for_memory_is_refused_with_a_sentence(tmp_path, monkeypatch):
+    # Step 2, also seen: a 2 GB export needs ~30 GB and was killed by the kernel, no reason given.
+    import crossexec_ml.data._read as reading
+
+    path = write_csv(case_rows(), tmp_path / "c.csv")
+    monkeypatch.setattr(reading, "_available_memory", lambda: 1000)
+    with pytest.raises(InputError, match="split the export into parts") as err:
+        read_cases(path)
+    assert "c.csv" in str(err.value) and "GB of memory" in str(err.value)
+    monkeypatch.setattr(reading, "_available_memory", lambda: None)  # unknown: read it
+    assert len(read_cases(path)) == 3
