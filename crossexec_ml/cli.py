@@ -157,6 +157,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
         as_of_date=args.as_of_date,
         fairness_path=args.fairness,
         replace=args.replace,
+        expect_model=args.expect_model,
         progress=not args.quiet,
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
     )
@@ -471,6 +472,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--as-of-date", default=None, help="run date for the freshness check (default today)"
     )
+    _expect_model_option(r)
     r.add_argument(
         "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` (report)"
     )

@@ -49,6 +49,7 @@ previous_dir = ""
 as_of_date = ""
 ledger_path = ""
 fairness_path = ""
+expect_model = ""
 run_id = ""
 started_at = ""
 lang = "zh"
@@ -68,6 +69,7 @@ inputs = jobs.load_run_inputs(
     previous_dir=previous_dir or None,
     ledger_path=ledger_path or None,
     fairness_path=fairness_path or None,
+    expected_sha256=expect_model or None,
 )
 result = jobs.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
 manifest = jobs.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)

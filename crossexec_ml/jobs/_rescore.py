@@ -177,6 +177,7 @@ def load_run_inputs(
     previous_dir: str | os.PathLike[str] | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     fairness_path: str | os.PathLike[str] | None = None,
+    expected_sha256: str | None = None,
 ) -> RunInputs:
     """Read and validate everything a run needs, failing before anything is computed.
 
@@ -198,6 +199,9 @@ def load_run_inputs(
         JSON written by ``crossexec fairness --out FILE.json``: its summary goes into the
         report and the manifest.
 
+    expected_sha256 : str, optional
+        The approved model's SHA-256 or 12-digit ``model_id``; any other model is refused.
+
     Returns
     -------
     RunInputs
@@ -208,7 +212,7 @@ def load_run_inputs(
         With the file, row and column at fault; LedgerError for a missing or damaged ledger.
     """
     model_dir = Path(model_dir)
-    model, card = load_model(model_dir)
+    model, card = load_model(model_dir, expected_sha256=expected_sha256)
     cases = read_cases(cases_path)
     handlers = read_handlers(handlers_path) if handlers_path else None
     previous = read_previous_run(previous_dir) if previous_dir else None

@@ -185,6 +185,7 @@ def _check_inputs(
     previous_dir: Path | None,
     ledger_path: Path | None,
     fairness_path: Path | None = None,
+    expect_model: str | None = None,
 ) -> str | None:
     """Every input check that can fail before anything is written; the problem, or None."""
     if not NOTEBOOK.is_file():
@@ -199,6 +200,7 @@ def _check_inputs(
             previous_dir=previous_dir,
             ledger_path=ledger_path,
             fairness_path=fairness_path,
+            expected_sha256=expect_model,
         )
     except ValidationError as err:
         return err.report.summary() + "\n" + err.report.problem_text()
@@ -361,6 +363,7 @@ def run_rescore(
     as_of_date: str | None = None,
     fairness_path: str | os.PathLike[str] | None = None,
     replace: bool = False,
+    expect_model: str | None = None,
     progress: bool = False,
     notebook: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
@@ -393,6 +396,9 @@ def run_rescore(
         Replace an existing ``out_dir``, only once the new run has fully succeeded, and only
         when it is an earlier run's folder (its ``manifest.json`` and nothing but a run's own
         files); any other folder is refused (exit 2) and left untouched.
+    expect_model : str, optional
+        The approved model's SHA-256 or ``model_id`` (``--expect-model``): another model file
+        in ``model_dir`` is refused (exit 2) before anything is written.
     progress : bool
         papermill's cell progress bar.
     notebook : path-like, optional
@@ -432,7 +438,9 @@ def run_rescore(
                 raise _Refused(problem)
             # First, so that a run stopped while it checks its inputs leaves no one's garbage.
             _remove_stale_temps(dest)
-            problem = _check_inputs(cases_path, model_dir, handlers, previous, ledger, fairness)
+            problem = _check_inputs(
+                cases_path, model_dir, handlers, previous, ledger, fairness, expect_model
+            )
             if problem:
                 raise _Refused(problem)
             made = []
@@ -454,6 +462,7 @@ def run_rescore(
                     "as_of_date": as_of_date or "",
                     "ledger_path": str(ledger) if ledger else "",
                     "fairness_path": str(fairness) if fairness else "",
+                    "expect_model": expect_model or "",
                     "run_id": run_id,
                     "started_at": started.isoformat(timespec="seconds"),
                 },

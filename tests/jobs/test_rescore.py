@@ -757,3 +757,29 @@ def test_a_run_dated_2099_is_an_alarm_in_the_manifest_and_the_report(model_dir, 
     gap = next(c for c in manifest["checks"] if c["check"] == "run_date_gap")
     assert gap["status"] == "alarm" and manifest["outcome"] == "drift"
     assert alarm in html.unescape(outcome_html(manifest, "zh"))
+
+
+def test_expect_model_refuses_another_model_before_anything_is_written(
+    model_dir, tmp_path, capsys, monkeypatch
+):
+    # Step 2, also seen: a rewritten model with a recomputed hash in its own folder passed.
+    out = tmp_path / "runs" / "2026-11-28"
+    card = json.loads((model_dir / "card.json").read_text())
+    wrong = "0" * 64
+    assert _rescore(*_sample_args(model_dir, "--expect-model", wrong), "--out-dir", str(out)) == 2
+    err = capsys.readouterr().err
+    assert wrong in err and card["model_sha256"] in err and "nothing written" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    # the approved model's id reaches the notebook, which checks it again
+    parameters = {}
+
+    def record(*args, **kwargs):
+        parameters.update(kwargs["parameters"])
+        raise RuntimeError("stop before papermill")
+
+    import crossexec_ml.jobs._runner as runner
+
+    monkeypatch.setattr(runner, "_run_locked", record)
+    with pytest.raises(RuntimeError, match="stop before papermill"):
+        runner.run_rescore(SAMPLE / "current.csv", model_dir, out, expect_model=card["model_id"])
+    assert parameters["expect_model"] == card["model_id"]
