@@ -171,7 +171,7 @@ def browser_page():
 
     def only_this_machine(route) -> None:
         url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlparse(url).hostname in LOOPBACK:
+        if url.startswith(("data:", "blob:", "file:")) or urlparse(url).hostname in LOOPBACK:
             route.continue_()
         else:
             external.append(url)
@@ -350,19 +350,32 @@ HOSTILE = (
 )
 
 
-def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
+def _hostile(name: str, folder: Path) -> Path:
+    """The sample's ``name``.csv with script carriers in its case, court, team and handler ids."""
     import pandas as pd
 
+    frame = pd.read_csv(REPO / "data/sample" / f"{name}.csv", encoding="utf-8-sig", dtype=str)
+    for i, carrier in enumerate(HOSTILE * 4):
+        frame.loc[i, "case_id"] = f"{carrier}#{i}"
+    for column in ("court_id", "team_id", "handler_id"):
+        frame.loc[frame.index % 7 == 0, column] = HOSTILE[0]
+        frame.loc[frame.index % 7 == 1, column] = HOSTILE[2]
+    path = folder / f"hostile_{name}.csv"
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def _no_markup_from_the_data(page) -> None:
+    page.wait_for_timeout(800)  # let any injected handler fire (the fixture counts dialogs)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("svg[onload]").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
     from crossexec_ml.jobs import score
 
-    current = pd.read_csv(REPO / "data/sample/current.csv", encoding="utf-8-sig", dtype=str)
-    for i, carrier in enumerate(HOSTILE * 4):
-        current.loc[i, "case_id"] = f"{carrier}#{i}"
-    for column in ("court_id", "team_id", "handler_id"):
-        current.loc[current.index % 7 == 0, column] = HOSTILE[0]
-        current.loc[current.index % 7 == 1, column] = HOSTILE[2]
-    cases = tmp_path / "hostile.csv"
-    current.to_csv(cases, index=False, encoding="utf-8-sig")
+    cases = _hostile("current", tmp_path)
     scored = tmp_path / "hostile.parquet"
     score(artefacts["model_dir"], cases, scored)
     nb = _parametrised_copy(
@@ -382,12 +395,7 @@ def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
         page.wait_for_function(
             "document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=PAGE_TIMEOUT_MS
         )
-        page.wait_for_timeout(1500)  # let any injected handler fire
-        body = page.inner_text("body")
-        assert "Traceback" not in body
-        # nothing was turned into markup: no element from the data exists in the page
-        assert page.locator("img[src='x']").count() == 0
-        assert page.locator("svg[onload]").count() == 0
+        _no_markup_from_the_data(page)
     # the fixture fails the test if a dialog opened or an outside host was asked
 
 
@@ -415,3 +423,47 @@ def test_the_server_refuses_a_foreign_host_header(artefacts, tmp_path):
         local = urllib.request.Request(server.url.replace("127.0.0.1", "localhost"))
         with urllib.request.urlopen(local, timeout=60) as page:
             assert page.status == 200
+
+
+def test_every_page_file_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
+    # Step 2 item 8: report.html, the model card, the fairness page and the check-up sheet,
+    # each fed script carriers through its ids, opened in Chromium: no dialog, no element.
+    import pandas as pd
+
+    from crossexec_ml import report
+    from crossexec_ml.cli import main
+    from crossexec_ml.data import read_cases
+    from crossexec_ml.decide import checkup
+
+    current = _hostile("current", tmp_path)
+    history = _hostile("history", tmp_path)
+    ledger = tmp_path / "ledger.sqlite"
+    assert main(["ledger", "init", "--ledger", str(ledger)]) == 0
+    run = tmp_path / "runs" / "2026-11-02"
+    argv = ["rescore", "--quiet", "--cases", str(current), "--model", str(artefacts["model_dir"])]
+    argv += ["--handlers", str(REPO / "data/sample/handlers.csv"), "--ledger", str(ledger)]
+    assert main([*argv, "--as-of-date", "2026-11-02", "--out-dir", str(run)]) in (0, 3)
+    # a model trained from a file whose very name carries a script, and its card
+    named = tmp_path / f"{HOSTILE[0]}.csv"
+    named.write_bytes(history.read_bytes())
+    model = tmp_path / "model"
+    assert main(["train", "--cases", str(named), "--out", str(model), "--quiet"]) == 0
+    assert main(["card", str(model), "--out", str(tmp_path / "card.html")]) == 0
+    fairness = ["fairness", "--model", str(model), "--cases", str(history), "--quiet"]
+    assert main([*fairness, "--out", str(tmp_path / "fairness.html")]) == 0
+    scored = pd.read_parquet(run / "scored.parquet")
+    hostile_id = next(c for c in scored["case_id"] if c.startswith(HOSTILE[1]))
+    sheet = checkup(hostile_id, read_cases(current), scored)
+    (tmp_path / "checkup.html").write_text(
+        f"<!doctype html><meta charset=utf-8><body>{report.checkup_html(sheet, 'zh')}</body>",
+        encoding="utf-8",
+    )
+    for name in ("card.html", "fairness.html", "checkup.html"):  # the carriers reached them
+        assert "&lt;img src=x onerror=alert(1)&gt;" in (tmp_path / name).read_text(), name
+    page = browser_page
+    for name in ("card.html", "fairness.html", "checkup.html"):
+        page.goto((tmp_path / name).as_uri(), wait_until="load")
+        _no_markup_from_the_data(page)
+    page.goto((run / "report.html").as_uri(), wait_until="load")
+    _no_markup_from_the_data(page)
+    assert page.locator(".js-plotly-plot").count() > 0  # the figures drew, offline
