@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from crossexec_ml.text import t
+from crossexec_ml.text import t, t_pair
 
 #: Historical ``cross_mode`` values folded onto the four rungs. The four higher-court modes
 #: (提级/指令/集中/协同) share one rung because they are all decided by the higher court.
@@ -31,7 +31,7 @@ CROSS_MODE_TO_RUNG: dict[str, str] = {
 #: The five "hard bone" categories (五类骨头案), in order: flag column -> (Chinese, English)
 #: label. The labels are read from the text catalogue (``flag.<flag>``), the one place they live.
 HARD_BONE_FLAGS: dict[str, tuple[str, str]] = {
-    f: (t(f"flag.{f}", "zh"), t(f"flag.{f}", "en"))
+    f: t_pair(f"flag.{f}")
     for f in (
         "flag_long_unresolved",
         "flag_repeat_petition",

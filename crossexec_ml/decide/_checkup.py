@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crossexec_ml.data import HARD_BONE_FLAGS
-from crossexec_ml.text import t
+from crossexec_ml.text import t_pair
 
 #: Sections of the sheet: catalogue slug (``checkup.section.<slug>``) and the case columns.
 _SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -109,12 +109,11 @@ _PLAN_FIELDS: tuple[str, ...] = ("target_handler_id", "target_team_id", "unplace
 
 
 def _title(slug: str) -> tuple[str, str]:
-    key = f"checkup.section.{slug}"
-    return t(key, "zh"), t(key, "en")
+    return t_pair(f"checkup.section.{slug}")
 
 
 def _label(key: str) -> tuple[str, str]:
-    return t(key, "zh"), t(key, "en")
+    return t_pair(key)
 
 
 @dataclass

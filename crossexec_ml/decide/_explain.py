@@ -20,7 +20,7 @@ import pandas as pd
 
 from crossexec_ml.decide._policy import best_allowed_gain
 from crossexec_ml.settings import PROB_COLUMNS, LadderSettings
-from crossexec_ml.text import fmt_wan_yuan, t
+from crossexec_ml.text import fmt_wan_yuan, t, t_pair
 
 #: Debtor statuses and whereabouts that are facts, and the disposal obstacles (labels in text/).
 _STATUS = ("deregistered", "bankruptcy", "deceased", "imprisoned", "dormant")
@@ -98,10 +98,6 @@ def _text(name: str, **fields: object) -> tuple[str, str]:
     return pair[0], pair[1]
 
 
-def _both(key: str) -> tuple[str, str]:
-    return t(key, "zh"), t(key, "en")
-
-
 def _flag_fact(name: str, column: str) -> Fact:
     """A yes/no fact whose neutral value is "no"."""
     return Fact(name, lambda d: _b(d, column), _set(column, False), lambda r: _text(name))
@@ -177,7 +173,7 @@ FACTS: tuple[Fact, ...] = (
         lambda d: np.isin(_s(d, "debtor_status"), list(_STATUS)),
         _set("debtor_status", "active"),
         lambda r: _text(
-            "debtor_status", debtor_status=_both(f"explain.status.{r['debtor_status']}")
+            "debtor_status", debtor_status=t_pair(f"explain.status.{r['debtor_status']}")
         ),
     ),
     Fact(
@@ -186,7 +182,7 @@ FACTS: tuple[Fact, ...] = (
         _set("debtor_whereabouts", "contactable"),
         lambda r: _text(
             "whereabouts",
-            debtor_whereabouts=_both(f"value.debtor_whereabouts.{r['debtor_whereabouts']}"),
+            debtor_whereabouts=t_pair(f"value.debtor_whereabouts.{r['debtor_whereabouts']}"),
         ),
     ),
     Fact(
@@ -195,7 +191,7 @@ FACTS: tuple[Fact, ...] = (
         _set("asset_disposal_obstacle", "none"),
         lambda r: _text(
             "disposal_obstacle",
-            asset_disposal_obstacle=_both(f"explain.obstacle.{r['asset_disposal_obstacle']}"),
+            asset_disposal_obstacle=t_pair(f"explain.obstacle.{r['asset_disposal_obstacle']}"),
         ),
     ),
     _flag_fact("objection_pending", "objection_pending"),
@@ -231,8 +227,8 @@ FACTS: tuple[Fact, ...] = (
 )
 
 
-_NOTHING = _both("explain.nothing")
-_JOIN = _both("explain.join")
+_NOTHING = t_pair("explain.nothing")
+_JOIN = t_pair("explain.join")
 
 
 class _Row:

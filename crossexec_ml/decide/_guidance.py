@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide._policy import vulnerable
-from crossexec_ml.text import rung_label, t
+from crossexec_ml.text import rung_label, t, t_pair
 
 # The rung sentences of the guidance, from the catalogue (``rung.<r>.long``).
 _RUNG_TEXT = {
@@ -18,7 +18,7 @@ _RUNG_TEXT = {
 def _step(key: str) -> tuple[str, str]:
     """A first step in both languages (``guidance.step.<key>``; the real-estate one keeps
     its ``{idle}`` marker)."""
-    return t(f"guidance.step.{key}", "zh"), t(f"guidance.step.{key}", "en")
+    return t_pair(f"guidance.step.{key}")
 
 
 def _around(key: str, lang: str, field: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from crossexec_ml.settings import (
     LadderSettings,
     PrioritySettings,
 )
-from crossexec_ml.text import category_values, t, value_label
+from crossexec_ml.text import category_values, t_pair, value_label
 
 
 def top_k_selection(score: np.ndarray, k: int) -> np.ndarray:
@@ -301,7 +301,7 @@ def audit_rows(
 
 def _pair(key: str) -> tuple[str, str]:
     """The (zh, en) texts of a catalogue key."""
-    return t(key, "zh"), t(key, "en")
+    return t_pair(key)
 
 
 #: The groupings audited by default: column of the audit rows -> (zh, en), from the catalogue

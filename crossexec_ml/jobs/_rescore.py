@@ -34,7 +34,7 @@ from crossexec_ml.jobs._pipeline import file_sha256, leader_sheets, score_cases
 from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
 from crossexec_ml.report import REFERENCE_FILE, DriftReport, carry_over, drift_report
 from crossexec_ml.settings import MonitorSettings, resolve_policy
-from crossexec_ml.text import fmt_percent, fmt_points, rung_label, t, value_label
+from crossexec_ml.text import fmt_percent, fmt_points, rung_label, t, t_pair, value_label
 
 MANIFEST_FILE = "manifest.json"
 #: What one run leaves in its folder (``plan.xlsx`` only when a handlers file was given;
@@ -68,8 +68,7 @@ TOP_COLUMNS: tuple[str, ...] = (
 )
 #: The report's drift table: column -> (zh, en), from the catalogue's ``drift.column.*``.
 DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
-    c: (t(f"drift.column.{c}", "zh"), t(f"drift.column.{c}", "en"))
-    for c in ("check", "column", "value", "threshold", "status")
+    c: t_pair(f"drift.column.{c}") for c in ("check", "column", "value", "threshold", "status")
 }
 
 

@@ -21,7 +21,7 @@ from crossexec_ml.evaluate import read_audit, summary_table
 from crossexec_ml.model import load_model
 from crossexec_ml.report._html import render
 from crossexec_ml.settings import RUNGS
-from crossexec_ml.text import catalogue, rung_label, t
+from crossexec_ml.text import catalogue, rung_label, t, t_pair
 
 
 def _pairs_from(prefix: str) -> tuple[tuple[str, str], ...]:
@@ -29,7 +29,7 @@ def _pairs_from(prefix: str) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     while f"card.{prefix}.{len(pairs) + 1}" in catalogue():
         key = f"card.{prefix}.{len(pairs) + 1}"
-        pairs.append((t(key, "zh"), t(key, "en")))
+        pairs.append(t_pair(key))
     return tuple(pairs)
 
 

@@ -32,7 +32,7 @@ from crossexec_ml.evaluate import calibration_table, next_rung
 from crossexec_ml.model import derived_features, rung_of
 from crossexec_ml.report._html import render
 from crossexec_ml.settings import PROB_COLUMNS, RUNGS
-from crossexec_ml.text import LANGS, category_values, rung_label, t, value_label
+from crossexec_ml.text import LANGS, category_values, rung_label, t, t_pair, value_label
 
 #: Today's practice the headline compares with: oldest idle first, next rung of the ladder.
 BASELINE_NAME = "oldest_idle_first_next_rung"
@@ -604,7 +604,7 @@ def load_inputs(
 
 #: The team table's columns under leaders' names: column -> (zh, en), ``team.column.<c>``.
 TEAM_COLUMNS: dict[str, tuple[str, str]] = {
-    c: (t(f"team.column.{c}", "zh"), t(f"team.column.{c}", "en"))
+    c: t_pair(f"team.column.{c}")
     for c in (
         "court_id",
         "team_id",
@@ -621,7 +621,7 @@ TEAM_COLUMNS: dict[str, tuple[str, str]] = {
 #: The past-results table's columns: column -> (zh, en), ``past.column.<c>``. The amount is
 #: shown in 万元 (:func:`labelled` divides it; :func:`past_results` keeps yuan).
 PAST_COLUMNS: dict[str, tuple[str, str]] = {
-    c: (t(f"past.column.{c}", "zh"), t(f"past.column.{c}", "en"))
+    c: t_pair(f"past.column.{c}")
     for c in (
         "court_id",
         "team_id",

@@ -20,12 +20,12 @@ from crossexec_ml.data import HARD_BONE_FLAGS, ValidationReport, cases_contract
 from crossexec_ml.decide import suggest_rung
 from crossexec_ml.model import ASSET_COLUMNS, add_features, stalled_cohort
 from crossexec_ml.settings import CohortSettings, FlagSettings, LadderSettings
-from crossexec_ml.text import t, value_label
+from crossexec_ml.text import t, t_pair, value_label
 
 
 def _pair(key: str) -> tuple[str, str]:
     """The (zh, en) texts of a catalogue key."""
-    return t(key, "zh"), t(key, "en")
+    return t_pair(key)
 
 
 #: Case-age bands (``as_of_date - filing_date``): key -> (upper bound in days, zh, en); the

@@ -18,6 +18,7 @@ from crossexec_ml.text._catalogue import (
     placeholders,
     rung_label,
     t,
+    t_pair,
     value_label,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "placeholders",
     "rung_label",
     "t",
+    "t_pair",
     "value_label",
 ]

@@ -22,20 +22,6 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "LANGS",
-    "RUNGS",
-    "catalogue",
-    "category_values",
-    "fmt_percent",
-    "fmt_points",
-    "fmt_wan_yuan",
-    "placeholders",
-    "rung_label",
-    "t",
-    "value_label",
-]
-
 #: The two languages every text exists in.
 LANGS: tuple[str, ...] = ("zh", "en")
 
@@ -195,6 +181,17 @@ def _is_missing(value: object) -> bool:
 
 def _bool_label(value: bool | np.bool_, lang: str) -> str:
     return t("bool.true" if bool(value) else "bool.false", lang)
+
+
+def t_pair(key: str, **fields: object) -> tuple[str, str]:
+    """The ``(zh, en)`` texts of ``key``, for the tables that carry both languages.
+
+    Examples
+    --------
+    >>> t_pair("bool.true")
+    ('是', 'yes')
+    """
+    return t(key, "zh", **fields), t(key, "en", **fields)
 
 
 def value_label(column: str, value: object, lang: str = "zh") -> str:

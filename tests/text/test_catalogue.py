@@ -336,3 +336,15 @@ def test_text_imports_no_other_room():
             for name in names:
                 if name.startswith("crossexec_ml"):
                     assert name.startswith("crossexec_ml.text"), (path.name, name)
+
+
+def test_t_pair_gives_both_languages_with_the_same_fields():
+    from crossexec_ml.text import t, t_pair
+
+    assert t_pair("bool.true") == ("是", "yes")
+    zh, en = t_pair("explain.fact.idle", days_since_last_action=120)
+    assert (
+        "120" in zh
+        and "120" in en
+        and zh == t("explain.fact.idle", "zh", days_since_last_action=120)
+    )
