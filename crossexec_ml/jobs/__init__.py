@@ -61,6 +61,7 @@ from crossexec_ml.jobs._runner import (
     report_html,
     run_rescore,
 )
+from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, read_run
 from crossexec_ml.jobs._scored_model import scored_model_card
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "RUN_FILES",
     "RUN_LABELS",
     "RescoreOutcome",
+    "RunInfo",
     "RunInputs",
     "RunResult",
     "SCORE_COLUMNS",
@@ -97,13 +99,16 @@ __all__ = [
     "file_sha256",
     "leader_sheets",
     "list_pieces",
+    "list_runs",
     "load_run_inputs",
+    "newest_run",
     "outcome_html",
     "outcome_text",
     "plan",
     "rank_rows",
     "read_piece",
     "read_previous_run",
+    "read_run",
     "read_scored_parts",
     "reasons_for",
     "report_html",
