@@ -35,10 +35,21 @@ from crossexec_ml.evaluate._fairness_summary import (
     summary_text,
     write_audit,
 )
+from crossexec_ml.evaluate._followup import (
+    FOLLOWUP_COLUMNS,
+    FOLLOWUP_GROUPINGS,
+    FollowUp,
+    follow_up,
+    follow_up_ledger,
+    wilson_interval,
+)
 
 __all__ = [
     "BASELINES",
+    "FOLLOWUP_COLUMNS",
+    "FOLLOWUP_GROUPINGS",
     "FairnessAudit",
+    "FollowUp",
     "GROUPINGS",
     "METRICS",
     "VERDICTS",
@@ -51,6 +62,8 @@ __all__ = [
     "expected_calibration_error",
     "fairness_audit",
     "fairness_summary",
+    "follow_up",
+    "follow_up_ledger",
     "next_rung",
     "policy_gains",
     "precision_recall_at_k",
@@ -63,5 +76,6 @@ __all__ = [
     "top_k_selection",
     "truth_gain",
     "uplift_at_k",
+    "wilson_interval",
     "write_audit",
 ]

@@ -1,0 +1,287 @@
+"""Follow-up: what happened to the cases leaders decided, against what the model said then.
+
+Every decision in the ledger is joined to the case's later outcome (a later export whose
+history rows carry ``resolved_180d``, ``closure_mode_180d``, ``amount_recovered_180d`` and
+``outcome_date``), and counted by action, rung, court, team and month of decision — never per
+handler. The realised resolution rate is set against the rate the model predicted when the
+decision was made: the mean of the probability the ledger recorded for the rung the decision
+put the case on (``p_keep`` for a case kept, ``p_intra_team`` for a reassignment within the
+team, ...). Decisions off the ladder (judicial aid, deferral) have no predicted rate.
+
+Rules, so that a leader can trust the counts:
+
+- a case decided twice counts once, under its latest decision; earlier rows are listed in
+  :attr:`FollowUp.corrections`;
+- 终本 (``terminate_current``) is never counted as resolved;
+- an outcome is known when the later export has the case's row at the decision's as-of date
+  (or, when the decision names none, its latest row) with ``closure_mode_180d`` filled;
+- an outcome dated before its decision is refused: the export and the ledger disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.decide import ACTION_TO_RUNG
+from crossexec_ml.errors import InputError
+
+#: How the follow-up tables are cut: never by handler.
+FOLLOWUP_GROUPINGS: tuple[str, ...] = ("action", "rung", "court_id", "team_id", "month")
+
+#: The columns of every follow-up table, after the grouping column.
+FOLLOWUP_COLUMNS: tuple[str, ...] = (
+    "n_decided",
+    "n_known",
+    "n_resolved",
+    "n_terminate_current",
+    "n_open",
+    "amount_recovered",
+    "median_days_to_result",
+    "realised_rate",
+    "predicted_rate",
+    "ci_low",
+    "ci_high",
+)
+
+_RESOLVED_MODES = frozenset({"fully_executed", "settlement_performed"})
+# 95% two-sided normal quantile, for the Wilson interval of a realised rate.
+_Z95 = 1.959963984540054
+
+
+@dataclass
+class FollowUp:
+    """The follow-up of recorded decisions.
+
+    Attributes
+    ----------
+    detail : pandas.DataFrame
+        One row per decided case: its latest decision, the joined outcome and the predicted
+        rate recorded at decision time.
+    tables : dict of str to pandas.DataFrame
+        One table per grouping in :data:`FOLLOWUP_GROUPINGS`, columns
+        :data:`FOLLOWUP_COLUMNS`.
+    corrections : pandas.DataFrame
+        The earlier decisions of cases decided more than once (the correction trail).
+    """
+
+    detail: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    corrections: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_json(self) -> dict[str, Any]:
+        """The follow-up as plain JSON values: ``{"by_action": [...], "by_rung": [...], ...}``.
+
+        Returns
+        -------
+        dict
+            ``by_<grouping>`` lists of rows (the grouping column, then
+            :data:`FOLLOWUP_COLUMNS`; NaN becomes None) and ``n_cases``, ``n_corrections``.
+        """
+        out: dict[str, Any] = {
+            "n_cases": int(len(self.detail)),
+            "n_corrections": int(len(self.corrections)),
+        }
+        for name, table in self.tables.items():
+            out[f"by_{name}"] = [
+                {k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")
+            ]
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe scalar: NumPy numbers unwrapped, NaN as None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95% by default); NaN when ``n`` is 0.
+
+    Parameters
+    ----------
+    successes : int
+        How many resolved.
+    n : int
+        How many with a known outcome.
+    z : float
+        Normal quantile of the interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _predicted(decisions: pd.DataFrame) -> pd.Series:
+    """The probability recorded at decision time for the rung the action put the case on."""
+    rung = decisions["action"].map(ACTION_TO_RUNG)
+    out = pd.Series(np.nan, index=decisions.index, dtype="float64")
+    for name in set(rung.dropna()):
+        col = f"p_{name}"
+        if col in decisions.columns:
+            mask = rung == name
+            out[mask] = pd.to_numeric(decisions.loc[mask, col], errors="coerce")
+    return out
+
+
+def _outcome_rows(decisions: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+    """The later export's row for each decision: at its as-of date, else the case's latest."""
+    later = later.drop(columns=["seq"], errors="ignore").assign(
+        case_id=later["case_id"].astype(str),
+        _as_of=pd.to_datetime(later["as_of_date"]).dt.strftime("%Y-%m-%d"),
+    )
+    wanted = decisions[["seq", "case_id", "as_of_date"]].rename(columns={"as_of_date": "_want"})
+    joined = wanted.merge(later.drop(columns=["as_of_date"]), on="case_id", how="left")
+    joined["_exact"] = joined["_as_of"] == joined["_want"]
+    joined = joined.sort_values(["seq", "_exact", "_as_of"], na_position="first")
+    joined = joined.drop_duplicates("seq", keep="last").set_index("seq")
+    return joined.reindex(decisions["seq"]).set_axis(decisions.index)
+
+
+def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
+    """Join recorded decisions to their later outcomes and count them.
+
+    Parameters
+    ----------
+    decisions : pandas.DataFrame
+        Every ledger row with scores expanded (``Ledger.rows(expand_scores=True)``): at least
+        ``seq, case_id, action, decided_at, as_of_date`` and the recorded ``p_<rung>`` scores.
+    later : pandas.DataFrame
+        A later case export read with :func:`crossexec_ml.data.read_cases`: ``case_id,
+        as_of_date, court_id, team_id`` and the outcome columns.
+
+    Returns
+    -------
+    FollowUp
+
+    Raises
+    ------
+    InputError
+        When the export shares no case with the ledger, or an outcome is dated before the
+        decision it follows (the first few cases are named).
+    """
+    if decisions.empty:
+        raise InputError("the ledger holds no decision yet: there is nothing to follow up")
+    for col in ("closure_mode_180d", "court_id", "team_id"):
+        if col not in later.columns:
+            raise InputError(
+                f"the later export has no {col} column: export the cases again with their "
+                "outcomes (resolved_180d, closure_mode_180d, amount_recovered_180d, outcome_date)"
+            )
+    rows = decisions.sort_values("seq")
+    rows = rows.assign(case_id=rows["case_id"].astype(str))
+    latest = rows.drop_duplicates("case_id", keep="last").set_index("seq", drop=False)
+    corrections = rows[~rows["seq"].isin(latest["seq"])].reset_index(drop=True)
+    shared = latest["case_id"].isin(set(later["case_id"].astype(str)))
+    if not shared.any():
+        raise InputError(
+            f"the later export shares no case with the ledger ({len(latest)} decided cases, "
+            f"{later['case_id'].nunique()} exported): check that it comes from the same court "
+            "and covers the decided cases"
+        )
+
+    outcome = _outcome_rows(latest, later)
+    decided_at = pd.to_datetime(latest["decided_at"], utc=True)
+    decided_day = decided_at.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize()
+    outcome_date = pd.to_datetime(outcome.get("outcome_date"), errors="coerce")
+    early = outcome_date.notna() & (outcome_date < decided_day)
+    if early.any():
+        named = ", ".join(latest.loc[early, "case_id"].head(5))
+        raise InputError(
+            f"{int(early.sum())} outcome(s) are dated before their decision (cases {named}): the "
+            "later export is older than the ledger or its outcome_date is wrong; export again"
+        )
+
+    mode = outcome["closure_mode_180d"].astype("string")
+    known = mode.notna()
+    resolved = known & mode.isin(_RESOLVED_MODES)
+    detail = pd.DataFrame(
+        {
+            "case_id": latest["case_id"].to_numpy(),
+            "seq": latest["seq"].to_numpy(),
+            "action": latest["action"].to_numpy(),
+            "rung": latest["action"].map(ACTION_TO_RUNG).to_numpy(),
+            "decided_at": latest["decided_at"].to_numpy(),
+            "month": decided_day.dt.strftime("%Y-%m").to_numpy(),
+            "court_id": outcome["court_id"].to_numpy(),
+            "team_id": outcome["team_id"].to_numpy(),
+            "known": known.to_numpy(),
+            "resolved": resolved.to_numpy(),
+            "terminate_current": (mode == "terminate_current").fillna(False).to_numpy(),
+            "open": (mode == "open").fillna(False).to_numpy(),
+            "amount_recovered": pd.to_numeric(
+                outcome.get("amount_recovered_180d"), errors="coerce"
+            ).to_numpy(),
+            "days_to_result": (outcome_date - decided_day).dt.days.to_numpy(),
+            "predicted": _predicted(latest).to_numpy(),
+        }
+    )
+    tables = {g: _table(detail, g) for g in FOLLOWUP_GROUPINGS}
+    return FollowUp(detail=detail, tables=tables, corrections=corrections)
+
+
+def _table(detail: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One follow-up table: counts, amounts, realised vs predicted rates with intervals."""
+    records = []
+    for key, group in detail.groupby(by, dropna=False, sort=True):
+        n_known = int(group["known"].sum())
+        n_resolved = int(group["resolved"].sum())
+        low, high = wilson_interval(n_resolved, n_known)
+        known = group[group["known"]]
+        done = known.loc[known["resolved"] | known["terminate_current"], "days_to_result"]
+        records.append(
+            {
+                by: None if pd.isna(key) else key,
+                "n_decided": int(len(group)),
+                "n_known": n_known,
+                "n_resolved": n_resolved,
+                "n_terminate_current": int(group["terminate_current"].sum()),
+                "n_open": int(group["open"].sum()),
+                "amount_recovered": float(np.nansum(known["amount_recovered"])),
+                "median_days_to_result": float(done.median()) if done.notna().any() else math.nan,
+                "realised_rate": n_resolved / n_known if n_known else math.nan,
+                "predicted_rate": float(known["predicted"].mean())
+                if known["predicted"].notna().any()
+                else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=[by, *FOLLOWUP_COLUMNS])
+
+
+def follow_up_ledger(ledger_path: str, later: pd.DataFrame) -> FollowUp:
+    """:func:`follow_up` of the decisions in a ledger file, opened read-only.
+
+    Parameters
+    ----------
+    ledger_path : str
+        The ledger (``var/ledger.sqlite``).
+    later : pandas.DataFrame
+        The later export, as for :func:`follow_up`.
+
+    Returns
+    -------
+    FollowUp
+    """
+    from crossexec_ml.decide import Ledger
+
+    with Ledger(ledger_path, create=False, read_only=True) as ledger:
+        decisions = ledger.rows(expand_scores=True)
+    return follow_up(decisions, later)

@@ -1,0 +1,169 @@
+"""Follow-up of recorded decisions: counts, realised against predicted rates, refusals."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from crossexec_ml.decide import Ledger
+from crossexec_ml.errors import InputError
+from crossexec_ml.evaluate import follow_up_ledger, wilson_interval
+
+AS_OF = "2026-11-30"
+
+
+def _scores(p_keep, p_intra):
+    return {"p_keep": p_keep, "p_intra_team": p_intra, "p_inter_team": 0.2, "p_higher_court": 0.1}
+
+
+@pytest.fixture
+def ledger_path(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        for case, action, p_keep, p_intra, target in [
+            ("A", "reassign_intra_team", 0.1, 0.4, "H1"),
+            ("B", "reassign_intra_team", 0.2, 0.6, "H2"),
+            ("C", "keep", 0.3, 0.5, None),
+            ("D", "keep", 0.5, 0.5, None),
+            ("E", "defer", 0.2, 0.3, None),
+        ]:
+            ledger.record(
+                case,
+                action,
+                "L01",
+                "test",
+                target_handler_id=target,
+                scores=_scores(p_keep, p_intra),
+                as_of_date=AS_OF,
+            )
+    return path
+
+
+def _later(rows):
+    base = {"court_id": "C01", "team_id": "C01-T1", "as_of_date": pd.Timestamp(AS_OF)}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+LATER = [
+    {
+        "case_id": "A",
+        "closure_mode_180d": "fully_executed",
+        "amount_recovered_180d": 100.0,
+        "outcome_date": pd.Timestamp("2027-02-01"),
+    },
+    {
+        "case_id": "B",
+        "closure_mode_180d": "terminate_current",
+        "amount_recovered_180d": 0.0,
+        "outcome_date": pd.Timestamp("2027-03-01"),
+    },
+    {
+        "case_id": "C",
+        "closure_mode_180d": "open",
+        "amount_recovered_180d": 5.0,
+        "outcome_date": pd.NaT,
+    },
+    {
+        "case_id": "E",
+        "closure_mode_180d": "settlement_performed",
+        "amount_recovered_180d": 7.0,
+        "outcome_date": pd.Timestamp("2027-01-01"),
+    },
+]
+
+
+def _by(result, grouping, key):
+    table = result.tables[grouping].set_index(grouping)
+    return table.loc[key]
+
+
+def test_counts_and_rates_by_action(ledger_path):
+    result = follow_up_ledger(str(ledger_path), _later(LATER))
+    intra = _by(result, "action", "reassign_intra_team")
+    assert (intra.n_decided, intra.n_known, intra.n_resolved) == (2, 2, 1)
+    # 终本 is known but never resolved.
+    assert intra.n_terminate_current == 1
+    assert intra.realised_rate == pytest.approx(0.5)
+    # The predicted rate is the mean of what the ledger recorded for the rung taken.
+    assert intra.predicted_rate == pytest.approx((0.4 + 0.6) / 2)
+    assert (intra.ci_low, intra.ci_high) == pytest.approx(wilson_interval(1, 2))
+    assert intra.amount_recovered == pytest.approx(100.0)
+    keep = _by(result, "action", "keep")
+    # D has no later row: decided but not known.
+    assert (keep.n_decided, keep.n_known, keep.n_resolved, keep.n_open) == (2, 1, 0, 1)
+    assert keep.predicted_rate == pytest.approx(0.3)
+    defer = _by(result, "action", "defer")
+    assert defer.n_resolved == 1 and math.isnan(defer.predicted_rate)
+    # Rung tables follow the ladder; deferral has no rung.
+    assert _by(result, "rung", "intra_team").n_decided == 2
+    assert set(result.tables) == {"action", "rung", "court_id", "team_id", "month"}
+
+
+def test_json_shape(ledger_path):
+    payload = follow_up_ledger(str(ledger_path), _later(LATER)).to_json()
+    row = next(r for r in payload["by_action"] if r["action"] == "keep")
+    for key in (
+        "n_decided",
+        "n_known",
+        "n_resolved",
+        "realised_rate",
+        "predicted_rate",
+        "ci_low",
+        "ci_high",
+    ):
+        assert key in row
+    assert payload["n_cases"] == 5
+    assert next(r for r in payload["by_action"] if r["action"] == "defer")["predicted_rate"] is None
+
+
+def test_a_case_decided_twice_counts_once_under_its_latest_decision(ledger_path):
+    with Ledger(ledger_path) as ledger:
+        first = int(ledger.rows("A")["seq"].iloc[0])
+        ledger.record(
+            "A",
+            "keep",
+            "L02",
+            "correction",
+            scores=_scores(0.25, 0.4),
+            as_of_date=AS_OF,
+            supersedes=first,
+        )
+    result = follow_up_ledger(str(ledger_path), _later(LATER))
+    assert result.detail["case_id"].tolist().count("A") == 1
+    assert _by(result, "action", "reassign_intra_team").n_decided == 1
+    keep = _by(result, "action", "keep")
+    assert (keep.n_decided, keep.n_resolved) == (3, 1)
+    assert result.corrections["case_id"].tolist() == ["A"]
+
+
+def test_the_row_at_the_decisions_as_of_date_is_used(ledger_path):
+    older = {
+        "case_id": "A",
+        "closure_mode_180d": "open",
+        "amount_recovered_180d": 0.0,
+        "outcome_date": pd.NaT,
+        "as_of_date": pd.Timestamp("2026-05-31"),
+    }
+    result = follow_up_ledger(str(ledger_path), _later([*LATER, older]))
+    assert _by(result, "action", "reassign_intra_team").n_resolved == 1
+
+
+def test_an_export_sharing_no_case_is_refused(ledger_path):
+    other = [{**LATER[0], "case_id": "Z"}]
+    with pytest.raises(InputError, match="shares no case"):
+        follow_up_ledger(str(ledger_path), _later(other))
+
+
+def test_an_outcome_before_its_decision_is_refused(ledger_path):
+    early = [*LATER[1:], {**LATER[0], "outcome_date": pd.Timestamp("2020-01-01")}]
+    with pytest.raises(InputError, match="before their decision.*A"):
+        follow_up_ledger(str(ledger_path), _later(early))
+
+
+def test_wilson_interval():
+    low, high = wilson_interval(5, 10)
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    assert wilson_interval(0, 20)[0] == 0.0
