@@ -36,6 +36,7 @@ from crossexec_ml.data._synthetic import (
     make_cases,
     write_synthetic,
 )
+from crossexec_ml.data._synthetic_followup import play_half_year
 from crossexec_ml.data._synthetic_truth import (
     BASELINE_INTERCEPT,
     CAUSE_BASELINE_OFFSET,
@@ -138,6 +139,7 @@ __all__ = [
     "make_cases",
     "mask_text",
     "personal_columns_allowed",
+    "play_half_year",
     "read_cases",
     "read_handlers",
     "read_scored",

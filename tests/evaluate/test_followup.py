@@ -9,7 +9,7 @@ import pytest
 
 from crossexec_ml.decide import Ledger
 from crossexec_ml.errors import InputError
-from crossexec_ml.evaluate import follow_up_ledger, wilson_interval
+from crossexec_ml.evaluate import follow_up, follow_up_ledger, wilson_interval
 
 AS_OF = "2026-11-30"
 
@@ -167,3 +167,96 @@ def test_wilson_interval():
     assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
     assert wilson_interval(0, 20)[0] == 0.0
+
+
+# -- the synthetic half-year: realised against what the truth expected --------------------------
+
+_ACTIONS = {
+    "reassign_intra_team": "intra_team",
+    "reassign_inter_team": "inter_team",
+    "escalate_higher_court": "higher_court",
+    "keep": "keep",
+}
+
+
+_P = ["p_keep", "p_intra_team", "p_inter_team", "p_higher_court"]
+
+
+@pytest.fixture(scope="module")
+def half_year():
+    from crossexec_ml.data import load_sample, play_half_year
+
+    sample = load_sample()
+    current, truth = sample["current"], sample["truth"]
+    cases = current["case_id"].astype(str).tolist()
+    actions = list(_ACTIONS)
+    rows = []
+    probs = current[["case_id", "as_of_date"]].merge(truth, on=["case_id", "as_of_date"])
+    for i, (case, *p) in enumerate(
+        probs[["case_id", "p_keep", "p_intra_team", "p_inter_team", "p_higher_court"]].itertuples(
+            index=False
+        )
+    ):
+        if i >= 1200:
+            break
+        rows.append(
+            {
+                "seq": i + 1,
+                "case_id": str(case),
+                "action": actions[i % 4],
+                "decided_at": "2026-11-05T02:00:00+00:00",
+                "as_of_date": "2026-10-31",
+                **dict(
+                    zip(
+                        ["p_keep", "p_intra_team", "p_inter_team", "p_higher_court"], p, strict=True
+                    )
+                ),
+            }
+        )
+    decisions = pd.DataFrame(rows)
+    taken = pd.Series({r["case_id"]: _ACTIONS[r["action"]] for r in rows})
+    later = play_half_year(
+        current,
+        truth,
+        taken,
+        decided_on=pd.Series(pd.Timestamp("2026-11-05"), index=taken.index),
+        seed=3,
+    )
+    return decisions, later, cases
+
+
+def test_half_year_realised_rates_match_the_truth_within_their_intervals(half_year):
+    decisions, later, _ = half_year
+    result = follow_up(decisions, later)
+    expected = later.set_index(later["case_id"].astype(str))["p_taken"]
+    for action, row in result.tables["action"].set_index("action").iterrows():
+        decided = result.detail.loc[result.detail["action"] == action, "case_id"]
+        truth_rate = expected.loc[decided].mean()
+        assert row.n_known == row.n_decided == 300
+        assert row.ci_low <= truth_rate <= row.ci_high, (action, truth_rate, row.to_dict())
+        # The predicted rate is the mean of the recorded scores (here the truth itself).
+        assert row.predicted_rate == pytest.approx(truth_rate)
+
+
+def test_half_year_is_seeded_and_keeps_unresolved_cases_unresolved(half_year):
+    from crossexec_ml.data import load_sample, play_half_year
+
+    _, later, _ = half_year
+    sample = load_sample()
+    again = play_half_year(sample["current"], sample["truth"], seed=3)
+    assert again["p_taken"].equals(
+        sample["current"][["case_id", "as_of_date"]]
+        .merge(sample["truth"], on=["case_id", "as_of_date"])["p_keep"]
+        .rename("p_taken")
+    )
+    assert (
+        not later.loc[~later["resolved_180d"], "closure_mode_180d"]
+        .isin(["fully_executed", "settlement_performed"])
+        .any()
+    )
+    assert later.loc[later["closure_mode_180d"] == "open", "outcome_date"].isna().all()
+    # The window starts at the decision for decided cases, at the as-of date for the others.
+    decided = later["case_id"].astype(str).isin(set(half_year[0]["case_id"]))
+    assert (later.loc[decided, "outcome_date"].dropna() > pd.Timestamp("2026-11-05")).all()
+    assert (later["outcome_date"].dropna() > later["as_of_date"].max()).all()
+    assert (later.loc[~decided, "outcome_date"].dropna() < pd.Timestamp("2026-11-05")).any()
