@@ -25,6 +25,7 @@ from crossexec_ml.report._dashboard import (
     past_results,
     top_list,
 )
+from crossexec_ml.report._followup import followup_html, followup_tables, write_followup
 from crossexec_ml.report._html import render
 from crossexec_ml.report._monitor import (
     MONITORED_FEATURES,
@@ -117,6 +118,8 @@ __all__ = [
     "drift_report",
     "fairness_html",
     "fairness_ratio_plot",
+    "followup_html",
+    "followup_tables",
     "gain_drivers",
     "hard_bone_bars",
     "headline",
@@ -144,4 +147,5 @@ __all__ = [
     "top_list",
     "write_card",
     "write_fairness_report",
+    "write_followup",
 ]

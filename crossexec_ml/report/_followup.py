@@ -1,0 +1,152 @@
+"""The follow-up of recorded decisions as leaders read it: tables, a page, a workbook, JSON.
+
+The counting is :func:`crossexec_ml.evaluate.follow_up`; this module only labels and formats
+(rates as percents, amounts in 万元, intervals as "a%–b%") and writes atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from crossexec_ml.data import atomic_path, write_table
+from crossexec_ml.errors import InputError
+from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, FollowUp
+from crossexec_ml.report._html import render
+from crossexec_ml.text import fmt_percent, fmt_wan_yuan, t, value_label
+
+_COUNTS = ("n_decided", "n_known", "n_resolved", "n_terminate_current", "n_open")
+
+
+def _key_cell(grouping: str, value: object, lang: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return t("followup.none", lang)
+    if grouping == "action":
+        return t(f"action.{value}", lang)
+    if grouping == "rung":
+        return t(f"rung.{value}.full", lang)
+    return value_label(grouping, value, lang) if grouping != "month" else str(value)
+
+
+def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """Every follow-up table with headers and values as a leader reads them.
+
+    Parameters
+    ----------
+    result : FollowUp
+        From :func:`crossexec_ml.evaluate.follow_up`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is text.
+    """
+    out = {}
+    for grouping in FOLLOWUP_GROUPINGS:
+        table = result.tables[grouping]
+        frame = pd.DataFrame(
+            {
+                t(f"followup.by.{grouping}", lang): [
+                    _key_cell(grouping, v, lang) for v in table[grouping]
+                ]
+            }
+        )
+        for col in _COUNTS:
+            frame[t(f"followup.col.{col}", lang)] = table[col].astype(int).astype(str)
+        frame[t("followup.col.amount_recovered", lang)] = [
+            fmt_wan_yuan(v, lang) for v in table["amount_recovered"]
+        ]
+        frame[t("followup.col.median_days_to_result", lang)] = [
+            t("missing", lang) if pd.isna(v) else f"{v:.0f}" for v in table["median_days_to_result"]
+        ]
+        frame[t("followup.col.realised_rate", lang)] = [
+            fmt_percent(v, lang) for v in table["realised_rate"]
+        ]
+        frame[t("followup.col.ci", lang)] = [
+            t("missing", lang)
+            if pd.isna(lo)
+            else f"{fmt_percent(lo, lang)}–{fmt_percent(hi, lang)}"
+            for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+        ]
+        frame[t("followup.col.predicted_rate", lang)] = [
+            fmt_percent(v, lang) for v in table["predicted_rate"]
+        ]
+        out[t(f"followup.title.{grouping}", lang)] = frame
+    return out
+
+
+def followup_html(result: FollowUp, lang: str = "zh") -> str:
+    """The follow-up as one self-contained HTML page (no script, nothing fetched).
+
+    Parameters
+    ----------
+    result : FollowUp
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+    """
+    tables = [
+        {"title": title, "header": list(frame.columns), "rows": frame.to_numpy().tolist()}
+        for title, frame in followup_tables(result, lang).items()
+    ]
+    return render(
+        "followup_page.html.j2",
+        lang=lang,
+        title=t("followup.title", lang),
+        note=t(
+            "followup.note", lang, n_cases=len(result.detail), n_corrections=len(result.corrections)
+        ),
+        tables=tables,
+    )
+
+
+def write_followup(result: FollowUp, path: str | os.PathLike[str], lang: str = "zh") -> Path:
+    """Write the follow-up atomically as ``.html``, ``.xlsx`` (one sheet per table, then the
+    per-case detail and the corrections) or ``.json`` (:meth:`FollowUp.to_json`).
+
+    Parameters
+    ----------
+    result : FollowUp
+    path : path-like
+    lang : {"zh", "en"}
+        Language of the page and the workbook.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        For any other extension (nothing is written).
+    """
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    if suffix == ".json":
+        with atomic_path(dest) as tmp:
+            tmp.write_text(
+                json.dumps(result.to_json(), ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+        return dest
+    if suffix == ".html":
+        with atomic_path(dest) as tmp:
+            tmp.write_text(followup_html(result, lang), encoding="utf-8")
+        return dest
+    if suffix == ".xlsx":
+        sheets = followup_tables(result, lang)
+        first, *rest = sheets
+        extra = {name: sheets[name] for name in rest}
+        extra[t("followup.sheet.detail", lang)] = result.detail
+        if not result.corrections.empty:
+            extra[t("followup.sheet.corrections", lang)] = result.corrections
+        return write_table(sheets[first], dest, sheet_name=first, extra_sheets=extra)
+    raise InputError(
+        f"{dest.name}: cannot write a follow-up as {suffix or 'no extension'}; "
+        "use .html, .xlsx or .json"
+    )

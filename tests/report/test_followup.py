@@ -1,0 +1,71 @@
+"""The follow-up page, workbook and JSON: leader-grade labels, atomic writes, bad extensions."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from crossexec_ml.errors import InputError
+from crossexec_ml.evaluate import follow_up
+from crossexec_ml.report import followup_html, write_followup
+
+RAW_CODES = ("reassign_intra_team", "escalate_higher_court", "intra_team", "higher_court", "True")
+
+
+@pytest.fixture
+def result():
+    decisions = pd.DataFrame(
+        {
+            "seq": [1, 2, 3, 4],
+            "case_id": ["(2023)湘0102执1号", "B", "C", "B"],
+            "action": ["reassign_intra_team", "escalate_higher_court", "keep", "keep"],
+            "decided_at": ["2026-11-05T02:00:00+00:00"] * 4,
+            "as_of_date": ["2026-10-31"] * 4,
+            "p_keep": [0.1, 0.2, 0.3, 0.25],
+            "p_intra_team": [0.4, 0.3, 0.3, 0.3],
+            "p_higher_court": [0.2, 0.5, 0.3, 0.5],
+        }
+    )
+    later = pd.DataFrame(
+        {
+            "case_id": ["(2023)湘0102执1号", "B", "C"],
+            "as_of_date": pd.to_datetime(["2026-10-31"] * 3),
+            "court_id": ["C01", "C01", "C02"],
+            "team_id": ["C01-T1", "C01-T2", "C02-T1"],
+            "closure_mode_180d": ["fully_executed", "open", "terminate_current"],
+            "amount_recovered_180d": [1_500_000.0, 0.0, 0.0],
+            "outcome_date": pd.to_datetime(["2027-01-10", None, "2027-02-01"]),
+        }
+    )
+    return follow_up(decisions, later)
+
+
+def test_page_speaks_chinese_without_raw_codes(result):
+    page = followup_html(result, "zh")
+    assert "团队内交叉执行" in page and "终本" in page and "150.0 万元" in page
+    assert "100%" in page  # the one known intra-team case resolved
+    for code in RAW_CODES:
+        assert code not in page, code
+    assert "<script" not in page
+
+
+def test_written_as_json_xlsx_and_html(result, tmp_path):
+    payload = json.loads(write_followup(result, tmp_path / "f.json").read_text(encoding="utf-8"))
+    assert {r["action"] for r in payload["by_action"]} == {"reassign_intra_team", "keep"}
+    assert payload["n_corrections"] == 1
+    book = openpyxl.load_workbook(write_followup(result, tmp_path / "f.xlsx"), read_only=True)
+    assert book.sheetnames[:2] == ["按决定", "按层级"]
+    assert "更正记录" in book.sheetnames
+    first = [c.value for c in next(book["按决定"].iter_rows(max_row=1))]
+    assert first[0] == "决定" and "实际化解率" in first
+    assert write_followup(result, tmp_path / "f.html", lang="en").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.html", "f.json", "f.xlsx"]
+
+
+def test_an_unknown_extension_is_refused_and_nothing_written(result, tmp_path):
+    with pytest.raises(InputError, match=r"\.html, \.xlsx or \.json"):
+        write_followup(result, tmp_path / "f.pdf")
+    assert list(tmp_path.iterdir()) == []
