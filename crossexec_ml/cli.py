@@ -360,6 +360,20 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
         return 0
 
 
+def _cmd_followup(args: argparse.Namespace) -> int:
+    from crossexec_ml.data import read_cases
+    from crossexec_ml.evaluate import follow_up_ledger
+    from crossexec_ml.report import write_followup
+
+    refuse_overwriting_inputs(args.out, args.ledger, args.cases)
+    later = read_cases(args.cases)
+    result = follow_up_ledger(str(args.ledger), later)
+    path = write_followup(result, args.out, lang=args.lang)
+    known = int(result.detail["known"].sum())
+    print(f"wrote {path}: {len(result.detail)} decided case(s), {known} with a known outcome")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crossexec",
@@ -551,6 +565,19 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
     lg.add_argument("--out", type=Path, default=None, help="export: .xlsx, .csv or .parquet")
     lg.set_defaults(func=_cmd_ledger)
+
+    fu = sub.add_parser(
+        "followup",
+        help="what happened to the decided cases: realised against predicted resolution rates",
+    )
+    fu.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
+    fu.add_argument(
+        "--cases", required=True, type=Path, help="a later export with the cases' outcomes"
+    )
+    fu.add_argument("--out", required=True, type=Path, help=".html, .xlsx or .json")
+    fu.add_argument("--lang", choices=["zh", "en"], default="zh")
+    _allow_personal_option(fu)
+    fu.set_defaults(func=_cmd_followup)
     return p
 
 
