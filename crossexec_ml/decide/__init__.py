@@ -14,6 +14,7 @@ from crossexec_ml.decide._assign import (
 from crossexec_ml.decide._assign_checks import PLAN_LABELS, plan_sheet
 from crossexec_ml.decide._checkup import CheckupSheet, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
+from crossexec_ml.decide._explore import ExplorationDraw, exploration_draw
 from crossexec_ml.decide._guidance import (
     categories_as_text,
     guidance,
@@ -65,6 +66,7 @@ __all__ = [
     "CheckupSheet",
     "DEFAULT_LEADER_BONUS",
     "ESCALATION_TARGET",
+    "ExplorationDraw",
     "FACTS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
@@ -89,6 +91,7 @@ __all__ = [
     "eligible_handlers",
     "expected_gain",
     "explain_cases",
+    "exploration_draw",
     "floor_needs",
     "guidance",
     "guidance_arrays",
