@@ -14,6 +14,12 @@ from crossexec_ml.evaluate._backtest import (
     truth_gain,
     uplift_at_k,
 )
+from crossexec_ml.evaluate._compare import (
+    VERDICTS_COMPARE,
+    Comparison,
+    compare_models,
+    list_rungs,
+)
 from crossexec_ml.evaluate._fairness import (
     FairnessAudit,
     audit_history,
@@ -46,6 +52,7 @@ from crossexec_ml.evaluate._followup import (
 
 __all__ = [
     "BASELINES",
+    "Comparison",
     "FOLLOWUP_COLUMNS",
     "FOLLOWUP_GROUPINGS",
     "FairnessAudit",
@@ -53,17 +60,20 @@ __all__ = [
     "GROUPINGS",
     "METRICS",
     "VERDICTS",
+    "VERDICTS_COMPARE",
     "audit_history",
     "audit_rows",
     "audit_saved",
     "backtest",
     "backtest_predictions",
     "calibration_table",
+    "compare_models",
     "expected_calibration_error",
     "fairness_audit",
     "fairness_summary",
     "follow_up",
     "follow_up_ledger",
+    "list_rungs",
     "next_rung",
     "policy_gains",
     "precision_recall_at_k",
