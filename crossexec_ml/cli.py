@@ -374,6 +374,51 @@ def _cmd_followup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from crossexec_ml.data import atomic_path, read_cases
+    from crossexec_ml.evaluate import compare_models
+    from crossexec_ml.model import load_model
+    from crossexec_ml.settings import resolve_policy
+
+    refuse_overwriting_inputs(args.json, *args.models, args.cases)
+    (champion, card), (challenger, _) = (load_model(m) for m in args.models)
+    policy, _ = resolve_policy(card)
+    history = read_cases(args.cases)
+    result = compare_models(
+        history,
+        champion.predict_rungs,
+        challenger.predict_rungs,
+        names=(str(args.models[0]), str(args.models[1])),
+        share=args.share,
+        ladder=policy.ladder,
+        priority=policy.priority,
+    )
+    print(f"{result.n_randomised} randomised case(s) with an outcome")
+    for name in result.names:
+        low, high = result.value_ci[name]
+        print(
+            f"  {name}: resolution rate if its list were followed {result.value[name]:.1%} "
+            f"(95% interval {low:.1%}-{high:.1%}; {result.n_matched[name]} rows match its rungs)"
+        )
+    low, high = result.difference_ci
+    sentence = {
+        "better": "the challenger is better",
+        "worse": "the challenger is worse",
+        "no_evidence": "no evidence that either is better",
+    }[result.verdict]
+    print(
+        f"difference (challenger - champion) {result.difference:+.1%} "
+        f"(95% interval {low:+.1%} to {high:+.1%}): {sentence}"
+    )
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crossexec",
@@ -578,6 +623,21 @@ def _parser() -> argparse.ArgumentParser:
     fu.add_argument("--lang", choices=["zh", "en"], default="zh")
     _allow_personal_option(fu)
     fu.set_defaults(func=_cmd_followup)
+
+    cm = sub.add_parser(
+        "compare",
+        help="champion against challenger on randomised cases (pilot or exploration band)",
+    )
+    cm.add_argument(
+        "--models", nargs=2, required=True, type=Path, metavar=("CHAMPION", "CHALLENGER")
+    )
+    cm.add_argument(
+        "--cases", required=True, type=Path, help="history with randomised rows and outcomes"
+    )
+    cm.add_argument("--share", type=float, default=0.10, help="capacity share of each list")
+    cm.add_argument("--json", type=Path, default=None, help="write the comparison here")
+    _allow_personal_option(cm)
+    cm.set_defaults(func=_cmd_compare)
     return p
 
 
