@@ -37,6 +37,7 @@ def play_half_year(
     rung_taken: pd.Series | None = None,
     *,
     decided_on: pd.Series | None = None,
+    randomised: pd.Series | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The current cases six months later: outcomes drawn from the truth of the rung taken.
@@ -54,6 +55,10 @@ def play_half_year(
     decided_on : pandas.Series, optional
         Case id -> date of the decision; the 180-day window and ``cross_date`` start there.
         Default: the case's ``as_of_date``.
+    randomised : pandas.Series, optional
+        Case id -> the probability with which its action was drawn (the exploration band's
+        ``proposal_propensity``); those cases get ``assignment_randomised`` True and that
+        ``assignment_propensity``, as a court's later export carries them.
     seed : int
         Seed of the draw; the same inputs and seed give the same export.
 
@@ -61,9 +66,10 @@ def play_half_year(
     -------
     pandas.DataFrame
         ``current`` with ``cross_mode``, ``cross_date``, ``resolved_180d``,
-        ``amount_recovered_180d``, ``closure_mode_180d``, ``new_petition_180d`` and
-        ``outcome_date`` filled (``outcome_date`` empty while open), plus ``p_taken``: the
-        truth's probability of resolution under the rung taken.
+        ``amount_recovered_180d``, ``closure_mode_180d``, ``new_petition_180d``,
+        ``assignment_randomised``, ``assignment_propensity`` and ``outcome_date`` filled
+        (``outcome_date`` empty while open), plus ``p_taken``: the truth's probability of
+        resolution under the rung taken.
 
     Raises
     ------
@@ -116,5 +122,9 @@ def play_half_year(
     out["closure_mode_180d"] = closure
     out["new_petition_180d"] = ~resolved & (rng.random(n) < 0.1)
     out["outcome_date"] = (start + pd.to_timedelta(days, unit="D")).where(closure != "open")
+    chance = {} if randomised is None else {str(k): float(v) for k, v in randomised.items()}
+    propensity = ids.map(lambda case: chance.get(case, np.nan)).astype(float)
+    out["assignment_randomised"] = propensity.notna().to_numpy()
+    out["assignment_propensity"] = propensity.to_numpy()
     out["p_taken"] = p_taken
     return out

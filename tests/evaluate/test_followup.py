@@ -260,3 +260,15 @@ def test_half_year_is_seeded_and_keeps_unresolved_cases_unresolved(half_year):
     assert (later.loc[decided, "outcome_date"].dropna() > pd.Timestamp("2026-11-05")).all()
     assert (later["outcome_date"].dropna() > later["as_of_date"].max()).all()
     assert (later.loc[~decided, "outcome_date"].dropna() < pd.Timestamp("2026-11-05")).any()
+
+
+def test_half_year_marks_the_randomised_cases_with_their_propensity():
+    from crossexec_ml.data import load_sample, play_half_year
+
+    sample = load_sample()
+    current = sample["current"]
+    band = pd.Series(0.5, index=current["case_id"].astype(str).head(4))
+    later = play_half_year(current, sample["truth"], randomised=band, seed=0)
+    assert later["assignment_randomised"].sum() == 4
+    assert later.loc[later["assignment_randomised"], "assignment_propensity"].eq(0.5).all()
+    assert later.loc[~later["assignment_randomised"], "assignment_propensity"].isna().all()
