@@ -1,7 +1,8 @@
 """Champion/challenger benchmark: does `compare` prefer the truly better list? (on demand)
 
 For each seed, a champion is trained on a full generated history and a deliberately weaker
-challenger on a small slice of it; both are compared on the randomised rows of a *later*,
+challenger on the same rows with their outcomes shuffled (``--challenger shuffled``: a list
+that knows nothing) or on a small slice of them (``--challenger small``); both are compared on the randomised rows of a *later*,
 independently generated history (half of its rows randomised, as a pilot would give) with
 :func:`crossexec_ml.evaluate.compare_models`, which uses no truth. The truth then says which
 list is really better (the mean true probability of resolution under each list's rungs), and
@@ -9,7 +10,8 @@ the benchmark prints, per seed, both values, the verdict and whether it points t
 then the share of seeds where the comparison prefers the truly better model.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/compare_models.py [--seeds 0 1 2 3 4 5]
-        [--history 6000] [--small 600] [--later 6000] [--pilot-share 0.5]
+        [--history 6000] [--challenger shuffled|small] [--small 600] [--later 6000]
+        [--pilot-share 0.5]
 
 Target (issue "Learning from its own decisions"): the better model is preferred in most seeds.
 """
@@ -39,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--history", type=int, default=6000)
+    ap.add_argument("--challenger", choices=["shuffled", "small"], default="shuffled")
     ap.add_argument("--small", type=int, default=600)
     ap.add_argument("--later", type=int, default=6000)
     ap.add_argument("--pilot-share", type=float, default=0.5)
@@ -53,7 +56,12 @@ def main() -> None:
         )
         later, truth = later_data.history.reset_index(drop=True), later_data.truth
         champion = CrossExecModel().fit(train)
-        challenger = CrossExecModel().fit(train.sample(args.small, random_state=seed))
+        if args.challenger == "small":
+            weak = train.sample(args.small, random_state=seed)
+        else:
+            shuffled = np.random.default_rng(seed).permutation(train["resolved_180d"].to_numpy())
+            weak = train.assign(resolved_180d=shuffled)
+        challenger = CrossExecModel().fit(weak)
         result = compare_models(later, champion.predict_rungs, challenger.predict_rungs)
         true = {
             name: _true_value(later, truth, list_rungs(later, m.predict_rungs))

@@ -10,9 +10,13 @@ inverse of its propensity; the value is the self-normalised (Hájek) resolution 
 
     V = sum(w_i * y_i) / sum(w_i),   w_i = 1{drawn rung_i = list's rung_i} / propensity_i,
 
-i.e. the share of cases the list would have resolved had it been followed. The two lists are
-compared on the same rows with a paired bootstrap of the difference; the verdict says
-"better", "worse" or "no evidence" for the challenger against the champion. No truth is used.
+i.e. the share of cases the list would have resolved had it been followed. The difference
+of the two lists is the Horvitz-Thompson mean ``sum((w_B,i - w_A,i) * y_i) / n``: a row where
+both lists give the same rung adds exactly nothing, so only the rows where the lists differ
+carry noise (the lists differ in their top k only, so a difference of two separately
+normalised rates would drown in the agreeing rows). Its 95% interval is a bootstrap of the
+randomised rows; the verdict says "better", "worse" or "no evidence" for the challenger
+against the champion. No truth is used.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class Comparison:
     n_matched : dict
         Randomised rows whose drawn rung equals the model's (the rows that carry its value).
     difference, difference_ci : float, tuple of float
-        Challenger minus champion, with its paired 95% bootstrap interval.
+        Challenger minus champion (the Horvitz-Thompson difference: rows where both lists
+        agree add nothing), with its 95% bootstrap interval.
     verdict : str
         One of :data:`VERDICTS_COMPARE`: ``better`` when the interval is above 0, ``worse``
         when below, ``no_evidence`` otherwise.
@@ -228,7 +233,8 @@ def compare_models(
     n = len(rows)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
     boot = {name: _hajek(counts * weights[name], y) for name in names}
-    diff = boot[names[1]] - boot[names[0]]
+    per_row = (weights[names[1]] - weights[names[0]]) * y
+    diff = counts @ per_row / n
 
     def ci(sample: np.ndarray) -> tuple[float, float]:
         sample = sample[~np.isnan(sample)]
@@ -256,7 +262,7 @@ def compare_models(
         value=value,
         value_ci={name: ci(boot[name]) for name in names},
         n_matched={name: int((lists[name] == drawn).sum()) for name in names},
-        difference=value[names[1]] - value[names[0]],
+        difference=float(per_row.mean()),
         difference_ci=diff_ci,
         verdict=verdict,
         rows=table,
