@@ -3,8 +3,9 @@
 For each seed, a champion is trained on a full generated history and a deliberately weaker
 challenger on the same rows with their outcomes shuffled (``--challenger shuffled``: a list
 that knows nothing) or on a small slice of them (``--challenger small``); both are compared
-on the randomised rows of a *later*, independently generated history (half of its rows randomised, as a pilot would give) with
-:func:`crossexec_ml.evaluate.compare_models`, which uses no truth. The truth then says which
+on the randomised rows of a *later*, independently generated history (half of its rows
+randomised, as a pilot would give) with :func:`crossexec_ml.evaluate.compare_models`, which
+uses no truth. The truth then says which
 list is really better (the mean true probability of resolution under each list's rungs), and
 the benchmark prints, per seed, both values, the verdict and whether it points the right way,
 then the share of seeds where the comparison prefers the truly better model.
