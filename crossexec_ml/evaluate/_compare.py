@@ -4,19 +4,19 @@ Rows whose rung was drawn at random (a randomised pilot or the exploration band:
 ``assignment_randomised`` with its ``assignment_propensity``) are an unconfounded test of a
 list. For each model, every screening date's cases are ranked as the product ranks them
 (:func:`crossexec_ml.evaluate.policy_gains`' ``priority`` list at the capacity share): the cases
-in the top k get their suggested rung, the rest are kept. A randomised row whose drawn rung
-equals the one the list would have given counts towards that list's value, weighted by the
-inverse of its propensity; the value is the self-normalised (Hájek) resolution rate
+in the top k get their suggested rung, the rest are kept. The value of a list L is the share of
+cases it would have resolved had it been followed, estimated on the randomised rows by the
+doubly robust (augmented IPW) mean
 
-    V = sum(w_i * y_i) / sum(w_i),   w_i = 1{drawn rung_i = list's rung_i} / propensity_i,
+    V(L) = mean_i [ mu_i(L_i) + 1{a_i = L_i} / e_i * (y_i - mu_i(a_i)) ],
 
-i.e. the share of cases the list would have resolved had it been followed. The difference
-of the two lists is the Horvitz-Thompson mean ``sum((w_B,i - w_A,i) * y_i) / n``: a row where
-both lists give the same rung adds exactly nothing, so only the rows where the lists differ
-carry noise (the lists differ in their top k only, so a difference of two separately
-normalised rates would drown in the agreeing rows). Its 95% interval is a bootstrap of the
-randomised rows; the verdict says "better", "worse" or "no evidence" for the challenger
-against the champion. No truth is used.
+with a_i the drawn rung, e_i its recorded propensity, y_i the outcome and mu the average of the
+two models' own probabilities. Because the propensities are known, V is unbiased whatever mu
+is; a good mu only makes it less noisy. A row where both lists give the same rung adds exactly
+the same to both, so the difference V(challenger) - V(champion) carries noise only from the
+rows where the lists differ (they differ in their top k only). Intervals are a bootstrap of the
+randomised rows (paired: the same resample for both); the verdict says "better", "worse" or
+"no evidence" for the challenger against the champion. No truth is used.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ class Comparison:
     n_randomised : int
         Randomised rows used.
     value, value_ci : dict
-        Each model's inverse-probability-weighted resolution rate and its 95% bootstrap
-        interval.
+        Each model's doubly robust resolution rate (had its list been followed) and its 95%
+        bootstrap interval.
     n_matched : dict
         Randomised rows whose drawn rung equals the model's (the rows that carry its value).
     difference, difference_ci : float, tuple of float
-        Challenger minus champion (the Horvitz-Thompson difference: rows where both lists
-        agree add nothing), with its 95% bootstrap interval.
+        Challenger minus champion (rows where both lists agree add nothing), with its paired
+        95% bootstrap interval.
     verdict : str
         One of :data:`VERDICTS_COMPARE`: ``better`` when the interval is above 0, ``worse``
         when below, ``no_evidence`` otherwise.
@@ -126,16 +126,30 @@ def list_rungs(
     numpy.ndarray of int
         Rung index into ``RUNGS`` per row (0 = keep), aligned with ``cases``.
     """
+    return _list_rungs(cases, predict(cases), share=share, ladder=ladder, priority=priority)
+
+
+def _list_rungs(
+    cases: pd.DataFrame,
+    probs: pd.DataFrame,
+    *,
+    share: float,
+    ladder: LadderSettings | None,
+    priority: PrioritySettings | None,
+) -> np.ndarray:
+    """:func:`list_rungs` from probabilities already predicted (aligned with ``cases``)."""
     from crossexec_ml.decide import capacity_k
 
     out = np.zeros(len(cases), dtype=int)
     dates = pd.to_datetime(cases["as_of_date"]).to_numpy()
+    probs = probs.reset_index(drop=True)
     for date in np.unique(dates):
         where = np.flatnonzero(dates == date)
         group = cases.iloc[where].reset_index(drop=True)
-        probs = predict(group).reset_index(drop=True)
         k = capacity_k(len(group), share=share)
-        top, codes = policy_gains(group, probs, k, ladder=ladder, priority=priority)["priority"]
+        top, codes = policy_gains(
+            group, probs.iloc[where].reset_index(drop=True), k, ladder=ladder, priority=priority
+        )["priority"]
         out[where[top]] = codes
     return out
 
@@ -163,13 +177,6 @@ def _randomised_rows(history: pd.DataFrame) -> pd.DataFrame:
             f"{rows.loc[bad, 'case_id'].iloc[0]}: fill assignment_propensity"
         )
     return rows
-
-
-def _hajek(weights: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Self-normalised IPW mean along the last axis (NaN when no row matches)."""
-    total = weights.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (weights * y).sum(axis=-1) / total, np.nan)
 
 
 def compare_models(
@@ -222,18 +229,28 @@ def compare_models(
     drawn = rung_of(rows["cross_mode"]).cat.codes.to_numpy()
     y = rows["resolved_180d"].astype(bool).to_numpy(dtype=float)
     e = pd.to_numeric(rows["assignment_propensity"]).to_numpy(dtype=float)
-    lists = {
-        name: list_rungs(ranked, fn, share=share, ladder=ladder, priority=priority)[position]
+    probs = {
+        name: fn(ranked).reset_index(drop=True)
         for name, fn in zip(names, (champion, challenger), strict=True)
     }
-    weights = {name: (lists[name] == drawn) / e for name in names}
-    value = {name: float(_hajek(weights[name], y)) for name in names}
+    lists = {
+        name: _list_rungs(ranked, probs[name], share=share, ladder=ladder, priority=priority)[
+            position
+        ]
+        for name in names
+    }
+    # mu: the two models' probabilities averaged, so neither is favoured by the baseline.
+    mu = (probs[names[0]].to_numpy() + probs[names[1]].to_numpy())[position] / 2
+    n = len(rows)
+    rows_i = np.arange(n)
+    residual = (y - mu[rows_i, drawn]) / e
+    dr = {name: mu[rows_i, lists[name]] + (lists[name] == drawn) * residual for name in names}
+    value = {name: float(dr[name].mean()) for name in names}
 
     rng = np.random.default_rng(seed)
-    n = len(rows)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-    boot = {name: _hajek(counts * weights[name], y) for name in names}
-    per_row = (weights[names[1]] - weights[names[0]]) * y
+    boot = {name: counts @ dr[name] / n for name in names}
+    per_row = dr[names[1]] - dr[names[0]]
     diff = counts @ per_row / n
 
     def ci(sample: np.ndarray) -> tuple[float, float]:

@@ -46,18 +46,31 @@ def test_the_truth_beats_its_mirror_and_ties_itself(world):
     assert result.n_randomised == int(history["assignment_randomised"].fillna(False).sum())
 
 
-def test_the_value_is_the_weighted_resolution_rate_of_matching_rows(world):
+def test_the_value_is_the_doubly_robust_rate_and_agreeing_rows_cancel(world):
     history, truth = world
-    good = _oracle(truth)
-    result = compare_models(history, good, good, n_boot=50)
+    good, bad = _oracle(truth), _oracle(truth, flip=True)
+    result = compare_models(history, good, bad, n_boot=50)
     rows = result.rows
-    match = rows["drawn_rung"] == rows["rung_champion"]
-    w = match / rows["assignment_propensity"]
-    expected = float((w * rows["resolved_180d"]).sum() / w.sum())
-    assert result.value["champion"] == pytest.approx(expected)
-    assert result.n_matched["champion"] == int(match.sum())
-    payload = result.to_json()
-    assert payload["verdict"] == "no_evidence" and payload["models"][0]["name"] == "champion"
+    randomised = history.reset_index(drop=True)
+    randomised = randomised[randomised["assignment_randomised"].fillna(False).astype(bool)]
+    mu = ((good(randomised) + bad(randomised)) / 2).to_numpy()
+    i = np.arange(len(rows))
+    drawn = rows["drawn_rung"].to_numpy()
+    y = rows["resolved_180d"].to_numpy(dtype=float)
+    e = rows["assignment_propensity"].to_numpy()
+    dr = {}
+    for name in ("champion", "challenger"):
+        rung = rows[f"rung_{name}"].to_numpy()
+        dr[name] = mu[i, rung] + (rung == drawn) * (y - mu[i, drawn]) / e
+        assert result.value[name] == pytest.approx(dr[name].mean())
+        assert result.n_matched[name] == int((rung == drawn).sum())
+    # The difference comes only from rows where the two lists give different rungs.
+    per_row = dr["challenger"] - dr["champion"]
+    differ = (rows["rung_champion"] != rows["rung_challenger"]).to_numpy()
+    assert 0 < differ.sum() < len(rows)
+    assert (per_row[~differ] == 0).all()
+    assert result.difference == pytest.approx(per_row.mean())
+    assert result.to_json()["models"][0]["name"] == "champion"
 
 
 def test_list_rungs_proposes_the_capacity_of_each_date(world):
