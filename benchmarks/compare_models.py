@@ -75,8 +75,8 @@ def main() -> None:
             {
                 "seed": seed,
                 "n_randomised": result.n_randomised,
-                "ipw_champion": result.value["champion"],
-                "ipw_challenger": result.value["challenger"],
+                "dr_champion": result.value["champion"],
+                "dr_challenger": result.value["challenger"],
                 "true_champion": true["champion"],
                 "true_challenger": true["challenger"],
                 "verdict": result.verdict,
