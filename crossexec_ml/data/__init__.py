@@ -2,6 +2,7 @@
 atomic writing, and the synthetic generator with its known truth.
 """
 
+from crossexec_ml.data._coerce import DATE_RANGE, MAX_ABS_NUMBER
 from crossexec_ml.data._contract import (
     CROSS_MODE_TO_RUNG,
     HARD_BONE_FLAGS,
@@ -65,8 +66,6 @@ from crossexec_ml.data._synthetic_truth import (
 )
 from crossexec_ml.data._truth import read_truth
 from crossexec_ml.data._validate import (
-    DATE_RANGE,
-    MAX_ABS_NUMBER,
     MAX_PROBLEMS,
     TRUTH_PROB_COLUMNS,
     allowing_personal_columns,

@@ -9,9 +9,6 @@ export in one go. Nothing downstream ever runs on an invalid frame.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io as _io
 import logging
 import os
 import re
@@ -20,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from crossexec_ml.data._csv import read_csv_whole
 from crossexec_ml.data._report import ValidationError, ValidationReport
 from crossexec_ml.data._validate import validate_frame
 from crossexec_ml.errors import InputError
@@ -29,36 +27,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 log = logging.getLogger(__name__)
-
-
-def _decode(raw: bytes, name: str) -> str:
-    # UTF-8 (with or without BOM) first: it is strict, so GBK bytes never pass as UTF-8.
-    # GB18030 is a superset of GBK/GB2312, so one try covers every Chinese export we know.
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    if raw.startswith(codecs.BOM_UTF8):
-        # A UTF-8 mark then GBK bytes (a GBK export edited by a tool that added the mark):
-        # read as GBK, the mark became a mojibake first column name. Neither reading is right.
-        try:
-            raw[len(codecs.BOM_UTF8) :].decode("gb18030")
-        except UnicodeDecodeError:
-            pass
-        else:
-            raise InputError(
-                f"{name}: the file mixes encodings (it starts with the UTF-8 mark but the rest "
-                "is GBK text); open it in Excel or a text editor and save it again as "
-                "'CSV UTF-8'"
-            )
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
-    raise InputError(
-        f"{name}: the file is neither UTF-8 nor GBK text; save it from Excel as "
-        "'CSV UTF-8' or as .xlsx and try again"
-    )
 
 
 #: A CSV is read whole and checked cell by cell: it takes about this many times its size in
@@ -96,40 +64,7 @@ def _refuse_what_cannot_fit(path: Path) -> None:
 
 def _read_csv_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
     _refuse_what_cannot_fit(path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError(f"{path.name}: the file is empty; export the case table again")
-    if b"\x00" in raw[:8192]:
-        raise InputError(
-            f"{path.name}: this looks like a binary file, not a CSV export; "
-            "check that you picked the right file"
-        )
-    text = _decode(raw, path.name)
-    try:
-        rows = list(csv.reader(_io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise InputError(
-                f"{path.name}: a cell is longer than {csv.field_size_limit():,} characters, "
-                'which no case export holds; check for an unclosed quote (") in the file'
-            ) from None
-        raise InputError(f"{path.name}: not a readable CSV file ({exc})") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise InputError(f"{path.name}: the file is empty; export the case table again")
-    header, body = rows[0], rows[1:]
-    width = len(header)
-    for i, r in enumerate(body):
-        if len(r) > width and any(c.strip() for c in r[width:]):
-            raise InputError(
-                f"{path.name}: row {i + 2} has {len(r)} cells but the header has {width}; "
-                "check for an unquoted comma in that row"
-            )
-    # Pad short rows and cut empty trailing cells; rows of the header's width (nearly all)
-    # are used as they are rather than copied.
-    body = [r if len(r) == width else (r + [""] * width)[:width] for r in body]
-    frame = pd.DataFrame(body, columns=range(width), dtype=object)
-    return header, frame
+    return read_csv_whole(path)
 
 
 def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.DataFrame]:
