@@ -12,6 +12,7 @@ from crossexec_ml.data._contract import (
     cases_contract,
     handlers_contract,
 )
+from crossexec_ml.data._csv import BATCH_ROWS, NeedsPython, csv_batches
 from crossexec_ml.data._privacy import (
     RULES,
     header_rule,
@@ -84,6 +85,7 @@ from crossexec_ml.data._write import (
 
 __all__ = [
     "BASELINE_INTERCEPT",
+    "BATCH_ROWS",
     "CAUSE_BASELINE_OFFSET",
     "CROSS_MODE_TO_RUNG",
     "CSV_MEMORY_FACTOR",
@@ -111,6 +113,7 @@ __all__ = [
     "MAX_ABS_NUMBER",
     "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
+    "NeedsPython",
     "OUTPUT_LABELS",
     "Problem",
     "RULES",
@@ -128,6 +131,7 @@ __all__ = [
     "allowing_personal_columns",
     "atomic_path",
     "cases_contract",
+    "csv_batches",
     "handlers_contract",
     "header_rule",
     "higher_court_mode",

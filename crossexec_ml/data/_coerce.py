@@ -79,10 +79,10 @@ def _fmt_cell(v: object) -> object:
 
 def _float_text(col: pd.Series) -> pd.Series:
     """A float column as :func:`_fmt_cell` writes each cell, computed per distinct value."""
-    return by_value(col.astype("float64"), lambda u: [_fmt_cell(v) for v in u], "string")
+    return _by_value(col.astype("float64"), lambda u: [_fmt_cell(v) for v in u], "string")
 
 
-def as_text(col: pd.Series) -> pd.Series:
+def _as_text(col: pd.Series) -> pd.Series:
     """Cells as stripped text with missing values as NA (whole floats lose their '.0')."""
     if isinstance(col.dtype, pd.StringDtype) or pd.api.types.infer_dtype(col, skipna=True) in (
         "string",
@@ -98,7 +98,7 @@ def as_text(col: pd.Series) -> pd.Series:
     return col.astype(object).map(_fmt_cell).astype("string")
 
 
-def by_value(values: pd.Series, fn: Callable[[np.ndarray], object], dtype: object) -> pd.Series:
+def _by_value(values: pd.Series, fn: Callable[[np.ndarray], object], dtype: object) -> pd.Series:
     """``fn`` applied to each distinct value of ``values`` once, spread back to every row.
 
     ``fn`` takes the array of distinct non-missing values and returns one result per value;
@@ -122,7 +122,7 @@ def _plain(cells: pa.Array) -> np.ndarray:
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def parse_numbers(text: pd.Series) -> pd.Series:
+def _parse_numbers(text: pd.Series) -> pd.Series:
     """Numbers from stripped text (NaN where missing or unreadable), as pandas reads them.
 
     Thousands separators and yuan marks are dropped first (12,000 and ¥3,500.5元 are numbers).
@@ -152,7 +152,7 @@ def parse_numbers(text: pd.Series) -> pd.Series:
             )
             out[np.flatnonzero(rest)[done]] = vals[done]
     if (~done).any():
-        parsed = by_value(
+        parsed = _by_value(
             cleaned[~done],
             lambda u: pd.to_numeric(pd.Series(u, dtype=object), errors="coerce").astype("float64"),
             "float64",
@@ -161,13 +161,13 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     return pd.Series(out, index=text.index)
 
 
-def coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Numbers, the mask of unparseable cells, and the mask of implausibly large ones."""
     missing = text.isna()
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         num = pd.to_numeric(col, errors="coerce").astype("float64")
     else:
-        num = parse_numbers(text)
+        num = _parse_numbers(text)
     finite = np.isfinite(num.fillna(0.0))
     bad = ~missing & (num.isna() | ~finite)
     far = ~bad & (num.abs() >= MAX_ABS_NUMBER).fillna(False).astype(bool)
@@ -215,7 +215,7 @@ def _states(parsed: list[pd.Timestamp | None], lo: pd.Timestamp, hi: pd.Timestam
     )
 
 
-def coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Dates (day precision), the mask of unreadable cells and the mask of implausible ones.
 
     Dates outside :data:`DATE_RANGE` (year 1500, 9999...) are flagged rather than typed: they
@@ -266,11 +266,11 @@ def coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, 
     return out, pd.Series(bad, index=col.index), pd.Series(far, index=col.index)
 
 
-def coerce_bool(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _coerce_bool(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(col.dtype):
         return col.astype("boolean"), pd.Series(False, index=col.index)
     # 2 = neither true nor false: a problem; missing cells stay missing.
-    verdict = by_value(
+    verdict = _by_value(
         text.str.lower(),
         lambda u: [1 if v in _TRUE else (0 if v in _FALSE else 2) for v in u],
         "Int64",
@@ -280,11 +280,11 @@ def coerce_bool(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pd.Series(out, index=col.index), pd.Series(bad, index=col.index)
 
 
-def coerce_category(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+def _coerce_category(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     cats = list(spec.categories or ())
     position = {c.lower(): i for i, c in enumerate(cats)}
     # -1 = not an allowed value (a problem); missing cells (-2) stay missing.
-    codes = by_value(
+    codes = _by_value(
         text.str.lower(), lambda u: [position.get(v, -1) for v in u], "Int64"
     ).to_numpy(dtype="int64", na_value=-2)
     bad = codes == -1
@@ -292,7 +292,7 @@ def coerce_category(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Se
     return pd.Series(out, index=text.index), pd.Series(bad, index=text.index)
 
 
-def coerce(
+def _coerce(
     col: pd.Series, text: pd.Series, spec: ColumnSpec
 ) -> tuple[pd.Series, pd.Series, str, pd.Series]:
     """Typed column, mask of unparseable cells, what was expected, mask of implausible cells.
@@ -303,15 +303,15 @@ def coerce(
     if spec.dtype == "string":
         return text, no, spec.expected, no
     if spec.dtype == "date":
-        out, bad, far = coerce_date(col, text)
+        out, bad, far = _coerce_date(col, text)
         return out, bad, spec.expected, far
     if spec.dtype == "bool":
-        out, bad = coerce_bool(col, text)
+        out, bad = _coerce_bool(col, text)
         return out, bad, spec.expected, no
     if spec.dtype == "category":
-        out, bad = coerce_category(text, spec)
+        out, bad = _coerce_category(text, spec)
         return out, bad, spec.expected, no
-    num, bad, far = coerce_number(col, text)
+    num, bad, far = _coerce_number(col, text)
     expected = spec.expected
     if spec.dtype == "int":
         frac = num.notna() & (num != np.round(num))

@@ -60,7 +60,7 @@ def _decodes(path: Path, codec: str, skip: int = 0) -> bool:
     return True
 
 
-def csv_encoding(path: Path) -> str:
+def _csv_encoding(path: Path) -> str:
     """``utf-8-sig`` or ``gb18030``: the encoding of a CSV export, checked over the whole file.
 
     UTF-8 first: it is strict, so GBK bytes never pass as UTF-8. GB18030 is a superset of
@@ -280,14 +280,14 @@ def csv_batches(
     NeedsPython
         ``fast`` only, as above.
     """
-    encoding = csv_encoding(path)
+    encoding = _csv_encoding(path)
     if fast:
         yield from _arrow_batches(path, encoding, batch_rows)
     else:
         yield from _python_batches(path, encoding, batch_rows)
 
 
-def read_csv_whole(path: Path) -> tuple[list[str], pd.DataFrame]:
+def _read_csv_whole(path: Path) -> tuple[list[str], pd.DataFrame]:
     """The whole CSV as one frame of text (Arrow's reader, Python's where it must)."""
     for fast in (True, False):
         try:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from crossexec_ml.data._csv import read_csv_whole
+from crossexec_ml.data._csv import _read_csv_whole
 from crossexec_ml.data._report import ValidationError, ValidationReport
 from crossexec_ml.data._validate import validate_frame
 from crossexec_ml.errors import InputError
@@ -64,7 +64,7 @@ def _refuse_what_cannot_fit(path: Path) -> None:
 
 def _read_csv_raw(path: Path) -> tuple[list[str], pd.DataFrame]:
     _refuse_what_cannot_fit(path)
-    return read_csv_whole(path)
+    return _read_csv_whole(path)
 
 
 def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.DataFrame]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._coerce import as_text, coerce
+from crossexec_ml.data._coerce import _as_text, _coerce
 from crossexec_ml.data._contract import (
     OUTPUT_LABELS,
     ColumnSpec,
@@ -279,8 +279,8 @@ def _check_column(
     report: ValidationReport,
 ) -> pd.Series:
     """One contract column, typed as a whole; every bad cell collected. Returns it typed."""
-    text = as_text(col)
-    out, bad, expected, far = coerce(col, text, spec)
+    text = _as_text(col)
+    out, bad, expected, far = _coerce(col, text, spec)
     upper = _UPPER.get((kind, spec.name))
     if upper is not None:
         expected = f"a probability between {spec.minimum:g} and {upper:g}"
@@ -477,7 +477,7 @@ def _extra_block(
         return np.empty((n, 0), dtype=object), {}
     cells = raw[positions].to_numpy(dtype=object)
     # Column after column, so cell k is row k % n of column k // n.
-    flat = as_text(pd.Series(cells.ravel(order="F"), dtype=object))
+    flat = _as_text(pd.Series(cells.ravel(order="F"), dtype=object))
     texts = flat.astype(object).where(flat.notna(), None).to_numpy().reshape(cells.shape, order="F")
     hits: dict[int, dict[str, np.ndarray]] = {}
     for rule, idx in scan_values(flat).items():
