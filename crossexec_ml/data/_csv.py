@@ -164,43 +164,37 @@ def _arrow_batches(
         raise NeedsPython(str(exc)) from None
     header: list[str] | None = None
     done = 0
-    pending: list[pa.RecordBatch] = []
-    held = 0
+    held: list[pa.Table] = []  # read, not yet yielded: fewer than batch_rows rows
+    n_held = 0
     try:
         with reader:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    batch = None
-                if batch is not None:
-                    pending.append(batch)
-                    held += batch.num_rows
-                    if held < batch_rows + (header is None):
-                        continue
-                if not pending:
-                    break
-                table = pa.Table.from_batches(pending)
-                pending, held = [], 0
+            for record_batch in reader:
+                table = pa.Table.from_batches([record_batch])
                 _too_long(path, table)
                 blank = _blank_rows(table)
+                if header is None and (table.num_rows == len(blank) or blank[:1].tolist() == [0]):
+                    raise NeedsPython("blank cells before the header")
                 if len(blank):
                     keep = np.ones(table.num_rows, dtype=bool)
                     keep[blank] = False
                     table = table.filter(pa.array(keep))
                 if header is None:
-                    if len(blank) and blank[0] == 0 or table.num_rows == 0:
-                        raise NeedsPython("blank first row")  # header after blank cells
                     header = [table.column(i)[0].as_py() for i in range(width)]
                     header[0] = header[0].removeprefix("\ufeff")
                     table = table.slice(1)
-                if table.num_rows or batch is None:
-                    yield header, _frame(table), done
-                    done += table.num_rows
-                if batch is None:
-                    break
+                held.append(table)
+                n_held += table.num_rows
+                while n_held >= batch_rows:
+                    rows = pa.concat_tables(held)
+                    yield header, _frame(rows.slice(0, batch_rows)), done
+                    done += batch_rows
+                    held, n_held = [rows.slice(batch_rows)], n_held - batch_rows
     except pa.ArrowInvalid as exc:
         raise NeedsPython(str(exc)) from None
+    if header is None:
+        raise NeedsPython("no rows")
+    if n_held or done == 0:
+        yield header, _frame(pa.concat_tables(held)), done
 
 
 def _python_batches(

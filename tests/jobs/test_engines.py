@@ -233,3 +233,34 @@ def test_cli_refuses_a_scheduler_without_dask(setup, tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_dask_on_a_local_process_cluster(setup, tmp_path):
     _cli_scores_like_score_cases(setup, tmp_path / "scored", "dask")
+
+
+@pytest.mark.parametrize("engine, ragged", [("pandas", False), ("pandas", True), ("dask", False)])
+def test_one_csv_is_scored_piece_by_piece_as_the_whole_file(
+    setup, tmp_path, engine, ragged, request
+):
+    # Step 6: a single export no longer needs splitting by hand; it is streamed in batches
+    # (Arrow's reader, or Python's where a row has empty cells past the header's width).
+    path = write_table(setup["current"], tmp_path / "current.csv")
+    if ragged:
+        lines = path.read_bytes().split(b"\n")
+        lines[500] = lines[500].rstrip(b"\r") + b",,\r"
+        path.write_bytes(b"\n".join(lines))
+    client = request.getfixturevalue("dask_client") if engine == "dask" else None
+    run = score_partitioned(
+        setup["root"] / "model",
+        path,
+        tmp_path / "out",
+        engine=engine,
+        client=client,
+        explain_top=EXPLAIN,
+        piece_rows=300,
+        progress=False,
+    )
+    assert (run.n_rows, run.n_parts) == (800, 3)
+    got = read_scored_parts(tmp_path / "out")
+    pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"part-{i:05d}.parquet" for i in range(3)
+    ]
+    _no_temp(tmp_path, "out")
