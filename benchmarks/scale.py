@@ -148,8 +148,12 @@ def one(engine: str, model: str, out: str, files: list[str]) -> None:
     """The child process: score and print a JSON line."""
     from crossexec_ml.jobs import score_partitioned
 
+    # "pandas-2t": the pandas engine scoring two pieces at a time (threads).
+    threads = int(engine.split("-")[1].rstrip("t")) if "-" in engine else 1
     t0 = time.perf_counter()
-    run = score_partitioned(model, files, out, engine=engine, progress=False)
+    run = score_partitioned(
+        model, files, out, engine=engine.split("-")[0], progress=False, threads=threads
+    )
     seconds = time.perf_counter() - t0
     print(
         json.dumps(
@@ -182,7 +186,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--chunk", type=int, default=250_000, help="rows per input file")
     ap.add_argument("--workdir", type=Path, default=None, help="keep data here (default: temp)")
-    ap.add_argument("--engines", nargs="+", default=["pandas", "dask"])
+    ap.add_argument(
+        "--engines",
+        nargs="+",
+        default=["pandas", "dask"],
+        help="pandas, pandas-2t (two pieces at a time in threads), dask",
+    )
     ap.add_argument(
         "--csv-rows", type=int, nargs="*", default=[], help="also score these sizes from one CSV"
     )
@@ -200,7 +209,7 @@ def main() -> None:
     print(f"data: {len(files)} files of {args.chunk:,} rows in {work} ({took:.0f} s)")
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}\n")
     header = (
-        f"{'rows':>11} {'engine':<7} {'wall s':>8} {'score s':>8} {'rows/s':>9} "
+        f"{'rows':>11} {'engine':<9} {'wall s':>8} {'score s':>8} {'rows/s':>9} "
         f"{'peak GB':>8} {'spool/pass1/rank/pass2 s':>25} {'load':>5}"
     )
     print(header)
@@ -229,9 +238,10 @@ def main() -> None:
         ref = run_engine("ref", model, [csv_path], work / f"ref-{n}.parquet")
         _row(n, "pyarrow ref", {**ref, "rows": n})
         out = work / f"out-{n}-csv"
-        r = run_engine("pandas", model, [csv_path], out)
+        csv_engine = args.engines[0] if args.engines[0].startswith("pandas") else "pandas"
+        r = run_engine(csv_engine, model, [csv_path], out)
         _row(n, "csv", r)
-        same = identical(out, work / f"out-{n}-pandas") if n in args.rows else None
+        same = identical(out, work / f"out-{n}-{csv_engine}") if n in args.rows else None
         print(
             f"{'':>11} one CSV of {size:,.0f} MB: {r['wall_s'] / ref['wall_s']:.1f}x the pyarrow "
             f"read+write (target <= 6), peak {r['peak_gb']:.2f} GB"
@@ -244,7 +254,7 @@ def _row(n: int, engine: str, r: dict) -> None:
     st = {"spool": 0.0, "rows": 0.0, "rank": 0.0, "write": 0.0, **r["stages"]}
     rate = f"{r['rows'] / r['score_s']:>9,.0f}" if engine != "pyarrow ref" else f"{'':>9}"
     print(
-        f"{n:>11,} {engine:<7} {r['wall_s']:>8.1f} {r['score_s']:>8.1f} "
+        f"{n:>11,} {engine:<9} {r['wall_s']:>8.1f} {r['score_s']:>8.1f} "
         f"{rate} {r['peak_gb']:>8.2f} "
         f"{st['spool']:>5.0f}/{st['rows']:>5.0f}/{st['rank']:>4.0f}/{st['write']:>5.0f}      "
         f"{os.getloadavg()[0]:>5.2f}",

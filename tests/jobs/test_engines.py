@@ -235,9 +235,11 @@ def test_cli_dask_on_a_local_process_cluster(setup, tmp_path):
     _cli_scores_like_score_cases(setup, tmp_path / "scored", "dask")
 
 
-@pytest.mark.parametrize("engine, ragged", [("pandas", False), ("pandas", True), ("dask", False)])
+@pytest.mark.parametrize(
+    "engine, ragged, threads", [("pandas", False, 2), ("pandas", True, 1), ("dask", False, 1)]
+)
 def test_one_csv_is_scored_piece_by_piece_as_the_whole_file(
-    setup, tmp_path, engine, ragged, request
+    setup, tmp_path, engine, ragged, threads, request
 ):
     # Step 6: a single export no longer needs splitting by hand; it is streamed in batches
     # (Arrow's reader, or Python's where a row has empty cells past the header's width).
@@ -256,6 +258,7 @@ def test_one_csv_is_scored_piece_by_piece_as_the_whole_file(
         explain_top=EXPLAIN,
         piece_rows=300,
         progress=False,
+        threads=threads,  # two pieces at a time in this process: the same rows
     )
     assert (run.n_rows, run.n_parts) == (800, 3)
     got = read_scored_parts(tmp_path / "out")
