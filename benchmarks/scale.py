@@ -149,7 +149,7 @@ def one(engine: str, model: str, out: str, files: list[str]) -> None:
     from crossexec_ml.jobs import score_partitioned
 
     # "pandas-2t": the pandas engine scoring two pieces at a time (threads).
-    threads = int(engine.split("-")[1].rstrip("t")) if "-" in engine else 1
+    threads = int(engine.split("-")[1].rstrip("t")) if "-" in engine else 1  # "pandas": one
     t0 = time.perf_counter()
     run = score_partitioned(
         model, files, out, engine=engine.split("-")[0], progress=False, threads=threads
@@ -183,14 +183,14 @@ def identical(a: Path, b: Path) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--rows", type=int, nargs="*", default=[1_000_000])
     ap.add_argument("--chunk", type=int, default=250_000, help="rows per input file")
     ap.add_argument("--workdir", type=Path, default=None, help="keep data here (default: temp)")
     ap.add_argument(
         "--engines",
         nargs="+",
         default=["pandas", "dask"],
-        help="pandas, pandas-2t (two pieces at a time in threads), dask",
+        help="pandas (one piece at a time), pandas-2t (two at a time: the API default), dask",
     )
     ap.add_argument(
         "--csv-rows", type=int, nargs="*", default=[], help="also score these sizes from one CSV"

@@ -400,7 +400,7 @@ def score_partitioned(
     piece_rows: int = PIECE_ROWS,
     allow_personal_columns: bool | None = None,
     progress: bool = True,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> ScaleRun:
     """Score partitioned Parquet into partitioned Parquet, ranked across all partitions.
 
@@ -438,9 +438,10 @@ def score_partitioned(
         As :func:`crossexec_ml.data.validate_frame` (default: the reader's current setting).
     progress : bool
         Progress bars (parts done) for both passes.
-    threads : int
+    threads : int, optional
         Pandas only: pieces scored at the same time in this process (BLAS and OpenMP held to
-        one thread each meanwhile). Memory holds one piece per thread.
+        one thread each meanwhile); default 2 on a machine with 2 cores or more, else 1.
+        Memory holds one piece per thread (about 0.3 GB per 250,000 rows).
 
     Returns
     -------
@@ -461,6 +462,8 @@ def score_partitioned(
         raise ValueError("scheduler and client are for engine='dask'")
     if allow_personal_columns is None:
         allow_personal_columns = personal_columns_allowed()
+    if threads is None:
+        threads = min(2, os.cpu_count() or 1)
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
     policy, policy_record = resolve_policy(
