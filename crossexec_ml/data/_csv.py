@@ -133,7 +133,7 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 def _arrow_batches(
     path: Path, encoding: str, batch_rows: int
-) -> Iterator[tuple[list[str], pd.DataFrame, int]]:
+) -> Iterator[tuple[list[str], pa.Table, int]]:
     import pyarrow.csv as pcsv
 
     def open_reader(width: int | None):
@@ -186,7 +186,7 @@ def _arrow_batches(
                 n_held += table.num_rows
                 while n_held >= batch_rows:
                     rows = pa.concat_tables(held)
-                    yield header, _frame(rows.slice(0, batch_rows)), done
+                    yield header, rows.slice(0, batch_rows), done
                     done += batch_rows
                     held, n_held = [rows.slice(batch_rows)], n_held - batch_rows
     except pa.ArrowInvalid as exc:
@@ -194,7 +194,7 @@ def _arrow_batches(
     if header is None:
         raise NeedsPython("no rows")
     if n_held or done == 0:
-        yield header, _frame(pa.concat_tables(held)), done
+        yield header, pa.concat_tables(held), done
 
 
 def _python_batches(
@@ -245,8 +245,8 @@ def _python_batches(
 
 
 def csv_batches(
-    path: Path, batch_rows: int = BATCH_ROWS, *, fast: bool = True
-) -> Iterator[tuple[list[str], pd.DataFrame, int]]:
+    path: Path, batch_rows: int = BATCH_ROWS, *, fast: bool = True, as_arrow: bool = False
+) -> Iterator[tuple[list[str], pd.DataFrame | pa.Table, int]]:
     """A CSV export as batches of text rows.
 
     Parameters
@@ -257,12 +257,15 @@ def csv_batches(
     fast : bool
         Arrow's reader (raises :class:`NeedsPython` where it cannot read the file as Python's
         csv module would; read again with ``fast=False``), or Python's csv module.
+    as_arrow : bool
+        Yield each batch as a ``pyarrow.Table`` of string columns ``f0, f1, ...`` instead of
+        a frame (to write it on without a round trip through pandas).
 
     Yields
     ------
     header : list of str
         The header row's cells as read (the same list in every batch).
-    frame : pandas.DataFrame
+    frame : pandas.DataFrame or pyarrow.Table
         The batch's rows, columns numbered 0.. by position, every cell text.
     done : int
         Data rows before this batch (its first row is spreadsheet row ``done + 2``).
@@ -275,10 +278,17 @@ def csv_batches(
         ``fast`` only, as above.
     """
     encoding = _csv_encoding(path)
-    if fast:
-        yield from _arrow_batches(path, encoding, batch_rows)
-    else:
-        yield from _python_batches(path, encoding, batch_rows)
+    if not fast:
+        for header, frame, done in _python_batches(path, encoding, batch_rows):
+            yield header, _table(frame) if as_arrow else frame, done
+        return
+    for header, table, done in _arrow_batches(path, encoding, batch_rows):
+        yield header, table if as_arrow else _frame(table), done
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    cols = [pa.array(frame[c], type=pa.string(), from_pandas=True) for c in frame.columns]
+    return pa.table(cols, names=[f"f{i}" for i in range(len(cols))])
 
 
 def _read_csv_whole(path: Path) -> tuple[list[str], pd.DataFrame]:

@@ -212,13 +212,13 @@ def spool_pieces(
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{len(list(folder.iterdir())):05d}"
 
-    def put(j: int, frame: pd.DataFrame, header: list[str], done: int) -> Piece:
+    def put(j: int, rows: pd.DataFrame | pa.Table, header: list[str], done: int) -> Piece:
         out = folder / f"{stem}-{j:05d}.parquet"
-        cols = [pa.array(frame[c], type=pa.string(), from_pandas=True) for c in frame.columns]
-        names = [f"c{i}" for i in range(len(cols))]
-        table = pa.table(cols, names=names) if cols else pa.table({})
-        pq.write_table(table, out, row_group_size=max(len(frame), 1))
-        return Piece(str(out), (0,), done, len(frame), path.name, tuple(header))
+        if isinstance(rows, pd.DataFrame):
+            cols = [pa.array(rows[c], type=pa.string(), from_pandas=True) for c in rows.columns]
+            rows = pa.table(cols, names=[f"c{i}" for i in range(len(cols))])
+        pq.write_table(rows, out, row_group_size=max(rows.num_rows, 1))
+        return Piece(str(out), (0,), done, rows.num_rows, path.name, tuple(header))
 
     try:
         if path.suffix.lower() not in (".csv", ".txt"):
@@ -233,7 +233,9 @@ def spool_pieces(
         for fast in (True, False):
             pieces: list[Piece] = []
             try:
-                for j, (header, frame, done) in enumerate(csv_batches(path, piece_rows, fast=fast)):
+                for j, (header, frame, done) in enumerate(
+                    csv_batches(path, piece_rows, fast=fast, as_arrow=True)
+                ):
                     pieces.append(put(j, frame, header, done))
             except NeedsPython:
                 for p in pieces:
