@@ -28,6 +28,7 @@ from crossexec_ml.data._read import (
     read_scored,
     validate_file,
     without_pandas_index,
+    xlsx_batches,
 )
 from crossexec_ml.data._report import Problem, ValidationError, ValidationReport
 from crossexec_ml.data._synthetic import (
@@ -156,4 +157,5 @@ __all__ = [
     "without_pandas_index",
     "write_synthetic",
     "write_table",
+    "xlsx_batches",
 ]

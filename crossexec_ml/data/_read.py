@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from crossexec_ml.data._csv import _read_csv_whole
+from crossexec_ml.data._csv import BATCH_ROWS, _read_csv_whole
 from crossexec_ml.data._report import ValidationError, ValidationReport
 from crossexec_ml.data._validate import validate_frame
 from crossexec_ml.errors import InputError
@@ -82,22 +83,7 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
         raise unreadable from None
     try:
         names = wb.sheetnames
-        if sheet is None:
-            ws = wb[names[0]]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise InputError(
-                    f"{path.name}: there is no sheet number {sheet}; the workbook has "
-                    f"{len(names)} sheet(s): {', '.join(names)}"
-                )
-            ws = wb[names[sheet]]
-        else:
-            if sheet not in names:
-                raise InputError(
-                    f"{path.name}: there is no sheet named {sheet!r}; the workbook has: "
-                    + ", ".join(names)
-                )
-            ws = wb[sheet]
+        ws = _pick_sheet(wb, path, sheet)
         try:
             # Read-only rows come one per sheet row from row 1 (gaps filled): i is Excel's row.
             numbered = [
@@ -126,6 +112,98 @@ def _read_xlsx_raw(path: Path, sheet: str | int | None) -> tuple[list[str], pd.D
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
     frame.attrs["read_warnings"] = notes
     return header, frame
+
+
+def _pick_sheet(wb: object, path: Path, sheet: str | int | None) -> object:
+    names = wb.sheetnames  # type: ignore[attr-defined]
+    if sheet is None:
+        return wb[names[0]]  # type: ignore[index]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise InputError(
+                f"{path.name}: there is no sheet number {sheet}; the workbook has "
+                f"{len(names)} sheet(s): {', '.join(names)}"
+            )
+        return wb[names[sheet]]  # type: ignore[index]
+    if sheet not in names:
+        raise InputError(
+            f"{path.name}: there is no sheet named {sheet!r}; the workbook has: " + ", ".join(names)
+        )
+    return wb[sheet]  # type: ignore[index]
+
+
+def xlsx_batches(
+    path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS, *, sheet: str | int | None = None
+) -> Iterator[tuple[list[str], pd.DataFrame, int]]:
+    """An XLSX sheet as batches of rows, read one row at a time (openpyxl read-only).
+
+    The rows are those :func:`read_cases` reads (blank rows skipped and not counted, short
+    rows padded, cells as Excel typed them), so memory holds one batch however long the sheet.
+
+    Parameters
+    ----------
+    path : path-like
+    batch_rows : int
+        Rows per batch (the last one may hold fewer).
+    sheet : str or int, optional
+        Worksheet name or 0-based number (default: the first sheet).
+
+    Yields
+    ------
+    header : list of str
+    frame : pandas.DataFrame
+        The batch's rows, columns numbered 0.. by position (object cells).
+    done : int
+        Data rows before this batch (its first row is spreadsheet row ``done + 2``).
+
+    Raises
+    ------
+    InputError
+        An unreadable workbook, a missing sheet, an empty sheet.
+    """
+    import openpyxl
+
+    path = Path(path)
+    unreadable = InputError(
+        f"{path.name}: not a readable .xlsx workbook; open it in Excel and save it as .xlsx again"
+    )
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # a damaged workbook can fail anywhere in openpyxl's XML parsing
+        raise unreadable from None
+    try:
+        ws = _pick_sheet(wb, path, sheet)
+        rows = ws.iter_rows(values_only=True)
+        header: list[str] | None = None
+        body: list[list[object]] = []
+        done = width = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except Exception:  # damaged sheet XML, bad shared strings, impossible dates...
+                raise unreadable from None
+            if row is not None and not any(c is not None and str(c).strip() for c in row):
+                continue
+            if row is not None and header is None:
+                header = ["" if c is None else str(c) for c in row]
+                while header and not header[-1].strip():
+                    header.pop()
+                width = len(header)
+                continue
+            if row is not None:
+                body.append((list(row) + [None] * width)[:width])
+                if len(body) < batch_rows:
+                    continue
+            if header is None:
+                raise InputError(f"{path.name}: the sheet {ws.title!r} is empty")
+            if body or row is None:
+                yield header, pd.DataFrame(body, columns=range(width), dtype=object), done
+                done += len(body)
+                body = []
+            if row is None:
+                break
+    finally:
+        wb.close()
 
 
 _SHEET_ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"

@@ -183,8 +183,10 @@ def spool_pieces(
 
     A CSV is streamed (:func:`crossexec_ml.data.csv_batches`): memory holds one batch, however
     large the file, and each batch is written as it is read; cells stay text, so each piece is
-    validated later exactly as the whole file would be, with the file's row numbers. An XLSX
-    sheet (at most 1,048,576 rows) is read and validated whole, then spooled typed.
+    validated later exactly as the whole file would be, with the file's row numbers. The first
+    sheet of an XLSX file is read one row at a time too (:func:`crossexec_ml.data.xlsx_batches`),
+    each batch validated as it comes (Excel's typed cells cannot all pass as text), then
+    spooled typed.
 
     Parameters
     ----------
@@ -193,7 +195,8 @@ def spool_pieces(
         Where the pieces go (created if needed).
     piece_rows : int
     allow_personal_columns : bool
-        XLSX only: as :func:`crossexec_ml.data.read_cases` (CSV pieces are checked later).
+        XLSX only: as :func:`crossexec_ml.data.validate_frame` (CSV pieces are checked
+        later, when they are read).
 
     Returns
     -------
@@ -207,7 +210,7 @@ def spool_pieces(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from crossexec_ml.data import NeedsPython, csv_batches, read_cases
+    from crossexec_ml.data import NeedsPython, csv_batches, xlsx_batches
 
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{len(list(folder.iterdir())):05d}"
@@ -222,14 +225,23 @@ def spool_pieces(
 
     try:
         if path.suffix.lower() not in (".csv", ".txt"):
-            typed = read_cases(path, allow_personal_columns=allow_personal_columns)
-            text = _as_text_table(pa.Table.from_pandas(typed, preserve_index=False))
-            header = list(typed.columns)
-            frame = text.to_pandas()
-            return [
-                put(j, frame.iloc[a : a + piece_rows], header, a)
-                for j, a in enumerate(range(0, max(len(frame), 1), piece_rows))
-            ]
+            # Cells as Excel typed them (a date, a serial day number) cannot all pass as text:
+            # each batch is validated here, then spooled typed (and checked again as text).
+            pieces = []
+            for j, (header, frame, done) in enumerate(xlsx_batches(path, piece_rows)):
+                report = validate_frame(
+                    frame,
+                    header,
+                    kind="cases",
+                    source=path.name,
+                    allow_personal_columns=allow_personal_columns,
+                    row_numbers=done + 2 + np.arange(len(frame)),
+                )
+                if not report.ok:
+                    raise PartitionError(ValidationError(report).args[0])
+                typed = pa.Table.from_pandas(report.frame, preserve_index=False)
+                pieces.append(put(j, _as_text_table(typed), list(report.frame.columns), done))
+            return pieces
         for fast in (True, False):
             pieces: list[Piece] = []
             try:
