@@ -229,6 +229,15 @@ def test_arrow_reads_every_csv_row_as_python_does(tmp_path, content):
     pd.testing.assert_frame_equal(frame, want)
 
 
+def test_blank_means_what_python_strip_removes():
+    import sys
+
+    from crossexec_ml.data._csv import _PY_SPACE
+
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert _PY_SPACE == every
+
+
 RAGGED = {
     "a short row": b"a,b,c\n1,2\n4,5,6\n",
     "empty trailing cells": b"a,b,c\n1,2,3,,\n4,5,6\n",
