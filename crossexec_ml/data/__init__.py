@@ -2,6 +2,7 @@
 atomic writing, and the synthetic generator with its known truth.
 """
 
+from crossexec_ml.data._coerce import DATE_RANGE, MAX_ABS_NUMBER
 from crossexec_ml.data._contract import (
     CROSS_MODE_TO_RUNG,
     HARD_BONE_FLAGS,
@@ -11,6 +12,7 @@ from crossexec_ml.data._contract import (
     cases_contract,
     handlers_contract,
 )
+from crossexec_ml.data._csv import BATCH_ROWS, NeedsPython, csv_batches
 from crossexec_ml.data._privacy import (
     RULES,
     header_rule,
@@ -26,6 +28,7 @@ from crossexec_ml.data._read import (
     read_scored,
     validate_file,
     without_pandas_index,
+    xlsx_batches,
 )
 from crossexec_ml.data._report import Problem, ValidationError, ValidationReport
 from crossexec_ml.data._synthetic import (
@@ -66,8 +69,6 @@ from crossexec_ml.data._synthetic_truth import (
 )
 from crossexec_ml.data._truth import read_truth
 from crossexec_ml.data._validate import (
-    DATE_RANGE,
-    MAX_ABS_NUMBER,
     MAX_PROBLEMS,
     TRUTH_PROB_COLUMNS,
     allowing_personal_columns,
@@ -86,6 +87,7 @@ from crossexec_ml.data._write import (
 
 __all__ = [
     "BASELINE_INTERCEPT",
+    "BATCH_ROWS",
     "CAUSE_BASELINE_OFFSET",
     "CROSS_MODE_TO_RUNG",
     "CSV_MEMORY_FACTOR",
@@ -113,6 +115,7 @@ __all__ = [
     "MAX_ABS_NUMBER",
     "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
+    "NeedsPython",
     "OUTPUT_LABELS",
     "Problem",
     "RULES",
@@ -130,6 +133,7 @@ __all__ = [
     "allowing_personal_columns",
     "atomic_path",
     "cases_contract",
+    "csv_batches",
     "handlers_contract",
     "header_rule",
     "higher_court_mode",
@@ -155,4 +159,5 @@ __all__ = [
     "without_pandas_index",
     "write_synthetic",
     "write_table",
+    "xlsx_batches",
 ]

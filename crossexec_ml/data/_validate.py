@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import re
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
+from crossexec_ml.data._coerce import _as_text, _coerce
 from crossexec_ml.data._contract import (
     OUTPUT_LABELS,
     ColumnSpec,
@@ -26,33 +26,6 @@ from crossexec_ml.settings import RUNGS
 
 #: How many problems a report lists; the total is always counted.
 MAX_PROBLEMS = 200
-
-
-_TRUE = {"true", "t", "1", "1.0", "y", "yes", "是", "真", "有"}
-
-
-_FALSE = {"false", "f", "0", "0.0", "n", "no", "否", "假", "无"}
-
-
-# Excel stores dates as days since 1899-12-30 (the 1900 leap-year bug included).
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-_ZH_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s*$")
-
-
-_SEP_DATE = re.compile(
-    r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$"
-)
-
-
-# Plausible values. Outside them a cell is a typing error, and some would break the pipeline:
-# pandas' nanosecond dates span 1677-2262 and a difference of two dates at most 292 years;
-# whole numbers above 2**53 lose digits as floats.
-DATE_RANGE = (pd.Timestamp("1950-01-01"), pd.Timestamp("2100-12-31"))
-
-
-MAX_ABS_NUMBER = 1e15
 
 
 _DATE_RANGE_TEXT = "a date between 1950-01-01 and 2100-12-31 (this one looks mistyped)"
@@ -139,162 +112,6 @@ def _shown(text: object, limit: int = 60) -> str:
     """A cell or header as a message may show it: personal numbers masked, then shortened."""
     shown = mask_text(text)
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-def _fmt_cell(v: object) -> object:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return pd.NA
-    if isinstance(v, float | np.floating):
-        if np.isnan(v):
-            return pd.NA
-        if float(v).is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return repr(float(v))
-    s = str(v).strip()
-    return s if s else pd.NA
-
-
-def _as_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped text with missing values as NA (whole floats lose their '.0')."""
-    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
-        # The common CSV case, vectorised: every cell is already text.
-        text = col.astype("string").str.strip()
-        return text.mask(text == "")
-    return col.astype(object).map(_fmt_cell).astype("string")
-
-
-def _coerce_number(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Numbers, the mask of unparseable cells, and the mask of implausibly large ones."""
-    missing = text.isna()
-    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        num = pd.to_numeric(col, errors="coerce").astype("float64")
-    else:
-        cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-        cleaned = cleaned.str.replace("¥", "", regex=False).str.replace("元", "", regex=False)
-        num = pd.to_numeric(cleaned.astype(object), errors="coerce").astype("float64")
-    finite = np.isfinite(num.fillna(0.0))
-    bad = ~missing & (num.isna() | ~finite)
-    far = ~bad & (num.abs() >= MAX_ABS_NUMBER).fillna(False).astype(bool)
-    num = num.where(~bad & ~far & finite)
-    return num, bad, far
-
-
-def _coerce_date(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Dates (day precision), the mask of unreadable cells and the mask of implausible ones.
-
-    Dates outside :data:`DATE_RANGE` (year 1500, 9999...) are flagged rather than typed: they
-    are typing errors, and most would not fit pandas' nanosecond dates (1677 to 2262).
-    """
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-    lo, hi = DATE_RANGE
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        typed = pd.to_datetime(col)
-        if typed.dt.tz is not None:
-            typed = typed.dt.tz_localize(None)
-        typed = typed.dt.normalize()
-        far = typed.notna() & ((typed < lo) | (typed > hi))
-        out[~far] = typed[~far].astype("datetime64[ns]")
-        return out, pd.Series(False, index=col.index), far
-
-    def parse(v: object) -> pd.Timestamp | None:
-        try:
-            if isinstance(v, pd.Timestamp):
-                return v.normalize()
-            if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):
-                return pd.Timestamp(v.year, v.month, v.day)  # datetime/date from Excel
-            if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-                # A real Excel date that lost its format: a serial day number.
-                if 1 <= float(v) < 2958466 and float(v).is_integer():
-                    return _EXCEL_EPOCH + pd.Timedelta(days=int(v))
-                return None
-        except (ValueError, OverflowError, TypeError):
-            return None
-        s = str(v).strip()
-        m = _SEP_DATE.match(s) or _ZH_DATE.match(s)
-        if m is None and s.isdigit() and len(s) == 8:
-            m = re.match(r"^(\d{4})(\d{2})(\d{2})$", s)
-        if m is None:
-            return None
-        try:
-            return pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except (ValueError, OverflowError):
-            return None
-
-    values = col[text.notna()]
-    # Exports repeat a few hundred distinct dates over many rows: parse each distinct cell once.
-    cache: dict[object, pd.Timestamp | None] = {}
-    parsed: list[pd.Timestamp | None] = []
-    for v in values:
-        key = v if isinstance(v, str) else (type(v).__name__, str(v))
-        if key not in cache:
-            cache[key] = parse(v)
-        parsed.append(cache[key])
-    ok = np.array([p is not None for p in parsed], dtype=bool)
-    in_range = np.array([p is not None and lo <= p <= hi for p in parsed], dtype=bool)
-    bad = pd.Series(False, index=col.index)
-    bad[values.index[~ok]] = True
-    far = pd.Series(False, index=col.index)
-    far[values.index[ok & ~in_range]] = True
-    if in_range.any():
-        out[values.index[in_range]] = pd.to_datetime(
-            [p for p, keep in zip(parsed, in_range, strict=True) if keep]
-        ).astype("datetime64[ns]")
-    return out, bad, far
-
-
-def _coerce_bool(col: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return col.astype("boolean"), pd.Series(False, index=col.index)
-    text = text.str.lower()
-    missing = text.isna()
-    is_true = text.isin(_TRUE).fillna(False).astype(bool)
-    is_false = text.isin(_FALSE).fillna(False).astype(bool)
-    bad = ~missing & ~is_true & ~is_false
-    out = pd.Series(pd.NA, index=col.index, dtype="boolean")
-    out[is_true] = True
-    out[is_false] = False
-    return out, bad
-
-
-def _coerce_category(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
-    cats = list(spec.categories or ())
-    missing = text.isna()
-    lookup = {c.lower(): c for c in cats}
-    mapped = text.str.lower().map(lookup, na_action="ignore")
-    bad = ~missing & mapped.isna()
-    out = pd.Categorical(mapped.where(~bad).astype(object), categories=cats)
-    return pd.Series(out, index=text.index), bad
-
-
-def _coerce(
-    col: pd.Series, text: pd.Series, spec: ColumnSpec
-) -> tuple[pd.Series, pd.Series, str, pd.Series]:
-    """Typed column, mask of unparseable cells, what was expected, mask of implausible cells.
-
-    Implausible cells (a date in year 9999, an amount of 10^20) are missing in the typed column.
-    """
-    no = pd.Series(False, index=col.index)
-    if spec.dtype == "string":
-        return text, no, spec.expected, no
-    if spec.dtype == "date":
-        out, bad, far = _coerce_date(col, text)
-        return out, bad, spec.expected, far
-    if spec.dtype == "bool":
-        out, bad = _coerce_bool(col, text)
-        return out, bad, spec.expected, no
-    if spec.dtype == "category":
-        out, bad = _coerce_category(text, spec)
-        return out, bad, spec.expected, no
-    num, bad, far = _coerce_number(col, text)
-    expected = spec.expected
-    if spec.dtype == "int":
-        frac = num.notna() & (num != np.round(num))
-        bad = bad | frac
-        num = num.where(~frac)
-        out = num.round().astype("Int64") if num.notna().any() else num.astype("Int64")
-    else:
-        out = num
-    return out, bad, expected, far
 
 
 class _Collector:
@@ -387,6 +204,173 @@ def _personal_problem(
 _NUMERIC_NO_MOBILE = ("float",)  # money: 13-20 billion yuan is an amount, not a phone number
 
 
+def _check_required_present(
+    contract: Contract,
+    kind: str,
+    pos_of: dict[str, int],
+    found: _Collector,
+    col_order: dict[str, int],
+    report: ValidationReport,
+) -> None:
+    """Required columns missing from the header (one problem each); optional ones noted."""
+    missing_fix = (
+        _TRUTH_MISSING_FIX
+        if kind == "truth"
+        else "required column is missing from the header; add it (English name or Chinese label)"
+    )
+    for name in contract.required:
+        if name not in pos_of:
+            spec = contract.columns[name]
+            found.add(None, col_order[name], spec.display, "", missing_fix)
+    report.absent_optional = [
+        c for c in contract.names if c not in pos_of and not contract.columns[c].required
+    ]
+
+
+def _check_personal_cells(
+    text: pd.Series,
+    out: pd.Series,
+    bad: pd.Series,
+    far: pd.Series,
+    spec: ColumnSpec,
+    rows: pd.Series,
+    order: int,
+    found: _Collector,
+    report: ValidationReport,
+) -> tuple[pd.Series, pd.Series]:
+    """ID and mobile numbers in a contract column: one problem per rule, values masked.
+
+    Returns the typed column with those cells masked out, and their mask.
+    """
+    personal = pd.Series(False, index=text.index)
+    if spec.dtype not in ("string", "int", "float"):
+        # Dates, flags and categories cannot hold a valid personal value: anything else
+        # there is already a problem, and its value is masked in the message.
+        return out, personal
+    cells = text
+    if spec.dtype != "string":
+        # Only a number of 11 or more digits (or an unreadable one: "138-1234-5678",
+        # an ID ending in X) can be a phone or ID number: the rest skip the scan.
+        big = (out.astype("float64").abs() >= 1e10).fillna(False).astype(bool)
+        cells = text[big | bad | far]
+    hits = scan_values(cells, mobile=spec.dtype not in _NUMERIC_NO_MOBILE)
+    for rule, idx in hits.items():
+        personal[idx] = True
+        _personal_problem(found, rows[idx], order, spec.display, rule, contract_column=True)
+        if spec.display not in report.personal_columns:
+            report.personal_columns.append(spec.display)
+    if personal.any():
+        # The typed frame never holds the value either (a notebook may show it).
+        out = (
+            out.mask(personal)
+            if spec.dtype != "string"
+            else out.where(~personal, text[personal].map(mask_text)).astype("string")
+        )
+    return out, personal
+
+
+def _check_column(
+    col: pd.Series,
+    spec: ColumnSpec,
+    kind: str,
+    rows: pd.Series,
+    order: int,
+    found: _Collector,
+    report: ValidationReport,
+) -> pd.Series:
+    """One contract column, typed as a whole; every bad cell collected. Returns it typed."""
+    text = _as_text(col)
+    out, bad, expected, far = _coerce(col, text, spec)
+    upper = _UPPER.get((kind, spec.name))
+    if upper is not None:
+        expected = f"a probability between {spec.minimum:g} and {upper:g}"
+    out, personal = _check_personal_cells(text, out, bad, far, spec, rows, order, found, report)
+    missing = text.isna()
+    for idx in bad[bad & ~personal].index:
+        found.add(int(rows[idx]), order, spec.display, col[idx], expected)
+    far_text = _DATE_RANGE_TEXT if spec.dtype == "date" else _NUMBER_RANGE_TEXT
+    if upper is not None:
+        far_text = expected
+    for idx in far[far & ~personal].index:
+        found.add(int(rows[idx]), order, spec.display, col[idx], far_text)
+    if spec.required or (kind, spec.name) in _FILLED_WHEN_PRESENT:
+        for idx in missing[missing].index:
+            found.add(int(rows[idx]), order, spec.display, "", f"required: {expected}")
+    if spec.minimum is not None:
+        low = out.notna() & (out.astype("float64") < spec.minimum)
+        for idx in low[low].index:
+            found.add(int(rows[idx]), order, spec.display, col[idx], expected)
+        out = out.where(~low) if spec.dtype == "float" else out.mask(low)
+    if upper is not None:
+        # Far values (10^15 and more) are already listed; any other cell above the bound.
+        high = out.notna() & (out.astype("float64") > upper)
+        for idx in high[high].index:
+            found.add(int(rows[idx]), order, spec.display, col[idx], expected)
+        out = out.where(~high)
+    return out
+
+
+def _check_extras(
+    raw: pd.DataFrame,
+    extras: list[str],
+    pos_of: dict[str, int],
+    rows: pd.Series,
+    n_contract: int,
+    found: _Collector,
+    report: ValidationReport,
+    allow_personal_columns: bool,
+) -> tuple[np.ndarray, list[int]]:
+    """Columns outside the contract: personal ones refused (or dropped), the rest kept.
+
+    Returns their text (rows x columns) and which of them are kept.
+    """
+    # Extra columns are checked as one block: a file with thousands of them costs one pass.
+    texts, hits_by_col = _extra_block(raw, [pos_of[e] for e in extras])
+    kept: list[int] = []
+    for j, e in enumerate(extras):
+        pos = pos_of[e]
+        label = f"{_shown(e)} (column {pos + 1})"
+        order = n_contract + pos
+        rules = {"header": rows.iloc[:0]} if header_rule(e) else {}
+        rules.update({r: rows.iloc[i] for r, i in hits_by_col.get(j, {}).items()})
+        header_value = value_rule(e)
+        if header_value is not None:
+            # A header cell that is itself an ID or phone number: the header row is missing.
+            found.add(
+                1,
+                order,
+                label,
+                "",
+                f"{RULES[header_value]} in the header row (value not shown): the first row "
+                "must be the header; add it",
+            )
+            rules.setdefault("header", rows.iloc[:0])
+        if not rules:
+            kept.append(j)
+            continue
+        report.personal_columns.append(label)
+        if allow_personal_columns:
+            report.dropped_columns.append(pos + 1)
+            continue
+        for rule, where in rules.items():
+            _personal_problem(found, where, order, label, rule, contract_column=False)
+    if kept:
+        named = ", ".join(_shown(extras[j]) for j in kept[:_MAX_EXTRAS_NAMED])
+        more = len(kept) - _MAX_EXTRAS_NAMED
+        report.warnings.append(
+            "columns not in the contract were kept but are not used: "
+            + named
+            + (f" and {more:,} more ({len(kept):,} columns)" if more > 0 else "")
+        )
+    if report.dropped_columns:
+        report.warnings.append(
+            f"{len(report.dropped_columns)} column(s) that look like personal data were dropped "
+            f"on reading and are not used or written anywhere (file columns "
+            f"{', '.join(map(str, report.dropped_columns))})"
+        )
+    return texts, kept
+
+
 def validate_frame(
     raw: pd.DataFrame,
     header: list[str] | None = None,
@@ -456,123 +440,17 @@ def validate_frame(
     found = _Collector()
     report = ValidationReport(source=source, kind=kind, frame=pd.DataFrame())
 
-    missing_required = [c for c in contract.required if c not in pos_of]
-    missing_fix = (
-        _TRUTH_MISSING_FIX
-        if kind == "truth"
-        else "required column is missing from the header; add it (English name or Chinese label)"
-    )
-    for name in missing_required:
-        spec = contract.columns[name]
-        found.add(None, col_order[name], spec.display, "", missing_fix)
-    report.absent_optional = [
-        c for c in contract.names if c not in pos_of and not contract.columns[c].required
-    ]
-
+    _check_required_present(contract, kind, pos_of, found, col_order, report)
     typed: dict[str, pd.Series] = {}
     for name, spec in contract.columns.items():
-        order = col_order[name]
         if name not in pos_of:
             typed[name] = _empty_column(spec, raw.index)
-            continue
-        col = raw[pos_of[name]]
-        text = _as_text(col)
-        out, bad, expected, far = _coerce(col, text, spec)
-        upper = _UPPER.get((kind, name))
-        if upper is not None:
-            expected = f"a probability between {spec.minimum:g} and {upper:g}"
-        personal = pd.Series(False, index=raw.index)
-        if spec.dtype in ("string", "int", "float"):
-            # Dates, flags and categories cannot hold a valid personal value: anything else
-            # there is already a problem, and its value is masked in the message.
-            cells = text
-            if spec.dtype != "string":
-                # Only a number of 11 or more digits (or an unreadable one: "138-1234-5678",
-                # an ID ending in X) can be a phone or ID number: the rest skip the scan.
-                big = (out.astype("float64").abs() >= 1e10).fillna(False).astype(bool)
-                cells = text[big | bad | far]
-            hits = scan_values(cells, mobile=spec.dtype not in _NUMERIC_NO_MOBILE)
-            for rule, idx in hits.items():
-                personal[idx] = True
-                _personal_problem(found, rows[idx], order, spec.display, rule, contract_column=True)
-                if spec.display not in report.personal_columns:
-                    report.personal_columns.append(spec.display)
-            if personal.any():
-                # The typed frame never holds the value either (a notebook may show it).
-                out = (
-                    out.mask(personal)
-                    if spec.dtype != "string"
-                    else out.where(~personal, text[personal].map(mask_text)).astype("string")
-                )
-        missing = text.isna()
-        for idx in bad[bad & ~personal].index:
-            found.add(int(rows[idx]), order, spec.display, col[idx], expected)
-        far_text = _DATE_RANGE_TEXT if spec.dtype == "date" else _NUMBER_RANGE_TEXT
-        if upper is not None:
-            far_text = expected
-        for idx in far[far & ~personal].index:
-            found.add(int(rows[idx]), order, spec.display, col[idx], far_text)
-        if spec.required or (kind, name) in _FILLED_WHEN_PRESENT:
-            for idx in missing[missing].index:
-                found.add(int(rows[idx]), order, spec.display, "", f"required: {expected}")
-        if spec.minimum is not None:
-            low = out.notna() & (out.astype("float64") < spec.minimum)
-            for idx in low[low].index:
-                found.add(int(rows[idx]), order, spec.display, col[idx], expected)
-            out = out.where(~low) if spec.dtype == "float" else out.mask(low)
-        if upper is not None:
-            # Far values (10^15 and more) are already listed; any other cell above the bound.
-            high = out.notna() & (out.astype("float64") > upper)
-            for idx in high[high].index:
-                found.add(int(rows[idx]), order, spec.display, col[idx], expected)
-            out = out.where(~high)
-        typed[name] = out
-
-    # Extra columns are checked as one block: a file with thousands of them costs one pass.
-    texts, hits_by_col = _extra_block(raw, [pos_of[e] for e in extras])
-    kept: list[int] = []
-    for j, e in enumerate(extras):
-        pos = pos_of[e]
-        label = f"{_shown(e)} (column {pos + 1})"
-        order = len(col_order) + pos
-        rules = {"header": rows.iloc[:0]} if header_rule(e) else {}
-        rules.update({r: rows.iloc[i] for r, i in hits_by_col.get(j, {}).items()})
-        header_value = value_rule(e)
-        if header_value is not None:
-            # A header cell that is itself an ID or phone number: the header row is missing.
-            found.add(
-                1,
-                order,
-                label,
-                "",
-                f"{RULES[header_value]} in the header row (value not shown): the first row "
-                "must be the header; add it",
-            )
-            rules.setdefault("header", rows.iloc[:0])
-        if not rules:
-            kept.append(j)
-            continue
-        report.personal_columns.append(label)
-        if allow_personal_columns:
-            report.dropped_columns.append(pos + 1)
-            continue
-        for rule, where in rules.items():
-            _personal_problem(found, where, order, label, rule, contract_column=False)
-    if kept:
-        named = ", ".join(_shown(extras[j]) for j in kept[:_MAX_EXTRAS_NAMED])
-        more = len(kept) - _MAX_EXTRAS_NAMED
-        report.warnings.append(
-            "columns not in the contract were kept but are not used: "
-            + named
-            + (f" and {more:,} more ({len(kept):,} columns)" if more > 0 else "")
-        )
-    if report.dropped_columns:
-        report.warnings.append(
-            f"{len(report.dropped_columns)} column(s) that look like personal data were dropped "
-            f"on reading and are not used or written anywhere (file columns "
-            f"{', '.join(map(str, report.dropped_columns))})"
-        )
-
+        else:
+            col = raw[pos_of[name]]
+            typed[name] = _check_column(col, spec, kind, rows, col_order[name], found, report)
+    texts, kept = _check_extras(
+        raw, extras, pos_of, rows, len(col_order), found, report, bool(allow_personal_columns)
+    )
     frame = pd.DataFrame(typed, index=raw.index)
     if kept:
         # One concat, not one insert per column: thousands of extra columns stay fast.
@@ -642,17 +520,18 @@ def _check_rows(
     complete = frame[keys].notna().all(axis=1)
     dup = frame[keys][complete].duplicated(keep="first")
     if dup.any():
-        first_row = {}
-        for idx, key in frame[keys][complete].iterrows():
-            first_row.setdefault(tuple(key), int(rows[idx]))
+        # The first row of each key, found by group rather than row by row (a province file
+        # with one duplicate must not cost a Python loop over millions of rows).
+        group = frame[keys][complete].groupby(keys, sort=False, observed=True).ngroup()
+        first_of_group = rows[group.index].groupby(group.to_numpy()).first()
         for idx in dup[dup].index:
-            key = tuple(frame.loc[idx, keys])
             found.add(
                 int(rows[idx]),
                 col_order[keys[0]],
                 contract.columns[keys[0]].display,
-                key[0],
-                f"duplicate: row {first_row[key]} has {what}; keep one row per key",
+                frame.at[idx, keys[0]],
+                f"duplicate: row {int(first_of_group[group[idx]])} has {what}; "
+                "keep one row per key",
             )
 
 
@@ -699,17 +578,17 @@ def _lookalike_keys(frame: pd.DataFrame, kind: str, rows: pd.Series) -> list[str
 def _empty_column(spec: ColumnSpec, index: pd.Index) -> pd.Series:
     n = len(index)
     if spec.dtype == "string":
-        return pd.Series([pd.NA] * n, index=index, dtype="string")
+        return pd.Series(pd.NA, index=index, dtype="string")
     if spec.dtype == "date":
-        return pd.Series([pd.NaT] * n, index=index, dtype="datetime64[ns]")
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), index=index)
     if spec.dtype == "bool":
-        return pd.Series([pd.NA] * n, index=index, dtype="boolean")
+        return pd.Series(pd.NA, index=index, dtype="boolean")
     if spec.dtype == "int":
-        return pd.Series([pd.NA] * n, index=index, dtype="Int64")
+        return pd.Series(pd.NA, index=index, dtype="Int64")
     if spec.dtype == "category":
-        return pd.Series(
-            pd.Categorical([None] * n, categories=list(spec.categories or ())), index=index
-        )
+        cats = list(spec.categories or ())
+        codes = np.full(n, -1, dtype=np.int8 if len(cats) < 127 else np.int64)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=index)
     return pd.Series(np.full(n, np.nan), index=index, dtype="float64")
 
 

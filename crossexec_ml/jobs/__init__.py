@@ -2,14 +2,17 @@
 
 from crossexec_ml.jobs._engines import (
     ENGINES,
+    ScaleRun,
+    read_scored_parts,
+    score_partitioned,
+)
+from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
     PartitionError,
     Piece,
-    ScaleRun,
     list_pieces,
     read_piece,
-    read_scored_parts,
-    score_partitioned,
+    spool_pieces,
 )
 from crossexec_ml.jobs._pipeline import (
     EXPLAIN_TOP,
@@ -119,6 +122,7 @@ __all__ = [
     "score_partitioned",
     "score_rows",
     "scored_model_card",
+    "spool_pieces",
     "top_table",
     "train",
     "with_order",

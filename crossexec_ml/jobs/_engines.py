@@ -29,10 +29,10 @@ SHA-256), so nothing but paths and small arrays travels between processes.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,9 +41,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import ValidationError, validate_frame, without_pandas_index
 from crossexec_ml.decide import PriorityOrder, ledger_decisions
 from crossexec_ml.errors import InputError
+from crossexec_ml.jobs._pieces import (
+    PIECE_ROWS,
+    PartitionError,
+    Piece,
+    _input_files,
+    list_pieces,
+    read_piece,
+)
 from crossexec_ml.jobs._pipeline import (
     EXPLAIN_TOP,
     RANK_KEYS,
@@ -64,39 +71,8 @@ from crossexec_ml.settings import (
 #: The engines :func:`score_partitioned` knows.
 ENGINES: tuple[str, ...] = ("pandas", "dask")
 
-#: Rows per piece when a file is split by row groups (bounds one worker's memory).
-PIECE_ROWS = 250_000
-
 _ROWS_DIR = "_rows"  # row-wise results between the passes, inside the temporary output folder
-
-
-class PartitionError(InputError):
-    """A piece of a partitioned input is unreadable or breaks the contract.
-
-    A plain message (file, row, column, fix), so it crosses process boundaries unchanged.
-    """
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A unit of work: some row groups of one Parquet file.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    row_groups : tuple of int
-        Its row groups in this piece, consecutive.
-    first_row : int
-        0-based index, within the file, of the piece's first data row (for messages).
-    n_rows : int
-        Rows in the piece.
-    """
-
-    path: str
-    row_groups: tuple[int, ...]
-    first_row: int
-    n_rows: int
+_SPOOL_DIR = "_spool"  # CSV/XLSX inputs as text Parquet pieces, inside the same folder
 
 
 @dataclass(frozen=True)
@@ -130,187 +106,6 @@ class ScaleRun:
 
 
 # --------------------------------------------------------------------------------------------
-# Input: pieces of partitioned Parquet, read and validated as read_cases would
-# --------------------------------------------------------------------------------------------
-
-
-def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    if isinstance(cases, str | os.PathLike):
-        p = Path(cases)
-        if p.is_dir():
-            files = sorted(p.rglob("*.parquet"))
-            where = f"folder {p}"
-        elif p.is_file():
-            files = [p]
-            where = str(p)
-        else:
-            files = sorted(Path(f) for f in glob.glob(str(p), recursive=True))
-            where = f"pattern {p}"
-    else:
-        files = [Path(f) for f in cases]
-        where = "the given files"
-    files = [f for f in files if f.is_file() and not f.name.startswith((".", "_"))]
-    if not files:
-        raise InputError(
-            f"no Parquet files in {where}; pass a folder or a glob of .parquet files "
-            "(e.g. 'cases/*.parquet')"
-        )
-    wrong = [f.name for f in files if f.suffix.lower() not in (".parquet", ".pq")]
-    if wrong:
-        raise InputError(
-            f"{wrong[0]}: the Dask and chunked engines read Parquet only; convert it, or score "
-            "a single CSV/XLSX file with the default engine"
-        )
-    return files
-
-
-def list_pieces(
-    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    piece_rows: int = PIECE_ROWS,
-) -> list[Piece]:
-    """The pieces of a partitioned Parquet input, in file order then row order.
-
-    Parameters
-    ----------
-    cases : path-like, glob or list of paths
-        A folder (every ``*.parquet`` below it, sorted by path), a glob pattern, one file, or
-        a list of files. The list's row order is the concatenation of the files in this order.
-    piece_rows : int
-        A file with more rows is split at row-group boundaries into pieces of about this many.
-
-    Returns
-    -------
-    list of Piece
-
-    Raises
-    ------
-    InputError
-        No Parquet file found, a file of another type, or an unreadable file.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pieces: list[Piece] = []
-    for f in _input_files(cases):
-        try:
-            meta = pq.ParquetFile(f).metadata
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise PartitionError(f"{f.name}: not a readable Parquet file ({exc})") from None
-        groups: list[int] = []
-        start = first = 0
-        for rg in range(meta.num_row_groups):
-            n = meta.row_group(rg).num_rows
-            groups.append(rg)
-            start += n
-            if start - first >= piece_rows:
-                pieces.append(Piece(str(f), tuple(groups), first, start - first))
-                groups, first = [], start
-        if groups or not pieces or pieces[-1].path != str(f):
-            pieces.append(Piece(str(f), tuple(groups), first, start - first))
-    return pieces
-
-
-def _as_text_table(table):
-    """Every column as text, the way a CSV export holds it.
-
-    The validator's text path is vectorised, its per-cell path for typed columns is not; text
-    is what it parses anyway, so typed Parquet is handed over as text (dates as ISO days,
-    which is what the typed path keeps of a timestamp; NaN as missing, as it reads NaN).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cols = []
-    for col in table.columns:
-        t = col.type
-        try:
-            if pa.types.is_timestamp(t) or pa.types.is_date(t):
-                col = pc.strftime(col, format="%Y-%m-%d")
-            elif pa.types.is_floating(t):
-                col = pc.cast(pc.if_else(pc.is_nan(col), None, col), pa.string())
-            elif not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-                col = pc.cast(col, pa.string())
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            pass  # left typed: the validator reads such cells one by one
-        cols.append(col)
-    return pa.table(cols, names=table.column_names)
-
-
-def _validate_raw(
-    raw: pd.DataFrame,
-    header: list[str],
-    piece: Piece,
-    allow_personal: bool,
-    rows: np.ndarray | None = None,
-) -> pd.DataFrame:
-    # Every row as the file numbers it (header = row 1, as read_cases counts a whole file):
-    # the validator then uses these numbers everywhere, in the rows listed inside a message
-    # (personal data "in rows ...", "duplicate: row ...") as much as in each problem's row.
-    # Shifting the problems' rows afterwards left those inner numbers counted within the piece.
-    local = np.arange(len(raw)) if rows is None else np.asarray(rows, dtype=np.int64)
-    report = validate_frame(
-        raw,
-        header,
-        kind="cases",
-        source=Path(piece.path).name,
-        allow_personal_columns=allow_personal,
-        row_numbers=piece.first_row + 2 + local,
-    )
-    if not report.ok:
-        raise PartitionError(ValidationError(report).args[0])
-    return report.frame
-
-
-def read_piece(
-    piece: Piece, *, allow_personal_columns: bool = False, rows: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Read one piece and validate it against the contract, as :func:`read_cases` would.
-
-    Parameters
-    ----------
-    piece : Piece
-    allow_personal_columns : bool
-        As :func:`crossexec_ml.data.validate_frame`.
-    rows : numpy.ndarray of int, optional
-        Only these rows of the piece (0-based, in this order).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Contract-typed cases.
-
-    Raises
-    ------
-    PartitionError
-        The piece cannot be read, or breaks the contract (every problem, with the file's
-        row numbers and the column).
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    name = Path(piece.path).name
-    try:
-        table = without_pandas_index(
-            pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
-        )
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise PartitionError(f"{name}: not a readable Parquet file ({exc})") from None
-    if table.num_rows == 0:
-        raise PartitionError(f"{name}: no data rows; remove the empty file or export its rows")
-    if rows is not None:
-        table = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
-    header = [str(c) for c in table.column_names]
-    raw = _as_text_table(table).to_pandas()
-    raw.columns = range(len(header))
-    try:
-        return _validate_raw(raw, header, piece, allow_personal_columns, rows)
-    except InputError as exc:
-        if isinstance(exc, PartitionError):
-            raise
-        raise PartitionError(f"{name}: {exc}") from None
-
-
-# --------------------------------------------------------------------------------------------
 # The two passes, as plain functions of a piece (run in this process or on Dask workers)
 # --------------------------------------------------------------------------------------------
 
@@ -318,8 +113,16 @@ def read_piece(
 _MODELS: dict[tuple[str, str], object] = {}
 
 
+_MODELS_LOCK = threading.Lock()
+
+
 def _model(model_dir: str, sha: str):
     key = (model_dir, sha)
+    with _MODELS_LOCK:
+        return _load_once(key, model_dir, sha)
+
+
+def _load_once(key: tuple[str, str], model_dir: str, sha: str):
     if key not in _MODELS:
         model, card = load_model(model_dir)
         if card["model_sha256"] != sha:
@@ -424,12 +227,32 @@ def _write_order(
 
 
 def _run_pandas(
-    fn: Callable, jobs: list[tuple], desc: str, progress: bool
+    fn: Callable, jobs: list[tuple], desc: str, progress: bool, threads: int = 1
 ) -> Iterator[tuple[int, object]]:
+    """The jobs in this process, in order; with ``threads`` > 1 that many at a time.
+
+    Threads pay because most of a piece's time is in Arrow kernels and NumPy, which release
+    the GIL; each thread's BLAS and OpenMP pools are held to one thread meanwhile, so two
+    pieces never ask for more cores than there are (NOTEBOOK_NOTES: oversubscription).
+    """
     from tqdm.auto import tqdm
 
-    for i, args in enumerate(tqdm(jobs, desc=desc, unit="part", disable=not progress)):
-        yield i, fn(*args)
+    bar = tqdm(total=len(jobs), desc=desc, unit="part", disable=not progress)
+    if threads <= 1:
+        for i, args in enumerate(jobs):
+            yield i, fn(*args)
+            bar.update(1)
+        bar.close()
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), ThreadPoolExecutor(threads) as pool:
+        for i, result in enumerate(pool.map(lambda args: fn(*args), jobs)):
+            yield i, result
+            bar.update(1)
+    bar.close()
 
 
 class _DaskRunner:
@@ -528,7 +351,7 @@ def _duplicate_error(keys: pd.DataFrame, pieces: list[Piece], local: np.ndarray)
 
     def at(j: int) -> str:
         p = pieces[int(keys["piece"].iloc[j])]
-        return f"{Path(p.path).name} row {p.first_row + int(local[j]) + 2}"
+        return f"{p.name} row {p.first_row + int(local[j]) + 2}"
 
     raise PartitionError(
         f"{at(b)}, column case_id (案号): {keys['case_id'].iloc[b]!r} -> duplicate: {at(a)} "
@@ -577,6 +400,7 @@ def score_partitioned(
     piece_rows: int = PIECE_ROWS,
     allow_personal_columns: bool | None = None,
     progress: bool = True,
+    threads: int | None = None,
 ) -> ScaleRun:
     """Score partitioned Parquet into partitioned Parquet, ranked across all partitions.
 
@@ -614,6 +438,10 @@ def score_partitioned(
         As :func:`crossexec_ml.data.validate_frame` (default: the reader's current setting).
     progress : bool
         Progress bars (parts done) for both passes.
+    threads : int, optional
+        Pandas only: pieces scored at the same time in this process (BLAS and OpenMP held to
+        one thread each meanwhile); default 2 on a machine with 2 cores or more, else 1.
+        Memory holds one piece per thread (about 0.3 GB per 250,000 rows).
 
     Returns
     -------
@@ -634,12 +462,14 @@ def score_partitioned(
         raise ValueError("scheduler and client are for engine='dask'")
     if allow_personal_columns is None:
         allow_personal_columns = personal_columns_allowed()
+    if threads is None:
+        threads = min(2, os.cpu_count() or 1)
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
     policy, policy_record = resolve_policy(
         card, ladder=ladder, cohort=cohort, priority=priority, capacity=capacity
     )
-    pieces = list_pieces(cases, piece_rows)
+    _input_files(cases)  # refuse a missing or foreign input before any work
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     decisions = ledger_decisions(ledger_path) if ledger_path is not None else None
@@ -661,9 +491,14 @@ def score_partitioned(
     seconds: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
+        pieces = list_pieces(
+            cases, piece_rows, tmp / _SPOOL_DIR, allow_personal_columns=job.allow_personal
+        )
+        seconds["spool"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         jobs = [(job, i, p) for i, p in enumerate(pieces)]
         if runner is None:
-            done = _run_pandas(_pass_rows, jobs, "score (rows)", progress)
+            done = _run_pandas(_pass_rows, jobs, "score (rows)", progress, threads)
         else:
             done = runner.run(_pass_rows, jobs, _keys_meta(), "score (rows)", progress)
         parts: list[pd.DataFrame | None] = [None] * len(pieces)
@@ -688,7 +523,7 @@ def score_partitioned(
             for i, p in enumerate(pieces)
         ]
         if runner is None:
-            for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress):
+            for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress, threads):
                 pass
         else:
             count_meta = pd.DataFrame({"rows": pd.Series([], dtype=int)})
@@ -697,6 +532,7 @@ def score_partitioned(
             ):
                 pass
         (tmp / _ROWS_DIR).rmdir()
+        shutil.rmtree(tmp / _SPOOL_DIR, ignore_errors=True)
         _move_into_place(tmp, out)
         seconds["write"] = time.perf_counter() - t0
     except BaseException:

@@ -233,3 +233,59 @@ def test_cli_refuses_a_scheduler_without_dask(setup, tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_dask_on_a_local_process_cluster(setup, tmp_path):
     _cli_scores_like_score_cases(setup, tmp_path / "scored", "dask")
+
+
+@pytest.mark.parametrize(
+    "engine, fmt, threads",
+    [("pandas", "csv", 2), ("pandas", "ragged csv", 1), ("pandas", "xlsx", 1), ("dask", "csv", 1)],
+)
+def test_one_csv_is_scored_piece_by_piece_as_the_whole_file(
+    setup, tmp_path, engine, fmt, threads, request
+):
+    # Step 6: a single export no longer needs splitting by hand; it is streamed in batches
+    # (Arrow's reader, or Python's where a row has empty cells past the header's width; an
+    # XLSX sheet row by row, Excel's own dates and numbers kept).
+    if fmt == "xlsx":
+        path = tmp_path / "current.xlsx"
+        setup["current"].to_excel(path, index=False)
+    else:
+        path = write_table(setup["current"], tmp_path / "current.csv")
+    if fmt == "ragged csv":
+        lines = path.read_bytes().split(b"\n")
+        lines[500] = lines[500].rstrip(b"\r") + b",,\r"
+        path.write_bytes(b"\n".join(lines))
+    client = request.getfixturevalue("dask_client") if engine == "dask" else None
+    run = score_partitioned(
+        setup["root"] / "model",
+        path,
+        tmp_path / "out",
+        engine=engine,
+        client=client,
+        explain_top=EXPLAIN,
+        piece_rows=300,
+        progress=False,
+        threads=threads,  # two pieces at a time in this process: the same rows
+    )
+    assert (run.n_rows, run.n_parts) == (800, 3)
+    got = read_scored_parts(tmp_path / "out")
+    pd.testing.assert_frame_equal(got, setup["expected"], check_exact=True)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"part-{i:05d}.parquet" for i in range(3)
+    ]
+    _no_temp(tmp_path, "out")
+
+
+def test_an_invalid_xlsx_batch_names_the_sheet_row(setup, tmp_path):
+    cur = setup["current"].astype({"debtor_type": "string"})
+    cur.loc[450, "debtor_type"] = "dragon"  # row 452 of the sheet, in the second batch
+    cur.to_excel(tmp_path / "c.xlsx", index=False)
+    with pytest.raises(PartitionError) as err:
+        score_partitioned(
+            setup["root"] / "model",
+            tmp_path / "c.xlsx",
+            tmp_path / "out",
+            piece_rows=300,
+            progress=False,
+        )
+    assert str(err.value).startswith("c.xlsx: 1 problem(s) found\n  row 452, column debtor_type")
+    _no_leftovers(tmp_path, "out")

@@ -144,3 +144,24 @@ def test_a_parquet_piece_saved_with_pandas_row_numbers_reads_like_the_file(tmp_p
     frame = read_piece(piece)
     assert "__index_level_0__" not in frame.columns
     assert list(frame["case_id"]) == list(cases.loc[cases.index % 2 == 0, "case_id"])
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_a_csv_piece_names_the_csv_and_its_row(setup, tmp_path, engine, request):
+    # The same rows as one CSV export, read in batches of 100: the messages of a whole read.
+    path = write_table(pd.read_parquet(setup["b"]), tmp_path / "b.csv")
+    client = request.getfixturevalue("dask_client") if engine == "dask" else None
+    with pytest.raises(PartitionError) as err:
+        score_partitioned(
+            setup["root"] / "model",
+            path,
+            tmp_path / "out",
+            engine=engine,
+            client=client,
+            piece_rows=PIECE_ROWS,
+            progress=False,
+        )
+    whole = validate_file(path).problem_text()
+    assert str(err.value) == whole
+    _check_message(whole.replace("b.csv", "b.parquet"), validate_file(setup["b"]).problem_text())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.", "out"))]

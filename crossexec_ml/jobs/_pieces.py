@@ -1,0 +1,364 @@
+"""The input of the province-scale engines: pieces of Parquet, CSV or XLSX files.
+
+A piece is a unit of work of about :data:`PIECE_ROWS` rows: some row groups of a Parquet
+file, or a batch of a CSV file read by Arrow's streaming reader and spooled as text Parquet
+(so memory holds one batch, whatever the size of the file). Each piece is read and validated
+on its own exactly as :func:`crossexec_ml.data.read_cases` would read the whole file: every
+message names the input file and its row (the header is row 1).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.data import ValidationError, validate_frame, without_pandas_index
+from crossexec_ml.errors import InputError
+
+#: Rows per piece when a file is split by row groups or read in batches (bounds one worker's
+#: memory).
+PIECE_ROWS = 250_000
+
+_PARQUET = (".parquet", ".pq")
+_SPOOLED = (".csv", ".txt", ".xlsx", ".xlsm")
+
+
+class PartitionError(InputError):
+    """A piece of a partitioned input is unreadable or breaks the contract.
+
+    A plain message (file, row, column, fix), so it crosses process boundaries unchanged.
+    """
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A unit of work: some row groups of one Parquet file.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    row_groups : tuple of int
+        Its row groups in this piece, consecutive.
+    first_row : int
+        0-based index, within the file, of the piece's first data row (for messages).
+    n_rows : int
+        Rows in the piece.
+    source : str
+        For a piece of a CSV or XLSX file: that file's name (``path`` is then the piece as
+        text Parquet, written by :func:`spool_pieces`); empty for Parquet input.
+    header : tuple of str, optional
+        The header row as read from that file (the spooled columns are named by position).
+    """
+
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int
+    n_rows: int
+    source: str = ""
+    header: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        """The input file's name, as messages give it (a CSV's, not its spooled piece's)."""
+        return self.source or Path(self.path).name
+
+
+# --------------------------------------------------------------------------------------------
+# Input: pieces of partitioned Parquet, read and validated as read_cases would
+# --------------------------------------------------------------------------------------------
+
+
+def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    if isinstance(cases, str | os.PathLike):
+        p = Path(cases)
+        if p.is_dir():
+            files = sorted(p.rglob("*.parquet"))
+            where = f"folder {p}"
+        elif p.is_file():
+            files = [p]
+            where = str(p)
+        else:
+            files = sorted(Path(f) for f in glob.glob(str(p), recursive=True))
+            where = f"pattern {p}"
+    else:
+        files = [Path(f) for f in cases]
+        where = "the given files"
+    files = [f for f in files if f.is_file() and not f.name.startswith((".", "_"))]
+    if not files:
+        raise InputError(
+            f"no Parquet files in {where}; pass a folder or a glob of .parquet files "
+            "(e.g. 'cases/*.parquet')"
+        )
+    wrong = [f.name for f in files if f.suffix.lower() not in (*_PARQUET, *_SPOOLED)]
+    if wrong:
+        raise InputError(
+            f"{wrong[0]}: the Dask and chunked engines read Parquet, CSV and XLSX files; save "
+            "it in one of those formats"
+        )
+    return files
+
+
+def list_pieces(
+    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    piece_rows: int = PIECE_ROWS,
+    spool: str | os.PathLike[str] | None = None,
+    *,
+    allow_personal_columns: bool = False,
+) -> list[Piece]:
+    """The pieces of a partitioned input, in file order then row order.
+
+    Parameters
+    ----------
+    cases : path-like, glob or list of paths
+        A folder (every ``*.parquet`` below it, sorted by path), a glob pattern, one file, or
+        a list of files. The list's row order is the concatenation of the files in this order.
+    piece_rows : int
+        A Parquet file with more rows is split at row-group boundaries into pieces of about
+        this many; a CSV file into pieces of exactly this many rows.
+    spool : path-like, optional
+        Folder for CSV and XLSX inputs, read in batches and written there as text Parquet
+        pieces (:func:`spool_pieces`); without it such a file is refused.
+    allow_personal_columns : bool
+        As :func:`spool_pieces`.
+
+    Returns
+    -------
+    list of Piece
+
+    Raises
+    ------
+    InputError
+        No input file found, a file of another type, or an unreadable file.
+    """
+    pieces: list[Piece] = []
+    for f in _input_files(cases):
+        if f.suffix.lower() in _PARQUET:
+            pieces += _parquet_pieces(f, piece_rows)
+        elif spool is None:
+            raise InputError(
+                f"{f.name}: a CSV or XLSX file is read piece by piece by score_partitioned; "
+                "list_pieces needs a spool folder for it"
+            )
+        else:
+            pieces += spool_pieces(
+                f, Path(spool), piece_rows, allow_personal_columns=allow_personal_columns
+            )
+    return pieces
+
+
+def _parquet_pieces(f: Path, piece_rows: int) -> list[Piece]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(f).metadata
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PartitionError(f"{f.name}: not a readable Parquet file ({exc})") from None
+    pieces: list[Piece] = []
+    groups: list[int] = []
+    start = first = 0
+    for rg in range(meta.num_row_groups):
+        n = meta.row_group(rg).num_rows
+        groups.append(rg)
+        start += n
+        if start - first >= piece_rows:
+            pieces.append(Piece(str(f), tuple(groups), first, start - first))
+            groups, first = [], start
+    if groups or not pieces:
+        pieces.append(Piece(str(f), tuple(groups), first, start - first))
+    return pieces
+
+
+def spool_pieces(
+    path: Path, folder: Path, piece_rows: int = PIECE_ROWS, *, allow_personal_columns: bool = False
+) -> list[Piece]:
+    """A CSV or XLSX file as pieces of text Parquet, read in batches of ``piece_rows`` rows.
+
+    A CSV is streamed (:func:`crossexec_ml.data.csv_batches`): memory holds one batch, however
+    large the file, and each batch is written as it is read; cells stay text, so each piece is
+    validated later exactly as the whole file would be, with the file's row numbers. The first
+    sheet of an XLSX file is read one row at a time too (:func:`crossexec_ml.data.xlsx_batches`),
+    each batch validated as it comes (Excel's typed cells cannot all pass as text), then
+    spooled typed.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    folder : pathlib.Path
+        Where the pieces go (created if needed).
+    piece_rows : int
+    allow_personal_columns : bool
+        XLSX only: as :func:`crossexec_ml.data.validate_frame` (CSV pieces are checked
+        later, when they are read).
+
+    Returns
+    -------
+    list of Piece
+
+    Raises
+    ------
+    PartitionError
+        The file cannot be read, or (XLSX) breaks the contract.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crossexec_ml.data import NeedsPython, csv_batches, xlsx_batches
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{len(list(folder.iterdir())):05d}"
+
+    def put(j: int, rows: pd.DataFrame | pa.Table, header: list[str], done: int) -> Piece:
+        out = folder / f"{stem}-{j:05d}.parquet"
+        if isinstance(rows, pd.DataFrame):
+            cols = [pa.array(rows[c], type=pa.string(), from_pandas=True) for c in rows.columns]
+            rows = pa.table(cols, names=[f"c{i}" for i in range(len(cols))])
+        pq.write_table(rows, out, row_group_size=max(rows.num_rows, 1))
+        return Piece(str(out), (0,), done, rows.num_rows, path.name, tuple(header))
+
+    try:
+        if path.suffix.lower() not in (".csv", ".txt"):
+            # Cells as Excel typed them (a date, a serial day number) cannot all pass as text:
+            # each batch is validated here, then spooled typed (and checked again as text).
+            pieces = []
+            for j, (header, frame, done) in enumerate(xlsx_batches(path, piece_rows)):
+                report = validate_frame(
+                    frame,
+                    header,
+                    kind="cases",
+                    source=path.name,
+                    allow_personal_columns=allow_personal_columns,
+                    row_numbers=done + 2 + np.arange(len(frame)),
+                )
+                if not report.ok:
+                    raise PartitionError(ValidationError(report).args[0])
+                typed = pa.Table.from_pandas(report.frame, preserve_index=False)
+                pieces.append(put(j, _as_text_table(typed), list(report.frame.columns), done))
+            return pieces
+        for fast in (True, False):
+            pieces: list[Piece] = []
+            try:
+                for j, (header, frame, done) in enumerate(
+                    csv_batches(path, piece_rows, fast=fast, as_arrow=True)
+                ):
+                    pieces.append(put(j, frame, header, done))
+            except NeedsPython:
+                for p in pieces:
+                    Path(p.path).unlink()
+                continue
+            return pieces
+    except InputError as exc:
+        if isinstance(exc, PartitionError):
+            raise
+        message = str(exc)
+        raise PartitionError(
+            message if message.startswith(path.name) else f"{path.name}: {message}"
+        ) from None
+    raise AssertionError("unreachable: the Python reader never asks for itself")
+
+
+def _as_text_table(table):
+    """Every column as text, the way a CSV export holds it.
+
+    The validator's text path is vectorised, its per-cell path for typed columns is not; text
+    is what it parses anyway, so typed Parquet is handed over as text (dates as ISO days,
+    which is what the typed path keeps of a timestamp; NaN as missing, as it reads NaN).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for col in table.columns:
+        t = col.type
+        try:
+            if pa.types.is_timestamp(t) or pa.types.is_date(t):
+                col = pc.strftime(col, format="%Y-%m-%d")
+            elif pa.types.is_floating(t):
+                col = pc.cast(pc.if_else(pc.is_nan(col), None, col), pa.string())
+            elif not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                col = pc.cast(col, pa.string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            pass  # left typed: the validator reads such cells one by one
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _validate_raw(
+    raw: pd.DataFrame,
+    header: list[str],
+    piece: Piece,
+    allow_personal: bool,
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    # Every row as the file numbers it (header = row 1, as read_cases counts a whole file):
+    # the validator then uses these numbers everywhere, in the rows listed inside a message
+    # (personal data "in rows ...", "duplicate: row ...") as much as in each problem's row.
+    # Shifting the problems' rows afterwards left those inner numbers counted within the piece.
+    local = np.arange(len(raw)) if rows is None else np.asarray(rows, dtype=np.int64)
+    report = validate_frame(
+        raw,
+        header,
+        kind="cases",
+        source=piece.name,
+        allow_personal_columns=allow_personal,
+        row_numbers=piece.first_row + 2 + local,
+    )
+    if not report.ok:
+        raise PartitionError(ValidationError(report).args[0])
+    return report.frame
+
+
+def read_piece(
+    piece: Piece, *, allow_personal_columns: bool = False, rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Read one piece and validate it against the contract, as :func:`read_cases` would.
+
+    Parameters
+    ----------
+    piece : Piece
+    allow_personal_columns : bool
+        As :func:`crossexec_ml.data.validate_frame`.
+    rows : numpy.ndarray of int, optional
+        Only these rows of the piece (0-based, in this order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Contract-typed cases.
+
+    Raises
+    ------
+    PartitionError
+        The piece cannot be read, or breaks the contract (every problem, with the file's
+        row numbers and the column).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = piece.name
+    try:
+        table = without_pandas_index(
+            pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PartitionError(f"{name}: not a readable Parquet file ({exc})") from None
+    if table.num_rows == 0:
+        raise PartitionError(f"{name}: no data rows; remove the empty file or export its rows")
+    if rows is not None:
+        table = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
+    header = list(piece.header) if piece.header is not None else list(map(str, table.column_names))
+    raw = _as_text_table(table).to_pandas()
+    raw.columns = range(len(header))
+    try:
+        return _validate_raw(raw, header, piece, allow_personal_columns, rows)
+    except InputError as exc:
+        if isinstance(exc, PartitionError):
+            raise
+        raise PartitionError(f"{name}: {exc}") from None
