@@ -60,8 +60,9 @@ from crossexec_ml.jobs._runner import (
     RescoreOutcome,
     report_html,
     run_rescore,
+    run_scheduled,
 )
-from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, read_run
+from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, next_run_folder, read_run
 from crossexec_ml.jobs._scored_model import scored_model_card
 
 __all__ = [
@@ -102,6 +103,7 @@ __all__ = [
     "list_runs",
     "load_run_inputs",
     "newest_run",
+    "next_run_folder",
     "outcome_html",
     "outcome_text",
     "plan",
@@ -114,6 +116,7 @@ __all__ = [
     "report_html",
     "rescore_cases",
     "run_rescore",
+    "run_scheduled",
     "score",
     "score_cases",
     "score_partitioned",
