@@ -378,9 +378,44 @@ def test_notebook_05_runs_with_its_default_parameters(model_dir, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"]
     written = tmp_path / "reports" / "rescore" / "manual"
+    assert not (tmp_path / "models").exists()  # the demo model was there: no fallback
     assert {"scored.parquet", "scored.xlsx", "plan.xlsx", "manifest.json"} <= {
         p.name for p in written.iterdir()
     }
+
+
+@pytest.mark.notebook
+def test_notebook_05_runs_right_after_install_without_the_demo_model(tmp_path):
+    """Before `make demo` (no reports/demo/model, no models/latest from notebook 02) the
+    defaults train a model on the sample into the git-ignored models/sample/ and run on it."""
+    import papermill
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "notebooks")
+    shutil.copytree(SAMPLE, tmp_path / "data" / "sample")
+    out = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "notebooks" / NOTEBOOK.name),
+        str(out),
+        kernel_name="crossexec-ml",
+        cwd=str(tmp_path / "notebooks"),
+        progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    assert (tmp_path / "models" / "sample" / "card.json").is_file()
+    assert not (tmp_path / "reports" / "demo").exists()
+    manifest = json.loads(
+        (tmp_path / "reports" / "rescore" / "manual" / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert (
+        manifest["model"]["model_id"]
+        == json.loads((tmp_path / "models" / "sample" / "card.json").read_text(encoding="utf-8"))[
+            "model_id"
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------
