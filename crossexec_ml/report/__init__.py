@@ -40,6 +40,7 @@ from crossexec_ml.report._pages import (
     checkup_html,
     checkup_value,
     fairness_html,
+    gain_lines,
     table_html,
     write_fairness_report,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "fairness_html",
     "fairness_ratio_plot",
     "gain_drivers",
+    "gain_lines",
     "hard_bone_bars",
     "headline",
     "headline_compare_bars",
