@@ -819,7 +819,13 @@ def test_a_run_dated_2099_is_an_alarm_in_the_manifest_and_the_report(model_dir, 
     alarm = next(a for a in manifest["alarms"] if "far from every case's dates" in a)
     gap = next(c for c in manifest["checks"] if c["check"] == "run_date_gap")
     assert gap["status"] == "alarm" and manifest["outcome"] == "drift"
-    assert alarm in html.unescape(outcome_html(manifest, "zh"))
+    # The report says it in the reader's language, in a red banner, never as an English bullet.
+    zh, en = outcome_html(manifest, "zh"), html.unescape(outcome_html(manifest, "en"))
+    banner = re.search(r'<div class="crossexec-alarm" role="alert"[^>]*>(.*?)</div>', zh, re.S)
+    assert banner and "#c62828" in zh
+    assert "需要核查" in banner[1] and "运行日距最新评估基准日已" in banner[1]
+    assert alarm not in html.unescape(zh) and not re.search(r"[a-z]{4,} [a-z]{4,}", banner[1])
+    assert "the run date is" in en and "crossexec-alarm" in en
 
 
 def test_expect_model_refuses_another_model_before_anything_is_written(
