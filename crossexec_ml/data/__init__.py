@@ -75,6 +75,13 @@ from crossexec_ml.data._validate import (
     validate_frame,
 )
 from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS, implausible_slots
+from crossexec_ml.data._workbook import (
+    COLUMN_KINDS,
+    NUMBER_FORMATS,
+    column_kind,
+    format_sheet,
+    leader_values,
+)
 from crossexec_ml.data._write import (
     EXCEL_MAX_CHARS,
     atomic_path,
@@ -86,6 +93,7 @@ from crossexec_ml.data._write import (
 __all__ = [
     "BASELINE_INTERCEPT",
     "CAUSE_BASELINE_OFFSET",
+    "COLUMN_KINDS",
     "CROSS_MODE_TO_RUNG",
     "CSV_MEMORY_FACTOR",
     "ColumnSpec",
@@ -112,6 +120,7 @@ __all__ = [
     "MAX_ABS_NUMBER",
     "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
+    "NUMBER_FORMATS",
     "OUTPUT_LABELS",
     "Problem",
     "RULES",
@@ -129,11 +138,14 @@ __all__ = [
     "allowing_personal_columns",
     "atomic_path",
     "cases_contract",
+    "column_kind",
+    "format_sheet",
     "handlers_contract",
     "header_rule",
     "higher_court_mode",
     "implausible_slots",
     "is_id_number",
+    "leader_values",
     "load_sample",
     "make_cases",
     "mask_text",
