@@ -72,6 +72,8 @@ _MIN_WIDTH, _MAX_WIDTH, _LONG_WIDTH, _HEADER_WIDTH = 6, 36, 32, 8
 # Width a formatted number needs beyond its digits (the unit text and a margin).
 _UNIT_EXTRA = {"percent": 2, "points": 8, "wan": 6, "days": 3, "int": 1, "count": 2, "date": 1}
 _SAMPLE_ROWS = 2000
+#: Text longer than this (characters) in some cell is wrapped in a column of its own width.
+_LONG_CHARS = 60
 
 
 def _contract_dtypes() -> dict[str, str]:
@@ -123,7 +125,16 @@ def column_kind(code: str, series: pd.Series) -> str:
         values = series.dropna()
         if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
             return "bool"
+    if _is_long_text(series):
+        return "long"  # a sentence or more (a note, a policy): wrapped, not cut at the border
     return "text"
+
+
+def _is_long_text(series: pd.Series) -> bool:
+    if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+        return False
+    lengths = series.dropna().head(_SAMPLE_ROWS).astype(str).str.len()
+    return bool(len(lengths)) and int(lengths.max()) > _LONG_CHARS
 
 
 def _label(kind: str, code: str, value: object) -> object:
