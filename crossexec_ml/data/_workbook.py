@@ -40,9 +40,7 @@ COLUMN_KINDS: dict[str, str] = {
     **dict.fromkeys(
         ("priority_rank", "previous_rank", "n_hard_bone_flags", "seq", "n_decisions"), "int"
     ),
-    **dict.fromkeys(
-        ("guidance", "reasons_zh", "top_reason_zh", "reason", "unplaced_reason", "note"), "long"
-    ),
+    **dict.fromkeys(("guidance", "reasons_zh", "reason", "unplaced_reason", "note"), "long"),
     # English twins and fingerprints: kept in the file for whoever needs them, hidden so that a
     # printed page shows what a leader reads.
     **dict.fromkeys(
@@ -72,6 +70,8 @@ _MIN_WIDTH, _MAX_WIDTH, _LONG_WIDTH, _HEADER_WIDTH = 6, 36, 32, 8
 # Width a formatted number needs beyond its digits (the unit text and a margin).
 _UNIT_EXTRA = {"percent": 2, "points": 8, "wan": 6, "days": 3, "int": 1, "count": 2, "date": 1}
 _SAMPLE_ROWS = 2000
+#: Points per wrapped line, and the most lines a row grows to (longer text is cut in print).
+_LINE_HEIGHT, _MAX_LINES = 13.5, 6
 #: Text longer than this (characters) in some cell is wrapped in a column of its own width.
 _LONG_CHARS = 60
 
@@ -233,6 +233,42 @@ def _width(header: object, series: pd.Series, kind: str) -> float:
     return float(max(_MIN_WIDTH, min(max(head, body), cap)))
 
 
+def _lines(text: object, width: float) -> int:
+    """Lines a wrapped cell needs in a column ``width`` characters wide."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return 1
+    return max(1, math.ceil(_text_width(str(text)) / max(width - 1, 1)))
+
+
+def _set_row_heights(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
+    """Row heights for wrapped cells: a spreadsheet keeps the default height of a row whose
+    height the file does not give, and wrapped lines then print over the next row."""
+    widths = [ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width for i in
+              range(1, len(kinds) + 1)]  # fmt: skip
+    visible = [k != "hidden" for k in kinds]
+    head = max(
+        (_lines(h, w) for h, w, v in zip(frame.columns, widths, visible, strict=True) if v),
+        default=1,
+    )
+    ws.row_dimensions[1].height = _LINE_HEIGHT * min(head, _MAX_LINES) + 2
+    long_cols = [i for i, k in enumerate(kinds) if k == "long"]
+    if not long_cols:
+        return
+    from openpyxl.styles import Alignment
+
+    top = Alignment(vertical="top")
+    wrap_top = Alignment(wrap_text=True, vertical="top")
+    cells = ws.iter_rows(min_row=2, max_row=len(frame) + 1, max_col=len(kinds))
+    texts = frame.iloc[:, long_cols].itertuples(index=False, name=None)
+    for r, (row, values) in enumerate(zip(cells, texts, strict=True), 2):
+        n = max(_lines(v, widths[i]) for v, i in zip(values, long_cols, strict=True))
+        if n > 1:
+            ws.row_dimensions[r].height = _LINE_HEIGHT * min(n, _MAX_LINES) + 2
+            # A tall row reads from its top line: the 案号 beside the first line of its text.
+            for cell, kind in zip(row, kinds, strict=True):
+                cell.alignment = wrap_top if kind == "long" else top
+
+
 def format_sheet(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
     """Number formats, widths, frozen header, filter and print setup of one written sheet.
 
@@ -266,6 +302,7 @@ def format_sheet(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
                     cell.number_format = fmt
                 else:
                     cell.alignment = wrap_top
+    _set_row_heights(ws, frame, kinds)
     codes = list(frame.columns)
     # Keep the 案号 in sight when scrolling right, when it is one of the first two columns.
     case_col = next((j for j, c in enumerate(codes[:2]) if c in ("案号", "case_id")), None)
