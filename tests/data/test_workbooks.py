@@ -139,6 +139,9 @@ def test_workbook_settings_for_reading_and_printing(books):
     assert row["预期交叉增益"].number_format.endswith('" 个百分点"')
     assert row["评估基准日"].number_format == "yyyy-mm-dd"
     assert row["本轮交叉候选"].value in ("是", "否")
+    # Wrapped guidance makes its row taller (else its lines print over the next row).
+    assert scored.row_dimensions[1].height > 15 and scored.row_dimensions[2].height > 15
+    assert row["分类指引"].alignment.wrap_text and row["案号"].alignment.vertical == "top"
     assert row["建议交叉层级"].value in ("维持原承办", "团队内", "团队间", "提级/指令执行")
 
 
