@@ -294,6 +294,9 @@ def checkup(
         if not p_rows.empty:
             p = p_rows.iloc[0]
             items = [(n, *_label(f"checkup.plan.{n}"), p.get(n)) for n in _PLAN_FIELDS]
+            if "escalation" in p.index and not pd.isna(p["escalation"]):
+                # 报请提级/指令执行: a request to the higher court, with no handler of ours.
+                items.append(("escalation", *_label("column.escalation"), bool(p["escalation"])))
             target = p.get("target_handler_id")
             if handlers is not None and isinstance(target, str) and target:
                 match = handlers[handlers["handler_id"].astype(str) == target]

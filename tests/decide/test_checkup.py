@@ -124,7 +124,7 @@ def test_the_sheet_speaks_chinese_names_the_handler_slots_and_leaves_no_empty_ro
     target = str(handlers["handler_id"].iloc[0])
     plan = pd.DataFrame(
         {"case_id": [cid], "target_handler_id": [target], "target_team_id": ["T"],
-         "unplaced_reason": [None]}
+         "unplaced_reason": [None], "escalation": [False]}
     )  # fmt: skip
     page = checkup_html(checkup(cid, cases, scored, plan, handlers=handlers), "zh")
     cells = re.findall(r"<td>(.*?)</td>", page)
@@ -132,6 +132,7 @@ def test_the_sheet_speaks_chinese_names_the_handler_slots_and_leaves_no_empty_ro
     assert rows["拟接办承办人"] == target
     assert rows["可接收交叉案件数"] == str(int(handlers["open_slots"].iloc[0]))
     assert "未能安排原因" not in rows  # placed: nothing to say, no row
+    assert rows["报请提级/指令执行"] == "否"
     assert all(c.strip() for c in cells)
     for code in ("True", "False", "intra_team", "higher_court", "natural_person", "nan", "None"):
         assert code not in cells, code
