@@ -257,6 +257,11 @@ def _both(key: str) -> str:
     return f"{t(key, 'zh')} {t(key, 'en')}"
 
 
+#: Audit columns that are shares (shown as percents) and gains (shown in 个百分点).
+_AUDIT_RATES = ("_rate", "precision_at_k")
+_AUDIT_GAINS = ("uplift_observed", "uplift_predicted", "calibration_uplift")
+
+
 def _audit_cell(column: str, value: object) -> str:
     if column == "in_list" and f"fairness.in_list.{value}" in catalogue():
         return _both(f"fairness.in_list.{value}")
@@ -264,6 +269,10 @@ def _audit_cell(column: str, value: object) -> str:
         return _both("bool.true" if value else "bool.false")
     if _missing(value):
         return "—"
+    if isinstance(value, numbers.Real) and column.endswith(_AUDIT_RATES):
+        return _percent1(float(value), "zh")
+    if isinstance(value, numbers.Real) and column.startswith(_AUDIT_GAINS):
+        return fmt_points(float(value), "zh")
     if isinstance(value, float | np.floating) and not float(value).is_integer():
         return f"{float(value):.3f}"
     return _plain(value, "zh")
