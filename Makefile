@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with all extras (idempotent)
 
-demo: install ## the main job on the sample: validate, train + back-test, score, plan into reports/demo/
+demo: install ## the main job on the sample: validate, train + back-test, score, plan into reports/demo/, then one run into reports/rescore/
 	$(CROSSEXEC) validate $(SAMPLE)/history.csv
 	$(CROSSEXEC) validate $(SAMPLE)/current.csv
 	$(CROSSEXEC) validate --kind handlers $(SAMPLE)/handlers.csv
@@ -40,6 +40,8 @@ demo: install ## the main job on the sample: validate, train + back-test, score,
 	$(CROSSEXEC) evaluate --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --json $(DEMO)/evaluation.json
 	$(CROSSEXEC) fairness --model $(DEMO)/model --cases $(SAMPLE)/history.csv --truth $(SAMPLE)/truth.csv --out $(DEMO)/fairness.json --quiet
 	$(CROSSEXEC) card $(DEMO)/model --out $(DEMO)/card.html --fairness $(DEMO)/fairness.json
+	# One scheduled run, so that `make dashboard` right after shows a real run.
+	$(MAKE) --no-print-directory rescore
 
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow"; rc=$$?; \
@@ -68,12 +70,11 @@ $(DEMO)/model/card.json: $(STAMP)
 var/ledger.sqlite: | $(STAMP)
 	$(CROSSEXEC) ledger init --ledger $@
 
-rescore: install $(DEMO)/model/card.json var/ledger.sqlite ## one scheduled re-scoring run on the sample into reports/rescore/<today>/
-	@out=reports/rescore/$$(date +%F); prev=$$(ls -d reports/rescore/2* 2>/dev/null | grep -v "$$out" | tail -1); \
-	$(CROSSEXEC) rescore --cases $(SAMPLE)/current.csv --model $(DEMO)/model \
-		--handlers $(SAMPLE)/handlers.csv --ledger var/ledger.sqlite --replace --out-dir $$out \
-		$${prev:+--previous $$prev} $$([ -f $(DEMO)/fairness.json ] && echo --fairness $(DEMO)/fairness.json); rc=$$?; \
-	if [ $$rc -eq 3 ]; then echo "exit 3: drift or stale input (the sample's dates age): see $$out/manifest.json"; exit 0; fi; \
+rescore: install $(DEMO)/model/card.json var/ledger.sqlite ## one scheduled re-scoring run on the sample into reports/rescore/<today>/ (the newest earlier run there is its previous)
+	@$(CROSSEXEC) rescore --cases $(SAMPLE)/current.csv --model $(DEMO)/model \
+		--handlers $(SAMPLE)/handlers.csv --ledger var/ledger.sqlite --runs reports/rescore \
+		$$([ -f $(DEMO)/fairness.json ] && echo --fairness $(DEMO)/fairness.json); rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "exit 3: drift or stale input (the sample's dates age): see the run's manifest.json under reports/rescore/"; exit 0; fi; \
 	exit $$rc
 
 lab: install ## JupyterLab on the notebooks

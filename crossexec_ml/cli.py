@@ -144,23 +144,54 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
-    from crossexec_ml.jobs import EXIT_FAILED, EXIT_INVALID, run_rescore
+    from crossexec_ml.jobs import EXIT_FAILED, EXIT_INVALID, run_rescore, run_scheduled
 
-    outcome = run_rescore(
-        args.cases,
-        args.model,
-        args.out_dir,
+    if args.runs is not None:
+        clash = [
+            flag
+            for flag, value in (
+                ("--out-dir", args.out_dir),
+                ("--previous", args.previous),
+                ("--replace", args.replace),
+            )
+            if value
+        ]
+        if clash:
+            print(
+                f"refused, nothing written (exit 2): --runs chooses the run's folder and the "
+                f"previous run itself; leave out {', '.join(clash)} (or use --out-dir "
+                "[--previous] without --runs)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+    elif args.out_dir is None:
+        print(
+            "refused, nothing written (exit 2): give --runs DIR (a new dated folder in DIR, "
+            "the newest earlier run as --previous) or --out-dir DIR",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    common = dict(
         handlers_path=args.handlers,
         capacity=args.capacity,
-        previous_dir=args.previous,
         ledger_path=args.ledger,
         as_of_date=args.as_of_date,
         fairness_path=args.fairness,
-        replace=args.replace,
         expect_model=args.expect_model,
         progress=not args.quiet,
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
     )
+    if args.runs is not None:
+        outcome = run_scheduled(args.cases, args.model, args.runs, **common)
+    else:
+        outcome = run_rescore(
+            args.cases,
+            args.model,
+            args.out_dir,
+            previous_dir=args.previous,
+            replace=args.replace,
+            **common,
+        )
     if outcome.exit_code == EXIT_INVALID:
         print(f"refused, nothing written (exit 2):\n{outcome.message}", file=sys.stderr)
     elif outcome.exit_code == EXIT_FAILED:
@@ -509,10 +540,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cases", required=True, help="the stalled stock (CSV/XLSX/Parquet)")
     r.add_argument("--model", required=True, type=Path, help="model folder from `train`")
     r.add_argument(
-        "--out-dir",
-        required=True,
+        "--runs",
         type=Path,
-        help="new folder for this run (one run at a time: a lock file beside it)",
+        default=None,
+        help="the folder of all runs (for a schedule): this run goes into RUNS/<date>/ "
+        "(<date>-2 for a second run that day) and is compared with the newest run in RUNS; "
+        "not with --out-dir, --previous or --replace",
+    )
+    r.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="new folder for this run, instead of --runs (one run at a time: a lock file beside "
+        "it)",
     )
     r.add_argument("--handlers", type=Path, default=None, help="handlers file (for plan.xlsx)")
     r.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
@@ -520,7 +560,7 @@ def _parser() -> argparse.ArgumentParser:
         "--previous",
         type=Path,
         default=None,
-        help="the previous run's folder (leave it out on a first run)",
+        help="with --out-dir: the previous run's folder (leave it out on a first run)",
     )
     r.add_argument(
         "--ledger",

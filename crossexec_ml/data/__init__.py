@@ -77,6 +77,13 @@ from crossexec_ml.data._validate import (
     validate_frame,
 )
 from crossexec_ml.data._warnings import MAX_PLAUSIBLE_SLOTS, implausible_slots
+from crossexec_ml.data._workbook import (
+    COLUMN_KINDS,
+    NUMBER_FORMATS,
+    column_kind,
+    format_sheet,
+    leader_values,
+)
 from crossexec_ml.data._write import (
     EXCEL_MAX_CHARS,
     atomic_path,
@@ -89,6 +96,7 @@ __all__ = [
     "BASELINE_INTERCEPT",
     "BATCH_ROWS",
     "CAUSE_BASELINE_OFFSET",
+    "COLUMN_KINDS",
     "CROSS_MODE_TO_RUNG",
     "CSV_MEMORY_FACTOR",
     "ColumnSpec",
@@ -115,6 +123,7 @@ __all__ = [
     "MAX_ABS_NUMBER",
     "MAX_PLAUSIBLE_SLOTS",
     "MAX_PROBLEMS",
+    "NUMBER_FORMATS",
     "NeedsPython",
     "OUTPUT_LABELS",
     "Problem",
@@ -133,12 +142,15 @@ __all__ = [
     "allowing_personal_columns",
     "atomic_path",
     "cases_contract",
+    "column_kind",
     "csv_batches",
+    "format_sheet",
     "handlers_contract",
     "header_rule",
     "higher_court_mode",
     "implausible_slots",
     "is_id_number",
+    "leader_values",
     "load_sample",
     "make_cases",
     "mask_text",

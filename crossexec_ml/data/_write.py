@@ -16,6 +16,7 @@ from crossexec_ml.data._contract import (
     cases_contract,
     handlers_contract,
 )
+from crossexec_ml.data._workbook import format_sheet, leader_values
 from crossexec_ml.errors import InputError
 
 
@@ -182,6 +183,12 @@ def write_table(
 ) -> Path:
     """Write a frame to CSV, Parquet or XLSX (by extension), atomically.
 
+    An ``.xlsx`` is leader-grade (:mod:`crossexec_ml.data._workbook`): with Chinese headers its
+    yes/no, category, rung and action cells read in Chinese; probabilities show as percents,
+    gains in 个百分点 (stored ×100), amounts in 万元 (stored ÷10,000), dates as dates; columns
+    are wide enough for a whole 案号 and date; the header is frozen and filtered; it prints
+    landscape, one page wide, the header repeated.
+
     Text a spreadsheet would run as a formula (a cell or header starting with ``=``, ``+``,
     ``-``, ``@``, tab or carriage return) is prefixed with ``'`` in CSV and XLSX; in XLSX,
     control characters become U+FFFD and text beyond :data:`EXCEL_MAX_CHARS` is cut with a
@@ -236,13 +243,20 @@ def write_table(
     # pandas writes DataFrame.attrs into Parquet metadata: the input's file name and reading
     # warnings (extra column names) would travel into every output. Outputs carry data only.
     out.attrs = {}
-    sheets = {sheet_name: out, **{k: headers(v) for k, v in (extra_sheets or {}).items()}}
+
+    def xlsx_sheets() -> dict[str, tuple[pd.DataFrame, list[str]]]:
+        # Leader-grade values and each column's kind (data/_workbook.py), judged on the codes
+        # before the headers are translated; then the same header and formula rules.
+        sheets = {}
+        for name, frame in {sheet_name: df, **(extra_sheets or {})}.items():
+            shown, kinds = leader_values(frame, names, translate=zh_headers)
+            sheets[name] = (_excel_text(_neutralise_formulas(headers(shown))), kinds)
+        return sheets
+
     writers: dict[str, Callable[[Path], None]] = {
         ".csv": lambda p: _write_csv(_neutralise_formulas(out), p),
         ".parquet": lambda p: out.to_parquet(p, index=False),
-        ".xlsx": lambda p: _write_xlsx(
-            {k: _excel_text(_neutralise_formulas(v)) for k, v in sheets.items()}, p
-        ),
+        ".xlsx": lambda p: _write_xlsx(xlsx_sheets(), p),
     }
     with atomic_path(dest) as tmp:
         writers[suffix](tmp)
@@ -267,12 +281,12 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     )
 
 
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+def _write_xlsx(sheets: dict[str, tuple[pd.DataFrame, list[str]]], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for sheet_name, frame in sheets.items():
+        for sheet_name, (frame, kinds) in sheets.items():
             df = frame.copy()
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c].dtype):
                     df[c] = df[c].dt.date
             df.to_excel(xw, index=False, sheet_name=sheet_name[:31])
-            xw.sheets[sheet_name[:31]].freeze_panes = "A2"
+            format_sheet(xw.sheets[sheet_name[:31]], df, kinds)

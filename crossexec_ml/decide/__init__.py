@@ -12,7 +12,7 @@ from crossexec_ml.decide._assign import (
     eligible_handlers,
 )
 from crossexec_ml.decide._assign_checks import PLAN_LABELS, plan_sheet
-from crossexec_ml.decide._checkup import CheckupSheet, checkup, checkup_table
+from crossexec_ml.decide._checkup import CheckupSheet, GainParts, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
 from crossexec_ml.decide._explore import ExplorationDraw, exploration_draw
 from crossexec_ml.decide._guidance import (
@@ -72,6 +72,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Fact",
     "GENESIS_HASH",
+    "GainParts",
     "Ledger",
     "PLAN_COLUMNS",
     "PLAN_LABELS",

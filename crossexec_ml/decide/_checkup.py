@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crossexec_ml.data import HARD_BONE_FLAGS
+from crossexec_ml.decide._policy import vulnerable
+from crossexec_ml.settings import PrioritySettings
 from crossexec_ml.text import t_pair
 
 #: Sections of the sheet: catalogue slug (``checkup.section.<slug>``) and the case columns.
@@ -108,6 +110,85 @@ _SCORE_FIELDS: tuple[str, ...] = (
 _PLAN_FIELDS: tuple[str, ...] = ("target_handler_id", "target_team_id", "unplaced_reason")
 
 
+@dataclass(frozen=True)
+class GainParts:
+    """How a case's priority score is made, so that the numbers on the sheet add up.
+
+    ``p_rung − p_keep = gain``; then ``gain`` (never below 0) is weighted by the amount at
+    stake when the policy says so (``amount_factor``) and raised by ``boost`` for a livelihood
+    case or a vulnerable applicant: ``score = max(gain, 0) × amount_factor × boost``.
+
+    Attributes
+    ----------
+    rung : str
+        The suggested rung (``keep`` when reassigning gains nothing).
+    p_keep, p_rung : float
+        Chance of resolution within 180 days if kept, and under the suggested rung.
+    gain : float
+        ``p_rung − p_keep`` (``uplift``).
+    weighting : str
+        The policy's gain weighting (``cases``, ``amount`` or ``blend``).
+    amount : float or None
+        The amount outstanding (yuan) the weighting used.
+    amount_factor : float
+        1 for ``cases``; the amount for ``amount``; ``sqrt(amount / 10,000)`` for ``blend``.
+    vulnerable : bool
+        Livelihood case or vulnerable applicant.
+    boost : float
+        The policy's vulnerability boost when ``vulnerable``, else 1.
+    score : float
+        The priority score the list is ordered by (``expected_gain``).
+    """
+
+    rung: str
+    p_keep: float
+    p_rung: float
+    gain: float
+    weighting: str
+    amount: float | None
+    amount_factor: float
+    vulnerable: bool
+    boost: float
+    score: float
+
+
+def _priority_settings(scored: pd.DataFrame) -> PrioritySettings:
+    """The priority settings the list was made with (its policy record), else the defaults."""
+    record = scored.attrs.get("scoring_policy") or {}
+    given = ((record.get("policy") or {}).get("priority")) or {}
+    defaults = PrioritySettings()
+    return PrioritySettings(
+        weighting=given.get("weighting", defaults.weighting),
+        vulnerability_boost=float(given.get("vulnerability_boost", defaults.vulnerability_boost)),
+    )
+
+
+def _gain_parts(c: pd.Series, s: pd.Series, settings: PrioritySettings) -> GainParts | None:
+    needed = ("p_keep", "p_cross", "uplift", "expected_gain", "suggested_rung")
+    if any(n not in s.index or pd.isna(s[n]) for n in needed):
+        return None
+    amount = pd.to_numeric(pd.Series([c.get("amount_outstanding")]), errors="coerce").iloc[0]
+    amount = None if pd.isna(amount) else max(float(amount), 0.0)
+    factor = 1.0
+    if settings.weighting == "amount":
+        factor = amount or 0.0
+    elif settings.weighting == "blend":
+        factor = ((amount or 0.0) / 1e4) ** 0.5
+    is_vulnerable = bool(vulnerable(c.to_frame().T)[0])
+    return GainParts(
+        rung=str(s["suggested_rung"]),
+        p_keep=float(s["p_keep"]),
+        p_rung=float(s["p_cross"]),
+        gain=float(s["uplift"]),
+        weighting=settings.weighting,
+        amount=amount,
+        amount_factor=factor,
+        vulnerable=is_vulnerable,
+        boost=settings.vulnerability_boost if is_vulnerable else 1.0,
+        score=float(s["expected_gain"]),
+    )
+
+
 def _title(slug: str) -> tuple[str, str]:
     return t_pair(f"checkup.section.{slug}")
 
@@ -125,6 +206,10 @@ class CheckupSheet:
     case_id : str
     sections : list of (title_zh, title_en, list of (name, label_zh, label_en, value))
     reasons_zh, reasons_en, guidance_zh, guidance_en : str
+    gain : GainParts or None
+        How the priority score is made (None when the list has no scores for the case).
+    open_slots : int or None
+        Open slots of the proposed handler, when a plan and the handlers were given.
     """
 
     case_id: str
@@ -135,6 +220,8 @@ class CheckupSheet:
     reasons_en: str = ""
     guidance_zh: str = ""
     guidance_en: str = ""
+    gain: GainParts | None = None
+    open_slots: int | None = None
 
     def to_record(self) -> dict[str, object]:
         """Flat ``name -> value`` mapping: one Excel row."""
@@ -158,6 +245,7 @@ def checkup(
     plan: pd.DataFrame | None = None,
     *,
     model: object | None = None,
+    handlers: pd.DataFrame | None = None,
 ) -> CheckupSheet:
     """Build the check-up sheet of one case.
 
@@ -174,6 +262,8 @@ def checkup(
     model : object, optional
         When the scored list has no reasons for this case (outside the explained top), the
         model explains it now.
+    handlers : pandas.DataFrame, optional
+        The handlers file: the proposed handler's open slots go on the sheet.
 
     Returns
     -------
@@ -204,6 +294,15 @@ def checkup(
         if not p_rows.empty:
             p = p_rows.iloc[0]
             items = [(n, *_label(f"checkup.plan.{n}"), p.get(n)) for n in _PLAN_FIELDS]
+            if "escalation" in p.index and not pd.isna(p["escalation"]):
+                # 报请提级/指令执行: a request to the higher court, with no handler of ours.
+                items.append(("escalation", *_label("column.escalation"), bool(p["escalation"])))
+            target = p.get("target_handler_id")
+            if handlers is not None and isinstance(target, str) and target:
+                match = handlers[handlers["handler_id"].astype(str) == target]
+                if not match.empty and not pd.isna(match["open_slots"].iloc[0]):
+                    sheet.open_slots = int(match["open_slots"].iloc[0])
+                    items.append(("open_slots", *_label("column.open_slots"), sheet.open_slots))
             sheet.sections.append((*_title("proposed_assignment"), items))
     reasons_zh, reasons_en = s.get("reasons_zh"), s.get("reasons_en")
     if (reasons_zh is None or reasons_zh is pd.NA) and model is not None:
@@ -215,6 +314,7 @@ def checkup(
     sheet.reasons_en = "" if reasons_en is None or reasons_en is pd.NA else str(reasons_en)
     sheet.guidance_zh = str(s.get("guidance") or "")
     sheet.guidance_en = str(s.get("guidance_en") or "")
+    sheet.gain = _gain_parts(c, s, _priority_settings(scored))
     return sheet
 
 

@@ -41,6 +41,7 @@ from crossexec_ml.jobs._rescore import (
     PreviousRun,
     RunInputs,
     RunResult,
+    alarm_sentences,
     changes_since,
     fairness_html,
     load_run_inputs,
@@ -63,8 +64,9 @@ from crossexec_ml.jobs._runner import (
     RescoreOutcome,
     report_html,
     run_rescore,
+    run_scheduled,
 )
-from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, read_run
+from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, next_run_folder, read_run
 from crossexec_ml.jobs._scored_model import scored_model_card
 
 __all__ = [
@@ -96,6 +98,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "ScaleRun",
     "TOP_COLUMNS",
+    "alarm_sentences",
     "changes_since",
     "evaluate_saved",
     "fairness_html",
@@ -105,6 +108,7 @@ __all__ = [
     "list_runs",
     "load_run_inputs",
     "newest_run",
+    "next_run_folder",
     "outcome_html",
     "outcome_text",
     "plan",
@@ -117,6 +121,7 @@ __all__ = [
     "report_html",
     "rescore_cases",
     "run_rescore",
+    "run_scheduled",
     "score",
     "score_cases",
     "score_partitioned",

@@ -533,6 +533,51 @@ def outcome_text(manifest: dict, lang: str = "zh") -> str:
     )
 
 
+def _alarm_fields(check: dict, lang: str) -> dict[str, str]:
+    column = str(check.get("column") or "")
+    key = f"column.{column}"
+    from crossexec_ml.text import catalogue
+
+    value, threshold = float(check.get("value") or 0), float(check.get("threshold") or 0)
+    return {
+        "column": t(key, lang) if key in catalogue() else column,
+        "value": f"{value:.2f}",
+        "threshold": f"{threshold:g}",
+        "share": fmt_percent(value, lang),
+        "days": f"{value:.0f}",
+        "limit": f"{threshold:.0f}",
+    }
+
+
+def alarm_sentences(manifest: dict, lang: str = "zh") -> list[str]:
+    """The run's alarms in ``lang``, one sentence each (the manifest keeps them in English).
+
+    Parameters
+    ----------
+    manifest : dict
+        From :func:`write_run` (its ``checks`` table and ``alarms``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    list of str
+        From the catalogue's ``rescore.alarm.<check>`` for each check whose status is
+        ``alarm``; a check the catalogue does not know keeps the manifest's English sentence.
+    """
+    from crossexec_ml.text import catalogue
+
+    checks = [c for c in manifest.get("checks") or [] if c.get("status") == "alarm"]
+    english = [str(a) for a in manifest.get("alarms") or []]
+    if len(checks) != len(english):  # an older manifest: its sentences as they are
+        return english
+    return [
+        t(f"rescore.alarm.{c['check']}", lang, **_alarm_fields(c, lang))
+        if f"rescore.alarm.{c['check']}" in catalogue()
+        else said
+        for c, said in zip(checks, english, strict=True)
+    ]
+
+
 def outcome_html(manifest: dict, lang: str = "zh") -> str:
     """The run's outcome as an HTML fragment (template ``rescore_outcome.html.j2``).
 
@@ -560,7 +605,7 @@ def outcome_html(manifest: dict, lang: str = "zh") -> str:
         rows=manifest["rows"],
         model_id=str(manifest["model"]["model_id"]),
         reference=str(manifest["drift_reference"]),
-        alarms=[str(a) for a in manifest["alarms"]],
+        alarms=alarm_sentences(manifest, lang),
     )
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from crossexec_ml.data import ValidationError, atomic_path
 from crossexec_ml.errors import CrossExecError, LedgerError
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
+from crossexec_ml.jobs._runs import newest_run, next_run_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DRIFT = 0, 1, 2, 3
 KERNEL = "crossexec-ml"
@@ -475,6 +476,64 @@ def run_rescore(
                 folder.rmdir()
             except OSError:
                 break
+
+
+def run_scheduled(
+    cases_path: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    runs_dir: str | os.PathLike[str],
+    *,
+    as_of_date: str | None = None,
+    **options: object,
+) -> RescoreOutcome:
+    """One scheduled run into a new dated folder under ``runs_dir`` (``crossexec rescore --runs``).
+
+    The run goes into ``<runs_dir>/<run date>/`` (``<run date>-2`` and so on for a later run the
+    same day, :func:`~crossexec_ml.jobs.next_run_folder`) and is compared with the newest run
+    already in ``runs_dir`` (by the manifests' start time, :func:`~crossexec_ml.jobs.newest_run`);
+    the first run, with none before it, is compared with the model's training data. So the same
+    command line works every week from the first one on.
+
+    Parameters
+    ----------
+    cases_path, model_dir
+        As for :func:`run_rescore`.
+    runs_dir : path-like
+        The folder holding every run (made when missing).
+    as_of_date : str, optional
+        The run date ``YYYY-MM-DD`` for the freshness check and the folder's name (default:
+        today; the folder takes the machine's local date, the check today in UTC).
+    **options
+        Any other keyword of :func:`run_rescore` except ``out_dir``, ``previous_dir`` and
+        ``replace``, which this function decides.
+
+    Returns
+    -------
+    RescoreOutcome
+    """
+    taken = {"out_dir", "previous_dir", "replace"} & options.keys()
+    if taken:
+        raise TypeError(f"run_scheduled chooses {', '.join(sorted(taken))} itself")
+    runs = Path(runs_dir).absolute()
+    if runs.exists() and not runs.is_dir():
+        return RescoreOutcome(EXIT_INVALID, f"--runs {runs} is a file, not a folder")
+    if as_of_date:
+        try:
+            dt.date.fromisoformat(as_of_date)
+        except ValueError:
+            return RescoreOutcome(EXIT_INVALID, f"--as-of-date {as_of_date!r}: use YYYY-MM-DD")
+    # The folder is named by the machine's local date, as `date +%F` in a crontab would; the
+    # freshness check keeps its own date (``as_of_date``, default today UTC).
+    run_date = as_of_date or dt.date.today().isoformat()
+    previous = newest_run(runs)
+    return run_rescore(
+        cases_path,
+        model_dir,
+        next_run_folder(runs, run_date),
+        previous_dir=previous.folder if previous else None,
+        as_of_date=as_of_date,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def _run_locked(

@@ -1,7 +1,8 @@
 """The scheduled runs already written: which folders under a runs directory are finished runs.
 
 Shared by ``crossexec rescore --runs DIR`` (which takes the newest earlier run as its drift
-reference by itself) and by the leader's workspace (which shows the newest run). A folder
+reference by itself and names its own folder, :func:`next_run_folder`) and by the leader's
+workspace (which shows the newest run). A folder
 counts as a run when it holds a readable ``manifest.json`` with a ``run_id``; runs are ordered
 by when they started (the manifest's ``started_at``), not by folder name, so two runs on one day
 or hand-named folders still come out in the order they were made. Hidden folders (a run still
@@ -119,3 +120,31 @@ def newest_run(runs_dir: str | os.PathLike[str]) -> RunInfo | None:
     """
     runs = list_runs(runs_dir)
     return runs[-1] if runs else None
+
+
+def next_run_folder(runs_dir: str | os.PathLike[str], run_date: str) -> Path:
+    """The folder a new run dated ``run_date`` goes into under ``runs_dir``.
+
+    The first run of a day is ``<runs_dir>/<run_date>``; a second run the same day (a re-run by
+    hand after a fix, say) is ``<run_date>-2``, then ``-3`` and so on, so that it neither clashes
+    with nor replaces the earlier one. Any existing entry with that name, a run or anything
+    else, is skipped; a run being written at the same moment holds a lock on the name it took,
+    so a concurrent run is refused rather than given a second folder.
+
+    Parameters
+    ----------
+    runs_dir : path-like
+        The runs folder (need not exist yet).
+    run_date : str
+        The run date, ``YYYY-MM-DD``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    runs_dir = Path(runs_dir)
+    folder, n = runs_dir / run_date, 1
+    while folder.exists() or folder.is_symlink():
+        n += 1
+        folder = runs_dir / f"{run_date}-{n}"
+    return folder

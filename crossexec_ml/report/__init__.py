@@ -41,6 +41,7 @@ from crossexec_ml.report._pages import (
     checkup_html,
     checkup_value,
     fairness_html,
+    gain_lines,
     table_html,
     write_fairness_report,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "followup_html",
     "followup_tables",
     "gain_drivers",
+    "gain_lines",
     "hard_bone_bars",
     "headline",
     "headline_compare_bars",

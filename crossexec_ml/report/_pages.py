@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.data import atomic_path
-from crossexec_ml.decide import CheckupSheet
+from crossexec_ml.decide import CheckupSheet, GainParts
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import FairnessAudit, fairness_summary, summary_table, write_audit
 from crossexec_ml.report._html import render
@@ -34,9 +34,26 @@ from crossexec_ml.text import (
     value_label,
 )
 
-#: Check-up fields shown as gains (个百分点) and as amounts (万元).
-_GAIN_FIELDS = frozenset({"uplift", "expected_gain"})
+#: Check-up fields shown as gains (个百分点), as amounts (万元) and as days (天).
+_GAIN_FIELDS = frozenset({"uplift", "expected_gain", "best_gain"})
 _AMOUNT_FIELDS = frozenset({"deposit_balance"})
+_DAY_FIELDS = frozenset({"days_since_last_action", "days_since_last_asset_query"})
+#: Fields that are empty when there is nothing to say (no earlier handler, not lifted by a
+#: floor, placed): no row then. Any other missing field reads 缺失, which is worth saying.
+_OPTIONAL_FIELDS = frozenset(
+    {
+        "previous_handler_ids",
+        "floor_reason",
+        "unplaced_reason",
+        "target_handler_id",
+        "target_team_id",
+    }
+)
+
+
+def _percent1(p: float, lang: str) -> str:
+    """A probability as a percent with one decimal (73.8%), so that differences add up."""
+    return t("fmt.percent", lang, value=f"{round(p * 100, 1) + 0.0:.1f}")
 
 
 def _missing(value: object) -> bool:
@@ -79,6 +96,12 @@ def checkup_value(name: str, value: object, lang: str = "zh") -> str:
         return fmt_points(float(value), lang)
     if name.startswith("amount") or name in _AMOUNT_FIELDS:
         return fmt_wan_yuan(float(value), lang)
+    if name in _DAY_FIELDS:
+        return f"{int(value)} {t('unit.days', lang)}"
+    if name == "floor_reason":
+        for floor in ("livelihood", "long_unresolved"):
+            if t(f"priority.floor.{floor}", "zh") in str(value):
+                return t(f"priority.floor.{floor}", lang)
     if name in category_values() and str(value) in category_values()[name]:
         return value_label(name, value, lang)
     return _plain(value, lang)
@@ -99,14 +122,84 @@ def _plain(value: object, lang: str) -> str:
     return str(value)
 
 
-def checkup_html(sheet: CheckupSheet, lang: str = "zh") -> str:
+def _number(x: float) -> str:
+    """A factor as written in the sum: 1.25, 3 (no trailing zeros)."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _score_text(parts: GainParts, lang: str) -> str:
+    """The priority score in its unit: 个百分点 when weighted by cases, 万元 by amount."""
+    if parts.weighting == "amount":
+        return fmt_wan_yuan(parts.score, lang)
+    if parts.weighting == "blend":
+        return _number(parts.score * 100)
+    return fmt_points(parts.score, lang)
+
+
+def gain_lines(parts: GainParts | None, lang: str = "zh") -> list[str]:
+    """The priority score as a sum that adds up, one line per step.
+
+    Parameters
+    ----------
+    parts : GainParts or None
+        :attr:`crossexec_ml.decide.CheckupSheet.gain`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    list of str
+        ``P(rung) − P(keep) = gain``, then the amount weighting when the policy uses one, the
+        vulnerability boost (or why there is none), and ``= priority score``. The gain is the
+        difference of the two percents as shown (one decimal), so the line adds up as read.
+        Empty when the list has no scores for the case.
+    """
+    if parts is None:
+        return []
+    p_rung, p_keep = round(parts.p_rung * 100, 1), round(parts.p_keep * 100, 1)
+    gain = t("fmt.points", lang, value=f"{round(p_rung - p_keep, 1) + 0.0:.1f}")
+    if parts.rung == "keep" or parts.gain <= 0:
+        return [t("checkup.gain.keep", lang, gain=gain)]
+    lines = [
+        t(
+            "checkup.gain.difference",
+            lang,
+            rung=t(f"rung.{parts.rung}.full", lang),
+            p_rung=_percent1(parts.p_rung, lang),
+            p_keep=_percent1(parts.p_keep, lang),
+            gain=gain,
+        )
+    ]
+    amount = fmt_wan_yuan(parts.amount, lang)
+    if parts.weighting == "amount":
+        lines.append(t("checkup.gain.amount", lang, amount=amount))
+    elif parts.weighting == "blend":
+        factor = _number(parts.amount_factor)
+        lines.append(t("checkup.gain.blend", lang, factor=factor, amount=amount))
+    if parts.vulnerable and parts.boost != 1:
+        lines.append(t("checkup.gain.boost", lang, boost=_number(parts.boost)))
+    else:
+        lines.append(t("checkup.gain.no_boost", lang))
+    lines.append(t("checkup.gain.score", lang, score=_score_text(parts, lang)))
+    return lines
+
+
+def checkup_html(sheet: CheckupSheet, lang: str = "zh", *, print_button: bool = False) -> str:
     """The check-up sheet (全面体检表) as an HTML fragment, every value escaped.
+
+    Sections side by side (two or three columns on a screen, two on paper), every value in
+    ``lang`` (是/否, category names, 万元, 天, percents), no row for an optional field with
+    nothing to say (no earlier handler, no floor, placed), the priority
+    score worked out so that its numbers add up (:func:`gain_lines`), the reasons, the guidance
+    and the proposed handler with the open slots when known. Printed, each sheet takes a page
+    of its own (``break-after: page``), so several sheets print one page per case.
 
     Parameters
     ----------
     sheet : CheckupSheet
         From :func:`crossexec_ml.decide.checkup`.
     lang : {"zh", "en"}
+    print_button : bool
+        Add a button that prints the page (for a page of its own, not inside a notebook).
 
     Returns
     -------
@@ -115,23 +208,30 @@ def checkup_html(sheet: CheckupSheet, lang: str = "zh") -> str:
     """
     t("checkup.title", lang)  # a bad lang fails here, with the catalogue's message
     zh = lang == "zh"
-    sections = [
-        {
-            "title": title_zh if zh else title_en,
-            "rows": [
-                (label_zh if zh else label_en, checkup_value(name, value, lang))
-                for name, label_zh, label_en, value in items
-            ],
-        }
-        for title_zh, title_en, items in sheet.sections
-    ]
+    sections = []
+    for title_zh, title_en, items in sheet.sections:
+        rows = [
+            (label_zh if zh else label_en, checkup_value(name, value, lang))
+            for name, label_zh, label_en, value in items
+            if not (name in _OPTIONAL_FIELDS and (_missing(value) or str(value).strip() == ""))
+        ]
+        if rows:
+            sections.append({"title": title_zh if zh else title_en, "rows": rows})
     return render(
         "checkup.html.j2",
         lang=lang,
         case_id=sheet.case_id,
         sections=sections,
-        reasons=(sheet.reasons_zh if zh else sheet.reasons_en) or "—",
+        gain=gain_lines(sheet.gain, lang),
+        reasons=[
+            r
+            for r in ((sheet.reasons_zh if zh else sheet.reasons_en) or "").split(
+                "；" if zh else "; "
+            )
+            if r.strip()
+        ],
         guidance=(sheet.guidance_zh if zh else sheet.guidance_en) or "—",
+        print_button=print_button,
     )
 
 
@@ -157,6 +257,11 @@ def _both(key: str) -> str:
     return f"{t(key, 'zh')} {t(key, 'en')}"
 
 
+#: Audit columns that are shares (shown as percents) and gains (shown in 个百分点).
+_AUDIT_RATES = ("_rate", "precision_at_k")
+_AUDIT_GAINS = ("uplift_observed", "uplift_predicted", "calibration_uplift")
+
+
 def _audit_cell(column: str, value: object) -> str:
     if column == "in_list" and f"fairness.in_list.{value}" in catalogue():
         return _both(f"fairness.in_list.{value}")
@@ -164,6 +269,10 @@ def _audit_cell(column: str, value: object) -> str:
         return _both("bool.true" if value else "bool.false")
     if _missing(value):
         return "—"
+    if isinstance(value, numbers.Real) and column.endswith(_AUDIT_RATES):
+        return _percent1(float(value), "zh")
+    if isinstance(value, numbers.Real) and column.startswith(_AUDIT_GAINS):
+        return fmt_points(float(value), "zh")
     if isinstance(value, float | np.floating) and not float(value).is_integer():
         return f"{float(value):.3f}"
     return _plain(value, "zh")

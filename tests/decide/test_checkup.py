@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -9,7 +11,7 @@ from crossexec_ml.data import make_cases
 from crossexec_ml.decide import checkup, checkup_table
 from crossexec_ml.jobs import score_cases
 from crossexec_ml.model import CrossExecModel
-from crossexec_ml.report import checkup_html
+from crossexec_ml.report import checkup_html, gain_lines
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,83 @@ def test_unknown_case(screening):
     model, cases, scored = screening
     with pytest.raises(KeyError, match="not in the screening"):
         checkup("(2099)执1号", cases, scored)
+
+
+def _numbers(line: str) -> list[float]:
+    return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", line)]
+
+
+def test_the_priority_score_adds_up_with_the_boost_on_its_own_line(screening):
+    _model, cases, scored = screening
+    from crossexec_ml.decide import vulnerable
+
+    ranked = scored[scored["uplift"] > 0].head(30)
+    flags = vulnerable(cases.set_index("case_id").loc[ranked["case_id"]].reset_index())
+    seen = set()
+    for (_, row), is_vulnerable in zip(ranked.iterrows(), flags, strict=True):
+        sheet = checkup(row["case_id"], cases, scored)
+        assert sheet.gain is not None and sheet.gain.vulnerable == bool(is_vulnerable)
+        lines = gain_lines(sheet.gain, "zh")
+        p_rung, p_keep, gain = _numbers(lines[0])
+        assert round(p_rung - p_keep, 1) == gain  # P(rung) − P(keep) = gain, as printed
+        assert gain == pytest.approx(row["uplift"] * 100, abs=0.11)
+        boost = 1.25 if is_vulnerable else 1.0
+        assert ("弱势加权 1.25" in lines[1]) == bool(is_vulnerable)
+        score = _numbers(lines[-1])[0]
+        assert lines[-1].startswith("= 优先分") and score == pytest.approx(gain * boost, abs=0.11)
+        assert score == pytest.approx(row["expected_gain"] * 100, abs=0.051)
+        seen.add(bool(is_vulnerable))
+    assert seen == {True, False}, "the sample should hold both kinds of case"
+
+
+def test_the_sheet_speaks_chinese_names_the_handler_slots_and_leaves_no_empty_rows(
+    screening, handlers_frame
+):
+    _model, cases, scored = screening
+    handlers = handlers_frame
+    cid = scored["case_id"].iloc[0]
+    target = str(handlers["handler_id"].iloc[0])
+    plan = pd.DataFrame(
+        {"case_id": [cid], "target_handler_id": [target], "target_team_id": ["T"],
+         "unplaced_reason": [None], "escalation": [False]}
+    )  # fmt: skip
+    page = checkup_html(checkup(cid, cases, scored, plan, handlers=handlers), "zh")
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    rows = dict(re.findall(r"<tr><th>(.*?)</th><td>(.*?)</td></tr>", page))
+    assert rows["拟接办承办人"] == target
+    assert rows["可接收交叉案件数"] == str(int(handlers["open_slots"].iloc[0]))
+    assert "未能安排原因" not in rows  # placed: nothing to say, no row
+    assert rows["报请提级/指令执行"] == "否"
+    assert all(c.strip() for c in cells)
+    for code in ("True", "False", "intra_team", "higher_court", "natural_person", "nan", "None"):
+        assert code not in cells, code
+    assert re.search(r"\d+\.\d 万元", page) and re.search(r"\d+ 天", page)
+    assert "优先分怎么来" in page and "break-after: page" in page
+
+
+def test_several_sheets_print_one_page_per_case(screening, tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    chromium, pdfinfo = shutil.which("chromium"), shutil.which("pdfinfo")
+    if not (chromium and pdfinfo):
+        if os.environ.get("CI"):
+            pytest.fail("needs chromium and poppler-utils (.ci/run installs them)")
+        pytest.skip("needs chromium and pdfinfo")
+    _model, cases, scored = screening
+    sheets = [checkup(c, cases, scored) for c in scored["case_id"].head(3)]
+    page = tmp_path / "sheets.html"
+    page.write_text(
+        '<!doctype html><meta charset="utf-8"><body>'
+        + "".join(checkup_html(s, "zh") for s in sheets),
+        encoding="utf-8",
+    )
+    pdf = tmp_path / "sheets.pdf"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    info = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, check=True)
+    assert re.search(r"Pages:\s+3\n", info.stdout), info.stdout

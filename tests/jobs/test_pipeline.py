@@ -76,7 +76,7 @@ def test_score_outputs(trained, suffix, capsys):
         n_candidates = sum(
             1
             for r in wb["scored"].iter_rows(min_row=2, values_only=True)
-            if r[header.index("本轮交叉候选")]
+            if r[header.index("本轮交叉候选")] == "是"
         )
         assert wb["全面体检"].max_row - 1 == n_candidates > 0
         about = dict(wb["说明"].iter_rows(min_row=2, values_only=True))

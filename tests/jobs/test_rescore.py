@@ -378,9 +378,44 @@ def test_notebook_05_runs_with_its_default_parameters(model_dir, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"]
     written = tmp_path / "reports" / "rescore" / "manual"
+    assert not (tmp_path / "models").exists()  # the demo model was there: no fallback
     assert {"scored.parquet", "scored.xlsx", "plan.xlsx", "manifest.json"} <= {
         p.name for p in written.iterdir()
     }
+
+
+@pytest.mark.notebook
+def test_notebook_05_runs_right_after_install_without_the_demo_model(tmp_path):
+    """Before `make demo` (no reports/demo/model, no models/latest from notebook 02) the
+    defaults train a model on the sample into the git-ignored models/sample/ and run on it."""
+    import papermill
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "notebooks")
+    shutil.copytree(SAMPLE, tmp_path / "data" / "sample")
+    out = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "notebooks" / NOTEBOOK.name),
+        str(out),
+        kernel_name="crossexec-ml",
+        cwd=str(tmp_path / "notebooks"),
+        progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    assert (tmp_path / "models" / "sample" / "card.json").is_file()
+    assert not (tmp_path / "reports" / "demo").exists()
+    manifest = json.loads(
+        (tmp_path / "reports" / "rescore" / "manual" / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert (
+        manifest["model"]["model_id"]
+        == json.loads((tmp_path / "models" / "sample" / "card.json").read_text(encoding="utf-8"))[
+            "model_id"
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,7 +651,7 @@ def _readme_operator_commands() -> tuple[str, str, str]:
     section = _readme_section()
     install = re.search(r"```bash\n(cd /srv/crossexec[^\n]*)\n```", section)
     cron = re.search(r"```cron\n([^\n]+)\n```", section)
-    service = re.search(r"ExecStart=/bin/sh -c '([^\n]+)'\n", section)
+    service = re.search(r"ExecStart=([^\n]+)\n", section)
     assert install and cron and service, "the README's operator recipe is missing"
     return install[1], cron[1].split(None, 5)[5], service[1]
 
@@ -649,23 +684,26 @@ def _as_printed(command: str, paths: dict[str, str]) -> str:
 
 
 @pytest.mark.notebook
-def test_readme_recipe_first_run_a_second_run_at_once_refused_then_next_week(
+def test_readme_cron_line_as_printed_works_from_the_first_run_and_twice_a_day(
     model_dir, tmp_path, capsys
 ):
+    """The README's cron command, exactly as printed, in an empty server folder: the first run
+    (no earlier run) and a second one the same day both succeed, the second into its own folder
+    naming the first as previous; a run started by hand meanwhile is refused, naming the other."""
     import subprocess
     import time
 
     install, cron, service = _readme_operator_commands()
-    # systemd runs the same command as cron (its own escaping of $ and % undone).
-    runs_it = cron.replace("\\%", "%").split(" && ", 1)[1].split(" >> ", 1)[0]
-    assert service.replace("$$", "$").replace("%%", "%") == runs_it
+    # systemd runs the same command as cron, with the executable's absolute path and no shell.
+    runs_it = cron.split(" && ", 1)[1].split(" >> ", 1)[0]
+    assert service == runs_it.replace(".venv/bin/", "/srv/crossexec/.venv/bin/", 1)
     srv, paths = _srv(tmp_path, model_dir)
     subprocess.run(["sh", "-c", _as_printed(install, paths)], check=True)
+    assert sorted(p.name for p in (srv / "runs").iterdir()) == []  # an empty runs folder
     cron = _as_printed(cron, paths).replace("\\%", "%")
     today = subprocess.check_output(["date", "+%F"], text=True).strip()
     out, lock = srv / "runs" / today, srv / "runs" / f".{today}.lock"
     # A lock left by a run killed earlier blocks nobody (flock ends with its process).
-    (srv / "runs").mkdir(exist_ok=True)
     lock.write_text('{"pid": 999999999, "started_at": "x", "run_id": "20261130T060000Z-abcdef"}')
 
     first = subprocess.Popen(["sh", "-c", cron])
@@ -680,11 +718,12 @@ def test_readme_recipe_first_run_a_second_run_at_once_refused_then_next_week(
             break
         time.sleep(0.1)
     assert holder.get("pid") not in (None, 999999999), "the first run never took its lock"
-    # Started by hand meanwhile: refused at once, naming the other run; nothing written.
+    # Started by hand meanwhile with the same --runs: refused at once, naming the other run.
     started = time.monotonic()
     by_hand = _rescore(
-        "--cases", str(SAMPLE / "current.csv"), "--model", str(model_dir), "--out-dir", str(out)
-    )
+        "--cases", str(SAMPLE / "current.csv"), "--model", str(model_dir),
+        "--runs", str(srv / "runs"),
+    )  # fmt: skip
     err = capsys.readouterr().err
     assert by_hand == 2 and time.monotonic() - started < 10
     assert f"pid {holder['pid']}" in err and holder["started_at"] in err
@@ -695,12 +734,36 @@ def test_readme_recipe_first_run_a_second_run_at_once_refused_then_next_week(
     assert m1["inputs"]["previous_run"] is None and m1["inputs"]["ledger"]
     assert sorted(p.name for p in (srv / "runs").iterdir()) == [today]  # no lock left
 
-    # Next week (the first run's folder renamed to an earlier date): it names the first run.
-    out.rename(srv / "runs" / "2026-11-21")
+    # The same line again the same day: its own folder, the first run as previous.
     assert subprocess.run(["sh", "-c", cron]).returncode == 0
-    m2 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    log = (srv / "var" / "rescore.log").read_text(encoding="utf-8")
+    assert log.splitlines()[-1] in (f"{today} exit 0", f"{today} exit 3"), log
+    assert sorted(p.name for p in (srv / "runs").iterdir()) == [today, f"{today}-2"]
+    m2 = json.loads((srv / "runs" / f"{today}-2" / "manifest.json").read_text(encoding="utf-8"))
     assert m2["inputs"]["previous_run"] == m1["run_id"]
     assert m2["drift_reference"] == f"previous run {m1['run_id']}"
+
+
+def test_runs_and_out_dir_or_previous_do_not_mix(model_dir, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    sample = ("--cases", str(SAMPLE / "current.csv"), "--model", str(model_dir))
+    for extra in (["--out-dir", str(tmp_path / "x")], ["--previous", str(tmp_path)], ["--replace"]):
+        assert _rescore(*sample, "--runs", str(runs), *extra) == 2
+        err = capsys.readouterr().err
+        assert extra[0] in err and "--runs" in err
+    assert _rescore(*sample) == 2
+    assert "--runs" in capsys.readouterr().err
+    assert not runs.exists() and not (tmp_path / "x").exists()
+
+
+def test_next_run_folder_never_clashes(tmp_path):
+    from crossexec_ml.jobs import next_run_folder
+
+    assert next_run_folder(tmp_path / "none", "2026-11-28") == tmp_path / "none" / "2026-11-28"
+    (tmp_path / "2026-11-28").mkdir()
+    (tmp_path / "2026-11-28-2").write_text("not a run, still never overwritten")
+    assert next_run_folder(tmp_path, "2026-11-28") == tmp_path / "2026-11-28-3"
+    assert next_run_folder(tmp_path, "2026-12-05") == tmp_path / "2026-12-05"
 
 
 @pytest.mark.notebook
@@ -756,7 +819,13 @@ def test_a_run_dated_2099_is_an_alarm_in_the_manifest_and_the_report(model_dir, 
     alarm = next(a for a in manifest["alarms"] if "far from every case's dates" in a)
     gap = next(c for c in manifest["checks"] if c["check"] == "run_date_gap")
     assert gap["status"] == "alarm" and manifest["outcome"] == "drift"
-    assert alarm in html.unescape(outcome_html(manifest, "zh"))
+    # The report says it in the reader's language, in a red banner, never as an English bullet.
+    zh, en = outcome_html(manifest, "zh"), html.unescape(outcome_html(manifest, "en"))
+    banner = re.search(r'<div class="crossexec-alarm" role="alert"[^>]*>(.*?)</div>', zh, re.S)
+    assert banner and "#c62828" in zh
+    assert "需要核查" in banner[1] and "运行日距最新评估基准日已" in banner[1]
+    assert alarm not in html.unescape(zh) and not re.search(r"[a-z]{4,} [a-z]{4,}", banner[1])
+    assert "the run date is" in en and "crossexec-alarm" in en
 
 
 def test_expect_model_refuses_another_model_before_anything_is_written(
