@@ -1,11 +1,41 @@
-"""Interactive apps for leaders: the case picker."""
+"""Interactive apps for leaders: the workspace, the case picker and their decision form."""
 
+from crossexec_ml.apps._decision import BUTTONS, USER_ENVS, DecisionForm, beijing_time, proxy_user
 from crossexec_ml.apps._picker import TEXT, CasePicker
 from crossexec_ml.apps._server import VOILA_JUPYTER_PATH, BoundedKernelManager
+from crossexec_ml.apps._workspace import PAGE_SIZE, Workspace, open_workspace
+from crossexec_ml.apps._workspace_data import (
+    AMOUNT_BANDS,
+    ListFilter,
+    ListIndex,
+    WorkspaceData,
+    case_list,
+    pending_escalations,
+    read_ledger,
+    read_workspace,
+    trend,
+)
 
 __all__ = [
+    "AMOUNT_BANDS",
+    "BUTTONS",
     "BoundedKernelManager",
     "CasePicker",
+    "DecisionForm",
+    "ListFilter",
+    "ListIndex",
+    "PAGE_SIZE",
     "TEXT",
+    "USER_ENVS",
     "VOILA_JUPYTER_PATH",
+    "Workspace",
+    "WorkspaceData",
+    "beijing_time",
+    "case_list",
+    "open_workspace",
+    "pending_escalations",
+    "proxy_user",
+    "read_ledger",
+    "read_workspace",
+    "trend",
 ]
