@@ -110,14 +110,14 @@ class DecisionForm:
         self.on_recorded: list[Callable[[dict], None]] = []
         self._busy = False
         self._done = False
-        auto = w.Layout(width="auto")
         self.proposal = w.HTML()
         self.target = w.Dropdown(layout=w.Layout(width="auto", min_width="24em"))
         self.decider = w.Text(value=decider or "", disabled=bool(decider))
-        self.reason = w.Textarea(layout=w.Layout(width="100%", height="5em"))
+        self.reason = w.Textarea(layout=w.Layout(width="95%", height="5em"))
         self.earlier_box = w.HTML()
-        self.confirm = w.Checkbox(value=False, indent=False, layout=auto)
-        self.buttons = {a: w.Button(layout=auto) for a in BUTTONS}
+        self.confirm = w.Checkbox(value=False, indent=False, layout=w.Layout(width="auto"))
+        # One Layout each: a shared one would hide every button with the confirm box.
+        self.buttons = {a: w.Button(layout=w.Layout(width="auto")) for a in BUTTONS}
         self.buttons["reassign"].button_style = "primary"
         self.buttons["escalate_higher_court"].button_style = "warning"
         self.status = w.HTML()

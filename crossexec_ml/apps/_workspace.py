@@ -40,6 +40,9 @@ from crossexec_ml.report import checkup_html, headline, headline_html, render
 from crossexec_ml.settings import RUNGS
 from crossexec_ml.text import catalogue, fmt_percent, fmt_points, rung_label, t, value_label
 
+#: The value of 全部 (and of "no case chosen") in the dropdowns: a real option, so a dropdown
+#: shows 全部 from the start (a None value would show an empty box).
+ALL = ""
 #: Rows per page of the list.
 PAGE_SIZE = 50
 #: Filtered lists up to this many bytes are also offered as a download link in the page.
@@ -105,10 +108,12 @@ class Workspace:
 
     # ------------------------------------------------------------------ widgets
     def _build(self, lang: str, decider: str | None) -> None:
-        auto = w.Layout(width="auto")
+        def auto() -> w.Layout:  # one Layout per widget: hiding one must not hide others
+            return w.Layout(width="auto")
+
         wide = {"description_width": "initial"}
         self.lang = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=lang)
-        self.refresh_button = w.Button(layout=auto, icon="refresh")
+        self.refresh_button = w.Button(layout=auto(), icon="refresh")
         self.notice = w.HTML()
         self.header = w.HTML()
         self.tiles = w.HTML()
@@ -116,24 +121,24 @@ class Workspace:
         self.changes_box = w.HTML()
         self.pending_box = w.HTML()
         self.search = w.Text(continuous_update=False, style=wide, layout=w.Layout(width="26em"))
-        self.court = w.Dropdown(style=wide, layout=auto)
-        self.team = w.Dropdown(style=wide, layout=auto)
-        self.rung = w.Dropdown(style=wide, layout=auto)
-        self.band = w.Dropdown(style=wide, layout=auto)
+        self.court = w.Dropdown(style=wide, layout=auto())
+        self.team = w.Dropdown(style=wide, layout=auto())
+        self.rung = w.Dropdown(style=wide, layout=auto())
+        self.band = w.Dropdown(style=wide, layout=auto())
         self.flags = {
-            f: w.Checkbox(value=False, indent=False, layout=auto) for f in HARD_BONE_FLAGS
+            f: w.Checkbox(value=False, indent=False, layout=auto()) for f in HARD_BONE_FLAGS
         }
-        self.livelihood = w.Checkbox(value=False, indent=False, layout=auto)
+        self.livelihood = w.Checkbox(value=False, indent=False, layout=auto())
         self.count = w.HTML()
-        self.prev_button = w.Button(layout=auto)
-        self.next_button = w.Button(layout=auto)
+        self.prev_button = w.Button(layout=auto())
+        self.next_button = w.Button(layout=auto())
         self.table = w.HTML()
         self.opener = w.Dropdown(style=wide, layout=w.Layout(width="auto", min_width="30em"))
         self.sheet = w.HTML()
         self.form = DecisionForm(self.ledger_path, lang=lang, decider=decider)
         self.form.on_recorded.append(self._on_recorded)
         self.recent = w.HTML()
-        self.export_button = w.Button(layout=auto, icon="download")
+        self.export_button = w.Button(layout=auto(), icon="download")
         self.export_link = w.HTML()
         for control in (self.court, self.team, self.rung, self.band, self.livelihood, self.search):
             control.observe(self._on_filter, names="value")
@@ -146,11 +151,14 @@ class Workspace:
         self.next_button.on_click(lambda _b: self.go(self.page + 1))
         self.refresh_button.on_click(lambda _b: self.reload())
         self.export_button.on_click(lambda _b: self.export())
-        row = w.Layout(flex_flow="row wrap", align_items="center")
+
+        def row() -> w.Layout:
+            return w.Layout(flex_flow="row wrap", align_items="center")
+
         self.filters = w.VBox(
             [
-                w.HBox([self.search, self.court, self.team, self.rung, self.band], layout=row),
-                w.HBox([*self.flags.values(), self.livelihood], layout=row),
+                w.HBox([self.search, self.court, self.team, self.rung, self.band], layout=row()),
+                w.HBox([*self.flags.values(), self.livelihood], layout=row()),
             ]
         )
         self.case_box = w.VBox([self.sheet, self.form.view], layout=w.Layout(width="100%"))
@@ -159,7 +167,7 @@ class Workspace:
                 self.header,
                 self.tiles,
                 self.filters,
-                w.HBox([self.count, self.prev_button, self.next_button], layout=row),
+                w.HBox([self.count, self.prev_button, self.next_button], layout=row()),
                 self.table,
                 self.opener,
                 self.case_box,
@@ -167,11 +175,11 @@ class Workspace:
                 self.pending_box,
                 self.trend_box,
                 self.changes_box,
-                w.HBox([self.export_button, self.export_link], layout=row),
+                w.HBox([self.export_button, self.export_link], layout=row()),
             ]
         )
         self.view = w.VBox(
-            [w.HBox([self.lang, self.refresh_button], layout=row), self.notice, self.body],
+            [w.HBox([self.lang, self.refresh_button], layout=row()), self.notice, self.body],
             layout=w.Layout(width="100%"),
         )
         self.view.add_class("crossexec-workspace")
@@ -194,16 +202,16 @@ class Workspace:
         try:
             keep = (self.court.value, self.rung.value, self.band.value)
             self.court.options = self._choices("court_id")
-            self.rung.options = [(self.t("all"), None)] + [
+            self.rung.options = [(self.t("all"), ALL)] + [
                 (rung_label(r, self.lang.value), r) for r in RUNGS
             ]
-            self.band.options = [(self.t("all"), None)] + [
+            self.band.options = [(self.t("all"), ALL)] + [
                 (self.t(f"band.{b}"), b) for b in AMOUNT_BANDS
             ]
             self.court.value, self.rung.value, self.band.value = (
-                keep[0] if keep[0] in {v for _, v in self.court.options} else None,
-                keep[1],
-                keep[2],
+                keep[0] if keep[0] in {v for _, v in self.court.options} else ALL,
+                keep[1] or ALL,
+                keep[2] or ALL,
             )
             self._team_options()
         finally:
@@ -212,23 +220,23 @@ class Workspace:
 
     def _choices(self, column: str, rows: pd.Series | None = None) -> list[tuple[str, object]]:
         if self.listed is None:
-            return [(self.t("all"), None)]
+            return [(self.t("all"), ALL)]
         values = self.listed[column] if rows is None else rows
         return [
-            (self.t("all"), None),
+            (self.t("all"), ALL),
             *((v, v) for v in sorted(values.dropna().astype(str).unique())),
         ]
 
     def _team_options(self) -> None:
         if self.listed is None:
-            self.team.options = [(self.t("all"), None)]
+            self.team.options = [(self.t("all"), ALL)]
             return
         teams = self.listed["team_id"]
-        if self.court.value is not None:
+        if self.court.value:
             teams = teams[self.listed["court_id"] == self.court.value]
         keep = self.team.value
         self.team.options = self._choices("team_id", teams)
-        self.team.value = keep if keep in {v for _, v in self.team.options} else None
+        self.team.value = keep if keep in {v for _, v in self.team.options} else ALL
 
     # ------------------------------------------------------------------ reading
     def reload(self) -> None:
@@ -352,12 +360,12 @@ class Workspace:
         """The list filter the controls show now."""
         return ListFilter(
             query=self.search.value,
-            court=self.court.value,
-            team=self.team.value,
-            rung=self.rung.value,
+            court=self.court.value or None,
+            team=self.team.value or None,
+            rung=self.rung.value or None,
             flags=tuple(f for f, box in self.flags.items() if box.value),
             livelihood=bool(self.livelihood.value),
-            band=self.band.value,
+            band=self.band.value or None,
         )
 
     def refresh(self) -> None:
@@ -406,10 +414,10 @@ class Workspace:
             )
         self._quiet = True
         try:
-            self.opener.options = [(self.t("open_hint"), None)] + [
+            self.opener.options = [(self.t("open_hint"), ALL)] + [
                 (f"{int(r.priority_rank)}. {r.case_id}", r.case_id) for r in shown.itertuples()
             ]
-            self.opener.value = self.selected if self.selected in set(shown["case_id"]) else None
+            self.opener.value = self.selected if self.selected in set(shown["case_id"]) else ALL
         finally:
             self._quiet = False
 
@@ -555,7 +563,7 @@ class Workspace:
             self.refresh()
 
     def _on_open(self, change: dict) -> None:
-        if not self._quiet and change["new"] is not None:
+        if not self._quiet and change["new"]:
             self.open_case(change["new"])
 
     def _on_lang(self, _change: dict) -> None:
