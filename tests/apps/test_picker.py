@@ -39,10 +39,12 @@ def test_table_and_chart_show_the_top_cases(picker, screening):
 
 
 def test_filters_rerank(picker):
+    for dropdown in (picker.court, picker.team, picker.cause, picker.rung):
+        assert dropdown.label == "全部"  # not an empty box
     court = picker.court.options[1][1]
     picker.court.value = court
     assert (picker.ranked["court_id"] == court).all()
-    teams = {v for _, v in picker.team.options if v is not None}
+    teams = {v for _, v in picker.team.options if v}
     assert teams and all(t.startswith(court) for t in teams)
     picker.flags["flag_long_unresolved"].value = True
     assert picker.ranked["flag_long_unresolved"].all()
