@@ -3,25 +3,32 @@
 from crossexec_ml.apps._decision import BUTTONS, USER_ENVS, DecisionForm, beijing_time, proxy_user
 from crossexec_ml.apps._picker import TEXT, CasePicker
 from crossexec_ml.apps._server import VOILA_JUPYTER_PATH, BoundedKernelManager
-from crossexec_ml.apps._workspace import PAGE_SIZE, Workspace, open_workspace
+from crossexec_ml.apps._workspace import ALL, PAGE_SIZE, Workspace, open_workspace
 from crossexec_ml.apps._workspace_data import (
     AMOUNT_BANDS,
+    CHANGES,
+    LIST_COLUMNS,
     ListFilter,
     ListIndex,
     WorkspaceData,
     case_list,
+    list_changes,
     pending_escalations,
+    previous_scored,
     read_ledger,
     read_workspace,
     trend,
 )
 
 __all__ = [
+    "ALL",
     "AMOUNT_BANDS",
     "BUTTONS",
     "BoundedKernelManager",
+    "CHANGES",
     "CasePicker",
     "DecisionForm",
+    "LIST_COLUMNS",
     "ListFilter",
     "ListIndex",
     "PAGE_SIZE",
@@ -32,8 +39,10 @@ __all__ = [
     "WorkspaceData",
     "beijing_time",
     "case_list",
+    "list_changes",
     "open_workspace",
     "pending_escalations",
+    "previous_scored",
     "proxy_user",
     "read_ledger",
     "read_workspace",

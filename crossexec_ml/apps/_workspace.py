@@ -27,6 +27,7 @@ from crossexec_ml.apps._workspace_data import (
     ListIndex,
     WorkspaceData,
     case_list,
+    list_changes,
     pending_escalations,
     previous_scored,
     read_workspace,
@@ -35,7 +36,6 @@ from crossexec_ml.apps._workspace_data import (
 from crossexec_ml.data import HARD_BONE_FLAGS, read_handlers, write_table
 from crossexec_ml.decide import assign, checkup
 from crossexec_ml.errors import InputError
-from crossexec_ml.jobs import changes_since
 from crossexec_ml.report import checkup_html, headline, headline_html, render
 from crossexec_ml.settings import RUNGS
 from crossexec_ml.text import catalogue, fmt_percent, fmt_points, rung_label, t, value_label
@@ -333,18 +333,14 @@ class Workspace:
             empty="",
         )
         before = previous_scored(self.data.runs)
-        changes = changes_since(scored, before) if before is not None else None
+        decided = set(self.decisions)
+        changes = list_changes(scored, before, decided) if before is not None else {}
         self.changes_box.value = render(
             "workspace_table.html.j2",
             title=self.t("changes"),
             klass="crossexec-changes",
             header=[self.t("changes.what"), self.t("changes.cases")],
-            rows=[]
-            if changes is None
-            else [
-                [str(r["变化"] if lang == "zh" else r["change"]), f"{int(r['cases']):,}"]
-                for _, r in changes.iterrows()
-            ],
+            rows=[[self.t(f"change.{k}"), f"{n:,}"] for k, n in changes.items()],
             empty=self.t("changes.first"),
         )
 

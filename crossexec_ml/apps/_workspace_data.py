@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import HARD_BONE_FLAGS, read_cases, read_scored
+from crossexec_ml.data import HARD_BONE_FLAGS, RunInfo, list_runs, read_cases, read_scored
 from crossexec_ml.decide import Ledger
 from crossexec_ml.errors import InputError, LedgerError
-from crossexec_ml.jobs import RunInfo, list_runs
 from crossexec_ml.text import t
 
 #: Amount bands of the list's filter, in 万元 (10,000 yuan): band -> [low, high).
@@ -29,8 +28,8 @@ AMOUNT_BANDS: dict[str, tuple[float, float]] = {
     "10to100": (10.0, 100.0),
     "ge100": (100.0, np.inf),
 }
-#: The ledger actions that ask the higher court (a request until it is answered).
-ESCALATION = "escalate_higher_court"
+# The ledger action that asks the higher court (a request until it is answered).
+_ESCALATION = "escalate_higher_court"
 
 
 @dataclass
@@ -312,6 +311,56 @@ def previous_scored(runs: list[RunInfo]) -> pd.DataFrame | None:
         return None
 
 
+#: The kinds of change :func:`list_changes` counts, in order (``workspace.change.<kind>``).
+CHANGES: tuple[str, ...] = (
+    "candidates_now",
+    "new_candidates",
+    "carried_over",
+    "decided_since",
+    "left_list",
+    "left_stock",
+)
+
+
+def list_changes(scored: pd.DataFrame, previous: pd.DataFrame, decided: set[str]) -> dict[str, int]:
+    """How the list of candidates changed since the previous run, with today's decisions.
+
+    Parameters
+    ----------
+    scored, previous : pandas.DataFrame
+        This run's and the previous run's scored lists.
+    decided : set of str
+        Cases with a decision in the ledger now (read when the page opened).
+
+    Returns
+    -------
+    dict
+        :data:`CHANGES` -> number of cases: candidates now; new candidates; carried over
+        (candidates before and now, still undecided); decided (candidates before, decided
+        since); left the list (candidates before, still stalled, neither candidates nor
+        decided now); left the stalled stock.
+    """
+
+    def candidates(frame: pd.DataFrame) -> set[str]:
+        mask = (
+            frame["candidate"].astype(bool)
+            if "candidate" in frame
+            else frame["priority_rank"].notna()
+        )
+        return set(frame.loc[mask, "case_id"].astype(str))
+
+    now, before = candidates(scored), candidates(previous)
+    stock = set(scored["case_id"].astype(str))
+    return {
+        "candidates_now": len(now),
+        "new_candidates": len(now - before),
+        "carried_over": len((now & before) - decided),
+        "decided_since": len(before & decided),
+        "left_list": len((before & stock) - now - decided),
+        "left_stock": len(set(previous["case_id"].astype(str)) - stock),
+    }
+
+
 def pending_escalations(ledger_rows: pd.DataFrame) -> pd.DataFrame:
     """The cases whose latest decision asks the higher court, not yet superseded: requests.
 
@@ -323,4 +372,4 @@ def pending_escalations(ledger_rows: pd.DataFrame) -> pd.DataFrame:
     if ledger_rows.empty:
         return ledger_rows
     last = ledger_rows.drop_duplicates("case_id", keep="last")
-    return last[last["action"] == ESCALATION]
+    return last[last["action"] == _ESCALATION]

@@ -28,6 +28,7 @@ from crossexec_ml.data._read import (
     without_pandas_index,
 )
 from crossexec_ml.data._report import Problem, ValidationError, ValidationReport
+from crossexec_ml.data._runs import RUN_MANIFEST, RunInfo, list_runs, newest_run, read_run
 from crossexec_ml.data._synthetic import (
     SAMPLE_DIR,
     SYNTHETIC_FILES,
@@ -116,6 +117,8 @@ __all__ = [
     "Problem",
     "RULES",
     "RUNG_EFFECTS",
+    "RUN_MANIFEST",
+    "RunInfo",
     "SAMPLE_DIR",
     "STALL_CAUSES",
     "STALL_CAUSE_SHARES",
@@ -134,12 +137,15 @@ __all__ = [
     "higher_court_mode",
     "implausible_slots",
     "is_id_number",
+    "list_runs",
     "load_sample",
     "make_cases",
     "mask_text",
+    "newest_run",
     "personal_columns_allowed",
     "read_cases",
     "read_handlers",
+    "read_run",
     "read_scored",
     "read_truth",
     "refuse_overwriting_inputs",

@@ -330,3 +330,54 @@ def test_hard_bone_flags_are_named_in_the_list(ws):
     row = ws.listed[ws.listed[list(HARD_BONE_FLAGS)].any(axis=1)].iloc[0]
     cells = ws._row_cells(row.to_dict(), "zh")["cells"]
     assert cells[9] and "flag_" not in cells[9]
+
+
+@pytest.mark.notebook
+def test_notebook_04_opens_the_workspace(runs, tmp_path):
+    """Notebook 04 only calls the workspace: run headless, it shows it and writes no stderr."""
+    import nbformat
+    import papermill
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from tests.conftest import REPO
+
+    if "crossexec-ml" not in KernelSpecManager().find_kernel_specs():
+        pytest.fail("kernel 'crossexec-ml' is not installed: run `make install`")
+    out = tmp_path / "04.out.ipynb"
+    papermill.execute_notebook(
+        str(REPO / "notebooks/04_leadership_dashboard.ipynb"),
+        str(out),
+        parameters={"runs_dir": str(runs), "ledger_path": str(tmp_path / "missing.sqlite")},
+        kernel_name="crossexec-ml",
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
+    )
+    outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert not (tmp_path / "missing.sqlite").exists()  # opening the page never creates a ledger
+
+
+def test_changes_since_the_previous_run_count_todays_decisions(screening):
+    from crossexec_ml.apps import list_changes
+
+    _, scored = screening
+    now = scored.copy()
+    before = scored.copy()
+    cands = now.loc[now["candidate"], "case_id"].tolist()
+    # Before: the first candidate was not one yet; one more case was a candidate; one case
+    # has left the stock since.
+    before.loc[before["case_id"] == cands[0], "candidate"] = False
+    outside = now.loc[~now["candidate"] & now["priority_rank"].notna(), "case_id"].iloc[0]
+    before.loc[before["case_id"] == outside, "candidate"] = True
+    gone = before.iloc[[0]].assign(case_id="(2020)gone", candidate=True)
+    before = pd.concat([before, gone], ignore_index=True)
+    got = list_changes(now, before, decided={cands[1]})
+    assert got == {
+        "candidates_now": len(cands),
+        "new_candidates": 1,
+        "carried_over": len(cands) - 2,
+        "decided_since": 1,
+        "left_list": 1,
+        "left_stock": 1,
+    }
