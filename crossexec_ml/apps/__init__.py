@@ -1,7 +1,7 @@
 """Interactive apps for leaders: the workspace, the case picker and their decision form."""
 
 from crossexec_ml.apps._decision import BUTTONS, USER_ENVS, DecisionForm, beijing_time, proxy_user
-from crossexec_ml.apps._picker import TEXT, CasePicker
+from crossexec_ml.apps._picker import MODEL_PLACES, TEXT, CasePicker, find_model
 from crossexec_ml.apps._server import VOILA_JUPYTER_PATH, BoundedKernelManager
 from crossexec_ml.apps._workspace import ALL, PAGE_SIZE, Workspace, open_workspace
 from crossexec_ml.apps._workspace_data import (
@@ -29,6 +29,7 @@ __all__ = [
     "CasePicker",
     "DecisionForm",
     "LIST_COLUMNS",
+    "MODEL_PLACES",
     "ListFilter",
     "ListIndex",
     "PAGE_SIZE",
@@ -39,6 +40,7 @@ __all__ = [
     "WorkspaceData",
     "beijing_time",
     "case_list",
+    "find_model",
     "list_changes",
     "open_workspace",
     "pending_escalations",

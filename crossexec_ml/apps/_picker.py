@@ -452,6 +452,31 @@ class CasePicker:
         self._draw()
 
 
+#: Where notebook 03 looks for a model when none is given, seen from ``notebooks/``: the one
+#: notebook 02 saves, then the one ``make demo`` trains (so the picker opens after ``make demo``).
+MODEL_PLACES: tuple[str, ...] = ("../models/latest", "../reports/demo/model")
+
+
+def find_model(model_dir: str | os.PathLike[str] = "") -> Path | None:
+    """The model folder the picker uses: ``model_dir`` if given, else the first of
+    :data:`MODEL_PLACES` holding a model; None when there is none.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        An explicit model folder (empty: look in :data:`MODEL_PLACES`).
+
+    Returns
+    -------
+    Path or None
+    """
+    places = [model_dir] if str(model_dir) else list(MODEL_PLACES)
+    for place in places:
+        if (Path(place) / "model.skops").is_file():
+            return Path(place)
+    return None
+
+
 def _start_priority(
     card: Mapping | None, priority: PrioritySettings | None
 ) -> tuple[PrioritySettings, dict]:
