@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from crossexec_ml.apps._answer import _AnswerMixin
 from crossexec_ml.apps._decision import DecisionForm, beijing_time, proxy_user
 from crossexec_ml.apps._workspace_data import (
     AMOUNT_BANDS,
@@ -58,7 +60,7 @@ def _text(value: object) -> str:
     )
 
 
-class Workspace:
+class Workspace(_AnswerMixin):
     """The leader's workspace page.
 
     Parameters
@@ -162,6 +164,7 @@ class Workspace:
             ]
         )
         self.case_box = w.VBox([self.sheet, self.form.view], layout=w.Layout(width="100%"))
+        self._build_answer(auto, row, wide)
         self.body = w.VBox(
             [
                 self.header,
@@ -173,6 +176,7 @@ class Workspace:
                 self.case_box,
                 self.recent,
                 self.pending_box,
+                self.answer_controls,
                 self.trend_box,
                 self.changes_box,
                 w.HBox([self.export_button, self.export_link], layout=row()),
@@ -198,6 +202,7 @@ class Workspace:
         self.next_button.description = self.t("next")
         self.opener.description = self.t("open")
         self.export_button.description = self.t("export")
+        self._relabel_answer()
         self._quiet = True
         try:
             keep = (self.court.value, self.rung.value, self.band.value)
@@ -458,7 +463,7 @@ class Workspace:
             rows=[
                 [
                     str(r["case_id"]),
-                    value_label("action", r["action"], lang)
+                    self._action_text(r, lang)
                     + (
                         f" ({self.t('supersedes', seq=int(r['supersedes']))})"
                         if pd.notna(r["supersedes"])
@@ -473,6 +478,7 @@ class Workspace:
             empty=self.t("recent.none"),
         )
         pending = pending_escalations(rows)
+        self._draw_answer(pending)
         self.pending_box.value = render(
             "workspace_table.html.j2",
             title=self.t("pending"),
@@ -587,6 +593,8 @@ class Workspace:
             )
         }
         row["supersedes"] = pd.NA if row["supersedes"] is None else row["supersedes"]
+        scores = rec.get("scores")
+        row["scores"] = json.dumps(scores, ensure_ascii=False) if scores is not None else None
         self.data.ledger_rows = pd.concat(
             [self.data.ledger_rows, pd.DataFrame([row])], ignore_index=True
         )

@@ -9,6 +9,7 @@ with numpy masks over prepared columns, so 100,000 cases filter in milliseconds.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.data import HARD_BONE_FLAGS, RunInfo, list_runs, read_cases, read_scored
-from crossexec_ml.decide import Ledger
+from crossexec_ml.decide import ESCALATION_ANSWER, ESCALATION_ANSWERS, Ledger
 from crossexec_ml.errors import InputError, LedgerError
 from crossexec_ml.text import t
 
@@ -384,8 +385,24 @@ def list_changes(scored: pd.DataFrame, previous: pd.DataFrame, decided: set[str]
     }
 
 
+def answer_of(scores: object) -> str:
+    """The higher court's answer a ledger row records (``approved``/``declined``), or ""."""
+    if isinstance(scores, dict):
+        parsed = scores
+    else:
+        try:
+            parsed = json.loads(scores) if isinstance(scores, str) and scores else {}
+        except ValueError:
+            parsed = {}
+    answer = parsed.get(ESCALATION_ANSWER, "") if isinstance(parsed, dict) else ""
+    return answer if answer in ESCALATION_ANSWERS else ""
+
+
 def pending_escalations(ledger_rows: pd.DataFrame) -> pd.DataFrame:
-    """The cases whose latest decision asks the higher court, not yet superseded: requests.
+    """Requests to the higher court still awaiting its answer.
+
+    A request is a case's latest decision when it is ``escalate_higher_court`` and not itself
+    the higher court's answer (:meth:`crossexec_ml.decide.Ledger.answer_escalation`).
 
     Returns
     -------
@@ -395,4 +412,7 @@ def pending_escalations(ledger_rows: pd.DataFrame) -> pd.DataFrame:
     if ledger_rows.empty:
         return ledger_rows
     last = ledger_rows.drop_duplicates("case_id", keep="last")
-    return last[last["action"] == _ESCALATION]
+    asks = last["action"] == _ESCALATION
+    if "scores" in last:
+        asks &= ~last["scores"].map(answer_of).astype(bool)
+    return last[asks]

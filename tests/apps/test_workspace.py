@@ -381,3 +381,38 @@ def test_changes_since_the_previous_run_count_todays_decisions(screening):
         "left_list": 1,
         "left_stock": 1,
     }
+
+
+def test_escalation_is_a_request_the_higher_court_answers(runs, tmp_path):
+    from crossexec_ml.errors import LedgerError
+
+    ledger_path = tmp_path / "ledger.sqlite"
+    ws = Workspace(runs, ledger_path, decider="")
+    case = ws.listed["case_id"].iloc[0]
+    ws.open_case(case)
+    ws.form.decider.value = "L001"
+    ws.form.reason.value = "跨省财产，需上级法院统一协调"
+    request = ws.form.decide("escalate_higher_court")
+    assert case in ws.pending_box.value
+    assert ws.answer_controls.layout.display is None
+    assert ws.answer_pick.options[1][1] == str(request["seq"])
+    # The higher court declines: a row referring to the request; nothing is pending then.
+    ws.answer_pick.value = str(request["seq"])
+    ws.answer_who.value = "H-SUP-3"
+    ws.answer_reason.value = "本院可自行处置，退回"
+    ws.answer_buttons["declined"].click()
+    ws.answer_buttons["declined"].click()  # a double-click answers once
+    with Ledger(ledger_path, create=False) as ledger:
+        rows = ledger.rows()
+        assert ledger.verify().ok
+    assert len(rows) == 2
+    answer = rows.iloc[-1]
+    assert answer["supersedes"] == request["seq"] and answer["action"] == "defer"
+    assert json.loads(answer["scores"]) == {"escalation_answer": "declined", "request_seq": 1}
+    assert "目前没有待答复的请求" in ws.pending_box.value
+    assert "上级法院不同意，退回本院（答复第 1 号请求）" in ws.recent.value
+    # Read again at the next page load: still answered; a second answer is refused.
+    again = Workspace(runs, ledger_path)
+    assert "目前没有待答复的请求" in again.pending_box.value
+    with Ledger(ledger_path) as ledger, pytest.raises(LedgerError, match="already answered"):
+        ledger.answer_escalation(request["seq"], "approved", "H-SUP-3", "同意")
