@@ -288,7 +288,6 @@ class Workspace(_AnswerMixin):
 
     # ------------------------------------------------------------------ drawing
     def _draw_run(self) -> None:
-        lang = self.lang.value
         if self.listed is None:
             self.header.value = self.tiles.value = self.trend_box.value = ""
             self.changes_box.value = ""
@@ -316,9 +315,9 @@ class Workspace(_AnswerMixin):
             checks=failing,
             note=self.t("note"),
         )
-        head = headline(scored, cases=self.data.cases)
-        head["n_decided"] = sum(1 for c in self.listed["case_id"] if c in self.decisions)
-        self.tiles.value = headline_html(head, lang)
+        # Computed once per opening (0.5 s on 100,000 cases); a decision only moves its count.
+        self._head = headline(scored, cases=self.data.cases)
+        self._draw_tiles()
         runs = trend(self.data.runs)
         self.trend_box.value = render(
             "workspace_table.html.j2",
@@ -347,6 +346,12 @@ class Workspace(_AnswerMixin):
             header=[self.t("changes.what"), self.t("changes.cases")],
             rows=[[self.t(f"change.{k}"), f"{n:,}"] for k, n in changes.items()],
             empty=self.t("changes.first"),
+        )
+
+    def _draw_tiles(self) -> None:
+        decided = self.listed["case_id"].isin(self.decisions.keys())
+        self.tiles.value = headline_html(
+            {**self._head, "n_decided": int(decided.sum())}, self.lang.value
         )
 
     def _check_text(self, check: dict) -> str:
@@ -602,15 +607,14 @@ class Workspace(_AnswerMixin):
         self._draw_page()
         self._draw_decisions()
         if self.listed is not None:
-            head = headline(self.data.scored, cases=self.data.cases)
-            head["n_decided"] = sum(1 for c in self.listed["case_id"] if c in self.decisions)
-            self.tiles.value = headline_html(head, self.lang.value)
+            self._draw_tiles()
 
     # ------------------------------------------------------------------ export
     def export_frame(self) -> pd.DataFrame:
         """The filtered list as a leader reads it (Chinese values, numbers kept numeric)."""
         lang = self.lang.value
         shown = self.listed.iloc[self.rows]
+        cells = [self._row_cells(r, lang)["cells"] for r in shown.to_dict("records")]
         out = pd.DataFrame(
             {
                 "priority_rank": shown["priority_rank"].astype("Int64").to_numpy(),
@@ -622,18 +626,9 @@ class Workspace(_AnswerMixin):
                 "p_cross": shown["p_cross"].to_numpy(dtype=float),
                 # In 个百分点 as the page shows it, not the 0.37 a leader would misread.
                 "gain_points": shown["expected_gain"].to_numpy(dtype=float) * 100,
-                "top_reason": [
-                    self._row_cells(r, lang)["cells"][8] for r in shown.to_dict("records")
-                ],
-                "hard_bone": [
-                    self._row_cells(r, lang)["cells"][9] for r in shown.to_dict("records")
-                ],
-                "decision": [
-                    value_label("action", self.decisions[c]["action"], lang)
-                    if c in self.decisions
-                    else ""
-                    for c in shown["case_id"]
-                ],
+                "top_reason": [c[8] for c in cells],
+                "hard_bone": [c[9] for c in cells],
+                "decision": [c[10] for c in cells],
             }
         )
         return out

@@ -139,12 +139,16 @@ def read_ledger(ledger_path: str | os.PathLike[str], lang: str = "zh") -> tuple[
     try:
         with Ledger(path, create=False) as ledger:
             report = ledger.verify()
-            if not report.ok:
-                raise LedgerError("; ".join(report.problems[:2]))
-            return ledger.rows(), ""
+            rows = ledger.rows() if report.ok else None
     except LedgerError as err:
+        # Opened by nobody else's fault too (permissions, a full disk): the error says which.
         first = str(err).splitlines()[0]
-        return pd.DataFrame(), t("workspace.problem.ledger", lang, ledger=str(path), error=first)
+        key = "ledger" if "damaged" in first or "verify" in first else "ledger_open"
+        return pd.DataFrame(), t(f"workspace.problem.{key}", lang, ledger=str(path), error=first)
+    if rows is None:
+        shown = "; ".join(report.problems[:2])
+        return pd.DataFrame(), t("workspace.problem.ledger", lang, ledger=str(path), error=shown)
+    return rows, ""
 
 
 #: The list's columns, in order.

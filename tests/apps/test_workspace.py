@@ -416,3 +416,11 @@ def test_escalation_is_a_request_the_higher_court_answers(runs, tmp_path):
     assert "目前没有待答复的请求" in again.pending_box.value
     with Ledger(ledger_path) as ledger, pytest.raises(LedgerError, match="already answered"):
         ledger.answer_escalation(request["seq"], "approved", "H-SUP-3", "同意")
+
+
+def test_a_ledger_that_cannot_be_opened_is_not_called_damaged(runs, tmp_path):
+    folder = tmp_path / "ledger-is-a-folder"
+    folder.mkdir()
+    ws = Workspace(runs, folder)
+    assert "无法打开" in ws.notice.value and "已损坏" not in ws.notice.value
+    assert all(b.disabled for b in ws.form.buttons.values())
