@@ -55,13 +55,24 @@ lint: install ## ruff lint and format check (the package, tests, benchmarks and 
 	$(VENV)/bin/ruff check crossexec_ml tests benchmarks notebooks/*.py
 	$(VENV)/bin/ruff format --check crossexec_ml tests benchmarks notebooks/*.py
 
-dashboard: install ## serve the leadership dashboard (notebook 04) with Voila on 127.0.0.1 (run `make demo` first)
+# The workspace reads RUNS (the scheduled runs; the newest is shown), LEDGER and HANDLERS when a
+# page is opened: no preheated kernel, which would render the page before the visit and show a
+# decision recorded a second before only on the reload after. A login proxy's user header
+# (USER_HEADER) reaches the page as HTTP_X_FORWARDED_USER: the decider is then the logged-in user.
+RUNS ?= reports/rescore
+LEDGER ?= var/ledger.sqlite
+HANDLERS ?= $(SAMPLE)/handlers.csv
+USER_HEADER ?= X-Forwarded-User
+dashboard: install ## serve the leader's workspace (notebook 04) with Voila on 127.0.0.1: the newest run under RUNS=, the ledger LEDGER=
 	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'); \
-	echo "Leadership dashboard: http://127.0.0.1:$$port/  (Ctrl-C stops it)"; \
-	cd notebooks && exec env JUPYTER_PATH=$(CURDIR)/crossexec_ml/apps/jupyter ../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
+	echo "Leader's workspace: http://127.0.0.1:$$port/  (Ctrl-C stops it)"; \
+	cd notebooks && exec env JUPYTER_PATH=$(CURDIR)/crossexec_ml/apps/jupyter \
+		CROSSEXEC_RUNS=$(abspath $(RUNS)) CROSSEXEC_LEDGER=$(abspath $(LEDGER)) \
+		CROSSEXEC_HANDLERS=$(abspath $(HANDLERS)) CROSSEXEC_EXPORTS=$(abspath reports/workspace) \
+		../$(VENV)/bin/voila 04_leadership_dashboard.ipynb \
 		--template=crossexec --Voila.config_file_paths="['$(CURDIR)/crossexec_ml/apps/jupyter']" \
 		--Voila.ip=127.0.0.1 --port=$$port --Voila.port_retries=0 --no-browser \
-		--preheat_kernel=True --pool_size=1
+		--preheat_kernel=False --VoilaConfiguration.http_header_envs="['$(USER_HEADER)']"
 
 $(DEMO)/model/card.json: $(STAMP)
 	$(CROSSEXEC) train --cases $(SAMPLE)/history.csv --out $(DEMO)/model --quiet
@@ -77,8 +88,10 @@ rescore: install $(DEMO)/model/card.json var/ledger.sqlite ## one scheduled re-s
 	if [ $$rc -eq 3 ]; then echo "exit 3: drift or stale input (the sample's dates age): see the run's manifest.json under reports/rescore/"; exit 0; fi; \
 	exit $$rc
 
-lab: install ## JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+# LAB_ARGS adds JupyterLab options, e.g. LAB_ARGS="--ip=127.0.0.1 --port=8890".
+LAB_ARGS ?=
+lab: install ## JupyterLab on the notebooks (no browser opened; LAB_ARGS= adds options)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --no-browser $(LAB_ARGS)
 
 sample: install ## regenerate data/sample/ with the generator's defaults
 	$(CROSSEXEC) generate --out $(SAMPLE)

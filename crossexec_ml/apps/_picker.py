@@ -21,16 +21,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crossexec_ml.apps._decision import DecisionForm, proxy_user
+from crossexec_ml.apps._workspace_data import read_ledger
 from crossexec_ml.data import HARD_BONE_FLAGS
-from crossexec_ml.decide import (
-    Ledger,
-    capacity_k,
-    checkup,
-    eligible_handlers,
-    priority_order,
-    scores_shown,
-)
-from crossexec_ml.errors import LedgerError
+from crossexec_ml.decide import capacity_k, checkup, priority_order
 from crossexec_ml.report import checkup_html, render
 from crossexec_ml.settings import RUNGS, PrioritySettings, resolve_policy
 from crossexec_ml.text import catalogue, fmt_percent, fmt_points, rung_label, t, value_label
@@ -98,7 +92,11 @@ class CasePicker:
         self.ledger_path = Path(ledger_path)
         self.top_n = top_n
         self.priority, self.policy_record = _start_priority(card, priority)
-        self.decided: dict[str, str] = dict(self._ledger_state())
+        rows, self.ledger_problem = read_ledger(self.ledger_path, lang)
+        self.ledger_rows = rows
+        self.decided: dict[str, str] = (
+            {} if rows.empty else dict(zip(rows["case_id"], rows["action"], strict=True))
+        )
         self.ranked = self.scored.iloc[:0]
         self.selected: str | None = None
         self._amount_wan = pd.to_numeric(self.cases["amount_outstanding"]).fillna(0).to_numpy()
@@ -107,15 +105,6 @@ class CasePicker:
         self.refresh()
 
     # ------------------------------------------------------------------ state
-    def _ledger_state(self) -> dict[str, str]:
-        if not self.ledger_path.exists():
-            return {}
-        try:
-            with Ledger(self.ledger_path, create=False) as ledger:
-                return ledger.decided_cases()
-        except LedgerError:
-            return {}
-
     def t(self, key: str) -> str:
         """UI text in the current language (the catalogue's ``picker.<key>``)."""
         return t(f"picker.{key}", self.lang.value)
@@ -127,7 +116,7 @@ class CasePicker:
             if column in self.scored
             else []
         )
-        return [(self.t("all"), None), *((v, v) for v in values)]
+        return [(self.t("all"), ""), *((v, v) for v in values)]
 
     def _build(self, lang: str) -> None:
         self.lang = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=lang)
@@ -155,17 +144,20 @@ class CasePicker:
         self.case = w.Dropdown()
         self.table = w.HTML()
         self.sheet = w.HTML()
-        self.status = w.HTML()
-        self.decider = w.Text()
-        self.reason = w.Textarea(layout=w.Layout(width="100%"))
-        self.target = w.Dropdown()
-        self.buttons = {
-            "reassign": w.Button(button_style="primary"),
-            "escalate_higher_court": w.Button(button_style="warning"),
-            "keep": w.Button(),
-            "refer_judicial_aid": w.Button(),
-            "defer": w.Button(),
-        }
+        # The decision form is the workspace's: the same guards (one row per double-click,
+        # superseding confirmed, a damaged ledger disables it) in both.
+        self.form = DecisionForm(
+            self.ledger_path, lang=lang, handlers=self.handlers, decider=proxy_user()
+        )
+        self.form.on_recorded.append(self._on_recorded)
+        if self.ledger_problem:
+            self.form.disable(self.ledger_problem)
+        self.status, self.decider, self.reason = (
+            self.form.status,
+            self.form.decider,
+            self.form.reason,
+        )
+        self.target, self.buttons = self.form.target, self.form.buttons
         self.chart = go.FigureWidget(go.Bar(x=[], y=[], orientation="h"))
         self.chart.update_layout(
             height=420, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(autorange="reversed")
@@ -186,8 +178,6 @@ class CasePicker:
         self.court.observe(self._on_court, names="value")
         self.case.observe(self._on_case, names="value")
         self.lang.observe(self._on_lang, names="value")
-        for action, button in self.buttons.items():
-            button.on_click(lambda _b, a=action: self.decide(a))
         self._relabel()
         filters = w.VBox(
             [
@@ -202,22 +192,19 @@ class CasePicker:
                 self.weighting,
             ]
         )
-        decision = w.VBox(
-            [
-                self.target,
-                self.decider,
-                self.reason,
-                w.HBox(list(self.buttons.values())),
-                self.status,
-            ]
-        )
+        # Stacked, not side by side: at 1280 px in JupyterLab a row of filters, chart and
+        # table (or of sheet and form) squeezed the chart until its top bars looked equal.
         self.view = w.VBox(
             [
                 self.lang,
-                w.HBox([filters, w.VBox([self.chart, self.table])]),
+                filters,
+                self.chart,
+                self.table,
                 self.case,
-                w.HBox([self.sheet, decision]),
-            ]
+                self.sheet,
+                self.form.view,
+            ],
+            layout=w.Layout(width="100%"),
         )
 
     def _relabel(self) -> None:
@@ -233,11 +220,11 @@ class CasePicker:
             keep = {c: c.value for c in (self.court, self.cause, self.rung)}
             self.court.options = self._options("court_id")
             self.cause.options = self._options_cases("cause_category")
-            self.rung.options = [(self.t("all"), None)] + [
+            self.rung.options = [(self.t("all"), "")] + [
                 (rung_label(r, self.lang.value), r) for r in RUNGS
             ]
             for c, v in keep.items():
-                c.value = v
+                c.value = v or ""
             self._team_options()
             for f, box in self.flags.items():
                 zh, en = HARD_BONE_FLAGS[f]
@@ -252,36 +239,24 @@ class CasePicker:
             ]
             self.weighting.value = weight
             self.case.description = self.t("case")
-            self.decider.description = self.t("decider")
-            self.decider.placeholder = self.t("decider_hint")
-            self.reason.description = self.t("reason")
-            self.target.description = self.t("target")
-            labels = {
-                "reassign": "reassign",
-                "escalate_higher_court": "escalate",
-                "keep": "keep",
-                "refer_judicial_aid": "aid",
-                "defer": "defer",
-            }
-            for action, button in self.buttons.items():
-                button.description = self.t(labels[action])
+            self.form.relabel(self.lang.value)
             self.chart.layout.title = self.t("chart")
         finally:
             self._quiet = False
 
     def _options_cases(self, column: str) -> list[tuple[str, object]]:
         values = sorted(self.cases[column].dropna().astype(str).unique())
-        return [(self.t("all"), None), *((v, v) for v in values)]
+        return [(self.t("all"), ""), *((v, v) for v in values)]
 
     def _team_options(self) -> None:
         teams = self.scored["team_id"]
-        if self.court.value is not None:
+        if self.court.value:
             teams = teams[self.scored["court_id"] == self.court.value]
         keep = self.team.value
-        self.team.options = [(self.t("all"), None)] + [
+        self.team.options = [(self.t("all"), "")] + [
             (v, v) for v in sorted(teams.dropna().astype(str).unique())
         ]
-        self.team.value = keep if keep in {v for _, v in self.team.options} else None
+        self.team.value = keep if keep in {v for _, v in self.team.options} else ""
 
     # ------------------------------------------------------------------ events
     def _on_filter(self, _change: dict) -> None:
@@ -315,13 +290,13 @@ class CasePicker:
         """Which scored rows pass the current filters."""
         s, c = self.scored, self.cases
         mask = np.ones(len(s), dtype=bool)
-        if self.court.value is not None:
+        if self.court.value:
             mask &= (s["court_id"] == self.court.value).to_numpy()
-        if self.team.value is not None:
+        if self.team.value:
             mask &= (s["team_id"] == self.team.value).to_numpy()
-        if self.cause.value is not None:
+        if self.cause.value:
             mask &= (c["cause_category"].astype(str) == self.cause.value).to_numpy()
-        if self.rung.value is not None:
+        if self.rung.value:
             mask &= (s["suggested_rung"].astype(str) == self.rung.value).to_numpy()
         for flag, box in self.flags.items():
             if box.value:
@@ -421,33 +396,25 @@ class CasePicker:
             self._quiet = False
         sheet = checkup(case_id, self.cases, self.scored, self.plan)
         self.sheet.value = checkup_html(sheet, self.lang.value)
-        self.target.options = self._targets(case_id)
-        self.status.value = ""
-
-    def _targets(self, case_id: str) -> list[tuple[str, str]]:
-        if self.handlers is None:
-            return []
-        case = self.cases[self.cases["case_id"] == case_id].iloc[-1]
-        options: list[tuple[str, str]] = []
         proposed = None
         if self.plan is not None and "target_handler_id" in self.plan:
             p = self.plan[self.plan["case_id"] == case_id]
             if not p.empty and isinstance(p["target_handler_id"].iloc[0], str):
                 proposed = p["target_handler_id"].iloc[0] or None
-        for rung in ("intra_team", "inter_team"):
-            for _, h in eligible_handlers(case, self.handlers, rung).iterrows():
-                label = f"{h['handler_id']} ({h['team_id']})"
-                if h["handler_id"] == proposed:
-                    label += " ★"
-                options.append((label, str(h["handler_id"])))
-        options.sort(key=lambda o: (o[1] != proposed,))
-        return options
-
-    def _say(self, key: str, ok: bool = False, extra: str = "") -> None:
-        self.status.value = render("status.html.j2", text=self.t(key) + extra, ok=ok)
+        rows = self.ledger_rows
+        earlier = None
+        if not rows.empty and (rows["case_id"] == case_id).any():
+            earlier = rows[rows["case_id"] == case_id].iloc[-1].to_dict()
+        self.form.show(
+            case_id,
+            self.cases[self.cases["case_id"] == case_id].iloc[-1],
+            self.scored[self.scored["case_id"] == case_id].iloc[-1],
+            proposed=proposed,
+            earlier=earlier,
+        )
 
     def decide(self, action: str) -> dict | None:
-        """Record a decision on the selected case; refuse without a decider or a reason.
+        """Record a decision on the selected case (see :meth:`DecisionForm.decide`).
 
         Parameters
         ----------
@@ -461,47 +428,53 @@ class CasePicker:
             The ledger row, or None when refused (the reason is shown in ``status``; nothing is
             written).
         """
-        if self.selected is None:
-            self._say("need_case")
-            return None
-        if not self.decider.value.strip():
-            self._say("need_name")
-            return None
-        if not self.reason.value.strip():
-            self._say("need_reason")
-            return None
-        target = None
-        if action == "reassign":
-            target = self.target.value
-            if not target:
-                self._say("need_target")
-                return None
-            case = self.cases[self.cases["case_id"] == self.selected].iloc[-1]
-            team = self.handlers.loc[self.handlers["handler_id"] == target, "team_id"].iloc[0]
-            action = "reassign_intra_team" if team == case["team_id"] else "reassign_inter_team"
-        row = self.scored[self.scored["case_id"] == self.selected].iloc[-1]
-        shown = scores_shown(row)
-        try:
-            with Ledger(self.ledger_path) as ledger:
-                rec = ledger.record(
-                    self.selected,
-                    action,
-                    self.decider.value,
-                    self.reason.value,
-                    target_handler_id=target,
-                    model_id=str(row.get("model_id") or "") or None,
-                    scores=shown,
-                    as_of_date=pd.Timestamp(row["as_of_date"]).date(),
-                )
-        except LedgerError as err:
-            self.status.value = render("status.html.j2", text=str(err), ok=False)
-            return None
-        self.decided[self.selected] = action
-        self.reason.value = ""
+        return self.form.decide(action)
+
+    def _on_recorded(self, rec: dict) -> None:
+        self.decided[str(rec["case_id"])] = rec["action"]
+        row = pd.DataFrame(
+            [
+                {
+                    k: rec.get(k)
+                    for k in (
+                        "seq",
+                        "case_id",
+                        "action",
+                        "decided_by",
+                        "reason",
+                        "decided_at",
+                        "supersedes",
+                    )
+                }
+            ]
+        )
+        self.ledger_rows = pd.concat([self.ledger_rows, row], ignore_index=True)
         self._draw()
-        done = value_label("action", action, self.lang.value)
-        self._say("recorded", ok=True, extra=f" #{rec['seq']}: {self.selected} → {done}")
-        return rec
+
+
+#: Where notebook 03 looks for a model when none is given, seen from ``notebooks/``: the one
+#: notebook 02 saves, then the one ``make demo`` trains (so the picker opens after ``make demo``).
+MODEL_PLACES: tuple[str, ...] = ("../models/latest", "../reports/demo/model")
+
+
+def find_model(model_dir: str | os.PathLike[str] = "") -> Path | None:
+    """The model folder the picker uses: ``model_dir`` if given, else the first of
+    :data:`MODEL_PLACES` holding a model; None when there is none.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        An explicit model folder (empty: look in :data:`MODEL_PLACES`).
+
+    Returns
+    -------
+    Path or None
+    """
+    places = [model_dir] if str(model_dir) else list(MODEL_PLACES)
+    for place in places:
+        if (Path(place) / "model.skops").is_file():
+            return Path(place)
+    return None
 
 
 def _start_priority(

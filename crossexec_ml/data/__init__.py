@@ -31,6 +31,7 @@ from crossexec_ml.data._read import (
     xlsx_batches,
 )
 from crossexec_ml.data._report import Problem, ValidationError, ValidationReport
+from crossexec_ml.data._runs import RUN_MANIFEST, RunInfo, list_runs, newest_run, read_run
 from crossexec_ml.data._synthetic import (
     SAMPLE_DIR,
     SYNTHETIC_FILES,
@@ -129,6 +130,8 @@ __all__ = [
     "Problem",
     "RULES",
     "RUNG_EFFECTS",
+    "RUN_MANIFEST",
+    "RunInfo",
     "SAMPLE_DIR",
     "STALL_CAUSES",
     "STALL_CAUSE_SHARES",
@@ -151,13 +154,16 @@ __all__ = [
     "implausible_slots",
     "is_id_number",
     "leader_values",
+    "list_runs",
     "load_sample",
     "make_cases",
     "mask_text",
+    "newest_run",
     "personal_columns_allowed",
     "play_half_year",
     "read_cases",
     "read_handlers",
+    "read_run",
     "read_scored",
     "read_truth",
     "refuse_overwriting_inputs",

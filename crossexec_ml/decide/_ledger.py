@@ -62,6 +62,16 @@ ACTION_TO_RUNG: dict[str, str] = {
 }
 assert set(ACTION_TO_RUNG.values()) == set(RUNGS), "ACTION_TO_RUNG must cover every rung"
 
+#: The higher court's answers to a request to escalate (报请, action ``escalate_higher_court``)
+#: and the action each answer records: approved keeps the case on the higher-court rung,
+#: declined sends it back to the bureau as deferred (暂缓) until a new decision. An answer is an
+#: ordinary row that ``supersedes`` the request and carries ``{ESCALATION_ANSWER: answer,
+#: "request_seq": seq}`` in its scores: same actions, same schema, so every existing ledger
+#: takes answers and every older reader still reads (and verifies) them.
+ESCALATION_ANSWERS: dict[str, str] = {"approved": "escalate_higher_court", "declined": "defer"}
+#: The scores key marking a row as the higher court's answer.
+ESCALATION_ANSWER = "escalation_answer"
+
 #: ``prev_hash`` of the first decision.
 GENESIS_HASH = "0" * 64
 
@@ -966,6 +976,71 @@ class Ledger:
                 raise
         row["scores"] = None if row["scores"] is None else json.loads(row["scores"])
         return row
+
+    def answer_escalation(
+        self, request_seq: int, answer: str, decided_by: str, reason: str
+    ) -> dict[str, Any]:
+        """Record the higher court's answer to a request to escalate, as a row referring to it.
+
+        Parameters
+        ----------
+        request_seq : int
+            ``seq`` of the request (an ``escalate_higher_court`` row that is not an answer and is
+            still its case's latest decision).
+        answer : {"approved", "declined"}
+            See :data:`ESCALATION_ANSWERS`.
+        decided_by : str
+            Code of the person answering for the higher court.
+        reason : str
+            The answer's reason.
+
+        Returns
+        -------
+        dict
+            The stored row (``supersedes`` = ``request_seq``).
+
+        Raises
+        ------
+        LedgerError
+            For an unknown answer, a seq that is no request, or a request already answered or
+            superseded by a later decision; nothing is written then.
+        """
+        if answer not in ESCALATION_ANSWERS:
+            raise LedgerError(
+                f"answer {answer!r} not recorded: give one of {', '.join(ESCALATION_ANSWERS)}"
+            )
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT case_id, action, scores FROM decisions WHERE seq = ?", (int(request_seq),)
+            ).fetchone()
+            later = (
+                conn.execute(
+                    "SELECT max(seq) FROM decisions WHERE case_id = ?", (row[0],)
+                ).fetchone()[0]
+                if row
+                else None
+            )
+        if (
+            row is None
+            or row[1] != "escalate_higher_court"
+            or ESCALATION_ANSWER in _scores_of(row[2])
+        ):
+            raise LedgerError(
+                f"answer not recorded: seq {request_seq} is not a request to the higher court"
+            )
+        if later != int(request_seq):
+            raise LedgerError(
+                f"answer not recorded: the request seq {request_seq} on case {row[0]!r} was "
+                f"already answered or superseded (its latest decision is seq {later})"
+            )
+        return self.record(
+            row[0],
+            ESCALATION_ANSWERS[answer],
+            decided_by,
+            reason,
+            scores={ESCALATION_ANSWER: answer, "request_seq": int(request_seq)},
+            supersedes=int(request_seq),
+        )
 
     def _refuse_unless_ok(self, report: VerifyReport) -> None:
         if report.ok:

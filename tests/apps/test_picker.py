@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,10 +40,12 @@ def test_table_and_chart_show_the_top_cases(picker, screening):
 
 
 def test_filters_rerank(picker):
+    for dropdown in (picker.court, picker.team, picker.cause, picker.rung):
+        assert dropdown.label == "全部"  # not an empty box
     court = picker.court.options[1][1]
     picker.court.value = court
     assert (picker.ranked["court_id"] == court).all()
-    teams = {v for _, v in picker.team.options if v is not None}
+    teams = {v for _, v in picker.team.options if v}
     assert teams and all(t.startswith(court) for t in teams)
     picker.flags["flag_long_unresolved"].value = True
     assert picker.ranked["flag_long_unresolved"].all()
@@ -151,3 +154,41 @@ def test_hostile_ids_are_shown_as_text_in_every_picker_fragment(screening, tmp_p
     p.lang.value = "en"  # English shows words for rungs and decisions, not codes
     cells = p.table.value
     assert "defer" in cells and "intra_team" not in cells and "higher_court" not in cells
+
+
+def test_the_picker_finds_the_demo_model_without_notebook_02(tmp_path, monkeypatch):
+    from crossexec_ml.apps import find_model
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)
+    assert find_model() is None  # nothing yet: notebook 03 says so in place
+    demo = tmp_path / "reports/demo/model"
+    demo.mkdir(parents=True)
+    (demo / "model.skops").write_bytes(b"")
+    assert find_model() == Path("../reports/demo/model")  # right after `make demo`
+    latest = tmp_path / "models/latest"
+    latest.mkdir(parents=True)
+    (latest / "model.skops").write_bytes(b"")
+    assert find_model() == Path("../models/latest")  # notebook 02's model first
+    assert find_model(tmp_path / "elsewhere") is None  # an explicit folder is not replaced
+
+
+def test_a_double_click_in_the_picker_records_once(picker, tmp_path):
+    picker.select(picker.ranked["case_id"].iloc[0])
+    picker.decider.value, picker.reason.value = "L07", "财产正在处置"
+    picker.buttons["defer"].click()
+    picker.buttons["defer"].click()
+    assert "请填写决定理由" not in picker.status.value
+    with Ledger(tmp_path / "l.sqlite") as led:
+        assert led.n_rows == 1
+
+
+def test_a_damaged_ledger_disables_the_pickers_form(screening, tmp_path):
+    data, scored = screening
+    bad = tmp_path / "l.sqlite"
+    bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)  # a damaged file, not a ledger
+    p = CasePicker(scored, data.current, ledger_path=bad, top_n=5)
+    assert p.ledger_problem and all(b.disabled for b in p.buttons.values())
+    p.select(p.ranked["case_id"].iloc[0])
+    assert "已停用决定表" in p.status.value

@@ -115,8 +115,11 @@ def test_the_shape_is_said_in_the_cli_help_and_refusal_and_the_picker_hint(
     # The picker's decider field shows this catalogue hint as its placeholder, in both languages.
     for lang in ("zh", "en"):
         assert "L007" in t("picker.decider_hint", lang) and "32" in t("picker.decider_hint", lang)
-    source = Path(ledger_module.__file__).parents[1] / "apps" / "_picker.py"
-    assert 'self.decider.placeholder = self.t("decider_hint")' in source.read_text("utf-8")
+    from crossexec_ml.apps import DecisionForm  # the picker's and the workspace's form
+
+    for lang in ("zh", "en"):
+        form = DecisionForm(tmp_path / "never.sqlite", lang=lang)
+        assert form.decider.placeholder == t("picker.decider_hint", lang)
 
 
 # --------------------------------------------------------------------------------------------

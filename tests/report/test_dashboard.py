@@ -11,7 +11,6 @@ import pytest
 
 from crossexec_ml import report
 from crossexec_ml.data import read_cases
-from tests.conftest import REPO
 
 # --------------------------------------------------------------------------------------------
 # Hand-made history: team C01-T1 has two handlers (H1, H2), team C01-T2 has two (H3, H4).
@@ -300,78 +299,6 @@ def test_empty_or_baseline_free_figures_say_why(scored, history):
     assert table.empty
     empty = report.past_results_bars(table, "en")
     assert not empty.data and empty.layout.annotations
-
-
-# --------------------------------------------------------------------------------------------
-# Notebook 04 headless (papermill), as tests/test_notebooks.py runs the others
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.notebook
-def test_04_leadership_dashboard_runs(tmp_path):
-    import papermill
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    from crossexec_ml.decide import Ledger
-    from crossexec_ml.jobs import score, train
-
-    kernel = "crossexec-ml"
-    if kernel not in KernelSpecManager().find_kernel_specs():
-        pytest.fail(f"kernel {kernel!r} is not installed: run `make install`")
-    model_dir = tmp_path / "model"
-    train(REPO / "data/sample/history.csv", model_dir, progress=False)
-    scored_path = tmp_path / "scored.parquet"
-    scored_list = score(model_dir, REPO / "data/sample/current.csv", scored_path)
-
-    def run(ledger_path, lang, scored=scored_path):
-        out = tmp_path / f"04.{lang}.out.ipynb"
-        papermill.execute_notebook(
-            str(REPO / "notebooks/04_leadership_dashboard.ipynb"),
-            str(out),
-            parameters={
-                "scored_path": str(scored),
-                "history_path": str(REPO / "data/sample/history.csv"),
-                "model_dir": str(model_dir),
-                "ledger_path": str(ledger_path),
-                "lang": lang,
-            },
-            kernel_name=kernel,
-            cwd=str(REPO / "notebooks"),
-            progress_bar=False,
-        )
-        import nbformat
-
-        nb = nbformat.read(out, as_version=4)
-        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-        assert not [o for o in outputs if o.output_type == "error"]
-        assert not [o for o in outputs if o.get("name") == "stderr"]
-        return outputs
-
-    # No ledger yet: not an error.
-    outputs = run(tmp_path / "missing.sqlite", "zh")
-    figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(figures) == 4  # compare, teams, past results, calibration
-    html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert html_out.count('class="crossexec-tile"') == 7
-    text = "".join(o.get("text", "") for o in outputs)
-    assert "台账中尚无决定" in text
-    assert not (tmp_path / "missing.sqlite").exists()  # the dashboard never creates a ledger
-
-    # With one decision in the ledger, in English.
-    ledger_path = tmp_path / "ledger.sqlite"
-    case = scored_list.iloc[0]
-    with Ledger(ledger_path) as ledger:
-        ledger.record(str(case["case_id"]), "defer", "L007", "waiting for the asset report")
-    outputs = run(ledger_path, "en")
-    html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "Stalled cases" in html_out and "defer" in html_out
-    assert str(case["team_id"]) in html_out
-
-    # A scored list that does not exist: said in place, nothing crashes, no figure.
-    outputs = run(ledger_path, "zh", scored=tmp_path / "nowhere.parquet")
-    html_out = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "驾驶舱无法显示" in html_out and "no such scored list" in html_out
-    assert not [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
 
 
 def test_labelled_tables_and_calibration_sentence():

@@ -1,4 +1,4 @@
-"""Browser tests: the dashboard (notebook 04) and the case picker (notebook 03) served by Voilà.
+"""Browser tests: the workspace (notebook 04) and the case picker (notebook 03) served by Voilà.
 
 Each test serves a parametrised copy of a committed notebook (papermill's
 ``parameterize_notebook`` injects tmp paths after the literal ``parameters`` cell, so the
@@ -220,43 +220,6 @@ def _drawn_marks(page, plot) -> int:
     )
 
 
-def test_dashboard_renders_tiles_and_charts(artefacts, browser_page, tmp_path):
-    nb = _parametrised_copy(
-        "04_leadership_dashboard",
-        tmp_path / "nb",
-        scored_path=str(artefacts["scored"]),
-        cases_path=str(REPO / "data/sample/current.csv"),
-        history_path=str(REPO / "data/sample/history.csv"),
-        model_dir=str(artefacts["model_dir"]),
-        ledger_path=str(tmp_path / "no-ledger.sqlite"),  # missing: no decisions yet
-        lang="zh",
-    )
-    page = browser_page
-    with _Voila(nb) as server:
-        page.goto(server.url, wait_until="domcontentloaded")
-        tiles = page.locator(".crossexec-tile")
-        tiles.first.wait_for()
-        assert tiles.count() == 7
-        stalled = page.locator(".crossexec-tile[data-key='stalled']")
-        assert "长期停滞案件" in stalled.inner_text()
-        assert "1,500" in stalled.inner_text()
-        page.locator(".js-plotly-plot .main-svg").first.wait_for()
-        page.wait_for_function(
-            "document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=PAGE_TIMEOUT_MS
-        )
-        plots = page.locator(".js-plotly-plot")
-        drawn = [_drawn_marks(page, plots.nth(i)) for i in range(plots.count())]
-        assert all(n > 0 for n in drawn), f"plotly charts without marks: {drawn}"
-        assert "台账中尚无决定" in page.inner_text("body")
-        assert "Traceback" not in page.inner_text("body")
-        _screenshot(page, "dashboard")
-        page.locator(".crossexec-headline").screenshot(
-            path=str(SCREENSHOTS / "dashboard_tiles.png")
-        )
-        for i in range(plots.count()):
-            plots.nth(i).screenshot(path=str(SCREENSHOTS / f"dashboard_chart_{i + 1}.png"))
-
-
 def _widget(page, kind: str, label: str):
     """The input of the ipywidgets control of ``kind`` whose description is ``label``."""
     box = page.locator(f".widget-{kind}").filter(has=page.locator("label", has_text=label))
@@ -377,29 +340,53 @@ def _no_markup_from_the_data(page) -> None:
     assert "Traceback" not in page.inner_text("body")
 
 
-def test_dashboard_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
+def _run_folder(folder: Path, model_dir: Path, cases: Path) -> Path:
+    """A run folder as ``crossexec rescore`` leaves it (the files the workspace reads)."""
+    import json
+
+    from crossexec_ml.data import read_cases, write_table
     from crossexec_ml.jobs import score
 
-    cases = _hostile("current", tmp_path)
-    scored = tmp_path / "hostile.parquet"
-    score(artefacts["model_dir"], cases, scored)
+    run = folder / "runs" / "2026-12-07"
+    run.mkdir(parents=True)
+    score(model_dir, cases, run / "scored.parquet")
+    write_table(read_cases(cases), run / "cases.parquet")
+    manifest = {
+        "run_id": "20261207T010000Z-abcdef",
+        "started_at": "2026-12-07T01:00:00+00:00",
+        "run_date": "2026-12-07",
+        "outcome": "ok",
+        "model": {"model_id": "m"},
+        "rows": {},
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return run.parent
+
+
+def test_workspace_shows_hostile_ids_as_text(artefacts, browser_page, tmp_path):
+    runs = _run_folder(tmp_path, artefacts["model_dir"], _hostile("current", tmp_path))
     nb = _parametrised_copy(
         "04_leadership_dashboard",
         tmp_path / "nb",
-        scored_path=str(scored),
-        cases_path=str(cases),
-        history_path=str(REPO / "data/sample/history.csv"),
-        model_dir=str(artefacts["model_dir"]),
+        runs_dir=str(runs),
         ledger_path=str(tmp_path / "no-ledger.sqlite"),
+        handlers_path=str(REPO / "data/sample/handlers.csv"),
         lang="zh",
     )
     page = browser_page
     with _Voila(nb) as server:
         page.goto(server.url, wait_until="domcontentloaded")
         page.locator(".crossexec-tile").first.wait_for()
-        page.wait_for_function(
-            "document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=PAGE_TIMEOUT_MS
+        page.locator("table.crossexec-list").wait_for()
+        text = page.locator("table.crossexec-list").inner_text()
+        assert any(carrier in text for carrier in HOSTILE), "the carriers reach the list"
+        _no_markup_from_the_data(page)
+        # Open the top case (a carrier in its 案号): its sheet and form show it as text.
+        opener = page.locator(".widget-dropdown").filter(
+            has=page.locator("label", has_text="打开案件")
         )
+        opener.locator("select").select_option(index=1)
+        page.locator(".crossexec-checkup").wait_for()
         _no_markup_from_the_data(page)
     # the fixture fails the test if a dialog opened or an outside host was asked
 
@@ -413,10 +400,7 @@ def test_the_server_refuses_a_foreign_host_header(artefacts, tmp_path):
     nb = _parametrised_copy(
         "04_leadership_dashboard",
         tmp_path / "nb",
-        scored_path=str(artefacts["scored"]),
-        cases_path=str(REPO / "data/sample/current.csv"),
-        history_path=str(REPO / "data/sample/history.csv"),
-        model_dir=str(artefacts["model_dir"]),
+        runs_dir=str(tmp_path / "no-runs"),
         ledger_path=str(tmp_path / "no-ledger.sqlite"),
     )
     with _Voila(nb) as server:
