@@ -43,7 +43,7 @@ from pathlib import Path
 from crossexec_ml.data import ValidationError, atomic_path
 from crossexec_ml.errors import CrossExecError, LedgerError
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
-from crossexec_ml.jobs._runs import newest_run, next_run_folder
+from crossexec_ml.jobs._runs import RunInfo, list_runs, next_run_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_DRIFT = 0, 1, 2, 3
 KERNEL = "crossexec-ml"
@@ -490,7 +490,8 @@ def run_scheduled(
 
     The run goes into ``<runs_dir>/<run date>/`` (``<run date>-2`` and so on for a later run the
     same day, :func:`~crossexec_ml.jobs.next_run_folder`) and is compared with the newest run
-    already in ``runs_dir`` (by the manifests' start time, :func:`~crossexec_ml.jobs.newest_run`);
+    already in ``runs_dir`` (by the manifests' start time, :func:`~crossexec_ml.jobs.newest_run`;
+    a run folder damaged by hand, missing its lists, is passed over for the one before it);
     the first run, with none before it, is compared with the model's training data. So the same
     command line works every week from the first one on.
 
@@ -525,7 +526,7 @@ def run_scheduled(
     # The folder is named by the machine's local date, as `date +%F` in a crontab would; the
     # freshness check keeps its own date (``as_of_date``, default today UTC).
     run_date = as_of_date or dt.date.today().isoformat()
-    previous = newest_run(runs)
+    previous = _newest_usable_run(runs)
     return run_rescore(
         cases_path,
         model_dir,
@@ -534,6 +535,24 @@ def run_scheduled(
         as_of_date=as_of_date,
         **options,  # type: ignore[arg-type]
     )
+
+
+#: What an earlier run must still hold to be compared with (besides its manifest).
+_PREVIOUS_NEEDS = ("scored.parquet", "cases.parquet")
+
+
+def _newest_usable_run(runs_dir: Path) -> RunInfo | None:
+    """The newest run in ``runs_dir`` that a new run can be compared with.
+
+    A run folder damaged by hand (a file deleted) is passed over for the one before it, rather
+    than refusing every scheduled run from then on; the manifest names the run compared with.
+    """
+    usable = [
+        run
+        for run in list_runs(runs_dir)
+        if all((run.folder / f).is_file() for f in _PREVIOUS_NEEDS)
+    ]
+    return usable[-1] if usable else None
 
 
 def _run_locked(

@@ -852,3 +852,22 @@ def test_expect_model_refuses_another_model_before_anything_is_written(
     with pytest.raises(RuntimeError, match="stop before papermill"):
         runner.run_rescore(SAMPLE / "current.csv", model_dir, out, expect_model=card["model_id"])
     assert parameters["expect_model"] == card["model_id"]
+
+
+def test_a_scheduled_run_compares_with_the_newest_run_still_whole(tmp_path):
+    from crossexec_ml.jobs import _runner
+
+    def run(name: str, started: str, *files: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        manifest = {"run_id": f"{name}-id", "started_at": started, "run_date": name[:10]}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        for f in files:
+            (folder / f).write_bytes(b"")
+        return folder
+
+    assert _runner._newest_usable_run(tmp_path) is None
+    whole = run("2026-11-21", "2026-11-21T06:00:00+00:00", "scored.parquet", "cases.parquet")
+    run("2026-11-28", "2026-11-28T06:00:00+00:00", "scored.parquet")  # cases.parquet deleted
+    (tmp_path / "failed").mkdir()  # no manifest: never a run
+    assert _runner._newest_usable_run(tmp_path).folder == whole
