@@ -117,6 +117,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             ledger_path=args.ledger,
             capacity=args.capacity,
+            explore=args.explore,
+            explore_seed=args.explore_seed,
         )
         print(
             f"scored {run.n_rows} cases ({run.n_ranked} in the stalled cohort, "
@@ -131,6 +133,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         ledger_path=args.ledger,
         capacity=args.capacity,
         expected_sha256=args.expect_model,
+        explore=args.explore,
+        explore_seed=args.explore_seed,
     )
     ranked = scored[scored["priority_rank"].notna()]
     top = ranked[ranked["candidate"].astype(bool)]
@@ -140,6 +144,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
         f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
+    if "proposal_propensity" in scored:
+        band = scored["proposal_propensity"].between(0, 1, inclusive="neither")
+        print(
+            f"  exploration band: {int(band.sum())} cases around the cut, "
+            f"{int((band & scored['candidate'].astype(bool)).sum())} drawn into the proposal "
+            "at random (proposal_propensity 0.5); a person still decides each case"
+        )
     return 0
 
 
@@ -503,6 +514,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; a folder if partitioned"
     )
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    _explore_options(s)
     s.add_argument(
         "--ledger", type=Path, default=None, help="decision ledger: decided cases are marked"
     )
@@ -688,6 +700,34 @@ def _expect_model_option(parser: argparse.ArgumentParser) -> None:
         metavar="SHA",
         help="refuse the model folder unless its model file has this SHA-256 (64 hex digits) "
         "or model_id (the first 12), as recorded when the model was approved",
+    )
+
+
+def _band(text: str) -> float:
+    """An exploration band: a share of the capacity between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a share of the capacity between 0 and 1 (e.g. 0.2)"
+        )
+    return value
+
+
+def _explore_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--explore",
+        type=_band,
+        default=None,
+        metavar="BAND",
+        help="exploration band (off by default), e.g. 0.2: of the round(BAND x k) cases on each "
+        "side of the capacity cut, half are drawn into the proposal at random (propensity 1/2, "
+        "recorded in the list and the ledger); a person still decides every case",
+    )
+    parser.add_argument(
+        "--explore-seed", type=int, default=None, help="seed of the band's draw (default 0)"
     )
 
 

@@ -182,6 +182,13 @@ class PrioritySettings:
         stalled cases.
     capacity_share : float
         Used when ``capacity`` is None.
+    explore_band : float
+        The exploration band (off at 0): a seeded lottery over the cases just above and just
+        below the capacity cut, ``round(explore_band × k)`` on each side, half of them drawn
+        into the proposal (propensity 1/2, recorded); see
+        :func:`crossexec_ml.decide.exploration_draw`. Nothing outside the band moves.
+    explore_seed : int
+        Seed of the band's draw (recorded with the policy in the run's manifest).
     """
 
     weighting: str = "cases"
@@ -190,6 +197,8 @@ class PrioritySettings:
     long_unresolved_floor: float = 0.2
     capacity: int | None = None
     capacity_share: float = 0.10
+    explore_band: float = 0.0
+    explore_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.weighting not in ("cases", "amount", "blend"):
@@ -198,7 +207,7 @@ class PrioritySettings:
             )
         if self.vulnerability_boost < 1:
             raise ValueError("vulnerability_boost must be >= 1: vulnerability never lowers a case")
-        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share"):
+        for name in ("livelihood_floor", "long_unresolved_floor", "capacity_share", "explore_band"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
@@ -493,6 +502,8 @@ def resolve_policy(
     cohort: CohortSettings | None = None,
     priority: PrioritySettings | None = None,
     capacity: int | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> tuple[ScoringPolicy, dict]:
     """The policy to score with: the model card's, unless the caller overrides it.
 
@@ -507,6 +518,9 @@ def resolve_policy(
         Replace that part of the policy.
     capacity : int, optional
         Replaces ``priority.capacity`` only (the CLI's ``--capacity``).
+    explore, explore_seed : optional
+        Replace ``priority.explore_band`` / ``priority.explore_seed`` only (the CLI's
+        ``--explore`` and ``--explore-seed``).
 
     Returns
     -------
@@ -532,6 +546,10 @@ def resolve_policy(
     if capacity is not None:
         base = replace(base, priority=replace(base.priority, capacity=capacity))
         overridden.append("priority.capacity")
+    for field_name, value in (("explore_band", explore), ("explore_seed", explore_seed)):
+        if value is not None:
+            base = replace(base, priority=replace(base.priority, **{field_name: value}))
+            overridden.append(f"priority.{field_name}")
     if overridden:
         source = "override"
         origin = "the model card" if saved is not None else "the defaults (card has none)"

@@ -102,3 +102,51 @@ def exploration_draw(n: int, k: int, band: float = 0.0, seed: int = 0) -> Explor
         band=float(band),
         seed=int(seed),
     )
+
+
+def explore_selection(
+    order: np.ndarray,
+    selected: np.ndarray,
+    *,
+    fixed: np.ndarray,
+    eligible: np.ndarray,
+    band: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply the exploration band to a list's selection, row-aligned.
+
+    The line the band is drawn on is the list in rank order restricted to the cases that may
+    move: the selected cases not held by a floor (``fixed``), then the cases below the cut that
+    have something to gain (``eligible``). A floor is never broken and a case with nothing to
+    gain is never proposed.
+
+    Parameters
+    ----------
+    order : numpy.ndarray of int
+        Row positions of the ranked cohort, first to last.
+    selected : numpy.ndarray of bool
+        Row-aligned: in the top k before the draw.
+    fixed : numpy.ndarray of bool
+        Row-aligned: selected by a floor (stays selected).
+    eligible : numpy.ndarray of bool
+        Row-aligned: may be drawn in from below the cut (a positive gain).
+    band, seed : float, int
+        As in :func:`exploration_draw`.
+
+    Returns
+    -------
+    (selected, proposal_propensity, in_band) : tuple of numpy.ndarray
+        Row-aligned; the number selected is unchanged.
+    """
+    selected = np.asarray(selected, dtype=bool)
+    above = order[selected[order] & ~np.asarray(fixed, dtype=bool)[order]]
+    below = order[~selected[order] & np.asarray(eligible, dtype=bool)[order]]
+    line = np.concatenate([above, below])
+    draw = exploration_draw(len(line), len(above), band=band, seed=seed)
+    out = selected.copy()
+    out[line] = draw.proposed
+    propensity = selected.astype(float)
+    propensity[line] = draw.proposal_propensity
+    in_band = np.zeros(len(selected), dtype=bool)
+    in_band[line] = draw.in_band
+    return out, propensity, in_band

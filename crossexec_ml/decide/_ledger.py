@@ -1494,6 +1494,7 @@ SHOWN_SCORES: tuple[str, ...] = (
     "expected_gain",
     "suggested_rung",
     "priority_rank",
+    "proposal_propensity",
     "case_fingerprint",
 )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crossexec_ml.decide._explore import explore_selection
 from crossexec_ml.decide._guidance import guidance_arrays
 from crossexec_ml.decide._policy import (
     _flag,
@@ -40,12 +41,16 @@ class PriorityOrder:
         In the top-k this cycle (floors included).
     floor_reason : numpy.ndarray of object
         Why a row was lifted into the top-k by a floor, else "".
+    proposal_propensity : numpy.ndarray of float or None
+        With an exploration band only: the probability each row was proposed (1, 0, or 1/2
+        in the band); None when the band is off.
     """
 
     gain: np.ndarray
     rank: np.ndarray
     candidate: np.ndarray
     floor_reason: np.ndarray
+    proposal_propensity: np.ndarray | None = None
 
 
 def priority_order(
@@ -149,7 +154,24 @@ def order_by_gain(
     final = np.concatenate([order[sel_mask[order]], order[~sel_mask[order]]])
     rank = np.full(n, np.nan)
     rank[final] = np.arange(1, len(order) + 1)
-    return PriorityOrder(gain=gain, rank=rank, candidate=sel_mask, floor_reason=lifted_reason)
+    propensity = None
+    if s.explore_band > 0:
+        # The lottery at the cut changes who is proposed, never the order shown.
+        sel_mask, propensity, _ = explore_selection(
+            final,
+            sel_mask,
+            fixed=lifted_reason != "",
+            eligible=actionable,
+            band=s.explore_band,
+            seed=s.explore_seed,
+        )
+    return PriorityOrder(
+        gain=gain,
+        rank=rank,
+        candidate=sel_mask,
+        floor_reason=lifted_reason,
+        proposal_propensity=propensity,
+    )
 
 
 def rank_cases(
@@ -182,6 +204,8 @@ def rank_cases(
     out["expected_gain"] = po.gain
     out["priority_rank"] = pd.array(po.rank, dtype="Float64").astype("Int64")
     out["candidate"] = po.candidate
+    if po.proposal_propensity is not None:
+        out["proposal_propensity"] = po.proposal_propensity
     out["floor_reason"] = pd.array(po.floor_reason, dtype="string")
     out["guidance"], out["guidance_en"] = guidance_arrays(scored, cases)
     out = out.sort_values("priority_rank", na_position="last", kind="stable")

@@ -189,6 +189,9 @@ def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
         rank=sl["rank"].to_numpy(),
         candidate=sl["candidate"].to_numpy(),
         floor_reason=sl["floor_reason"].to_numpy(dtype=object),
+        proposal_propensity=(
+            sl["proposal_propensity"].to_numpy() if "proposal_propensity" in sl else None
+        ),
     )
     ranked = with_order(rows, order)
     if len(explain):
@@ -197,7 +200,11 @@ def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
         top = np.arange(len(explain))  # with_order put them first, in the same order
         for col in why:
             ranked.loc[top, col] = why[col].to_numpy()
-    ranked[list(SCORE_COLUMNS)].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
+    columns = [
+        *SCORE_COLUMNS,
+        *(["proposal_propensity"] if "proposal_propensity" in ranked else []),
+    ]
+    ranked[columns].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
     (rows_dir / _part_name(i)).unlink()
     (rows_dir / _order_name(i)).unlink()
     return len(ranked)
@@ -210,13 +217,14 @@ def _write_order(
     a province's order would make a graph of hundreds of MB); return its rows to explain."""
     lo, hi = int(bounds[i]), int(bounds[i + 1])
     rank = order.rank[lo:hi]
-    pd.DataFrame(
-        {
-            "rank": rank,
-            "candidate": order.candidate[lo:hi],
-            "floor_reason": pd.array(order.floor_reason[lo:hi], dtype="string"),
-        }
-    ).to_parquet(rows_dir / _order_name(i), index=False)
+    piece = {
+        "rank": rank,
+        "candidate": order.candidate[lo:hi],
+        "floor_reason": pd.array(order.floor_reason[lo:hi], dtype="string"),
+    }
+    if order.proposal_propensity is not None:
+        piece["proposal_propensity"] = order.proposal_propensity[lo:hi]
+    pd.DataFrame(piece).to_parquet(rows_dir / _order_name(i), index=False)
     top = np.flatnonzero(~np.isnan(rank) & (rank <= explain_top))
     return top[np.argsort(rank[top], kind="stable")]
 
@@ -401,6 +409,8 @@ def score_partitioned(
     allow_personal_columns: bool | None = None,
     progress: bool = True,
     threads: int | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> ScaleRun:
     """Score partitioned Parquet into partitioned Parquet, ranked across all partitions.
 
@@ -442,6 +452,8 @@ def score_partitioned(
         Pandas only: pieces scored at the same time in this process (BLAS and OpenMP held to
         one thread each meanwhile); default 2 on a machine with 2 cores or more, else 1.
         Memory holds one piece per thread (about 0.3 GB per 250,000 rows).
+    explore, explore_seed : optional
+        The exploration band and its seed, as :func:`crossexec_ml.jobs.score`.
 
     Returns
     -------
@@ -467,7 +479,13 @@ def score_partitioned(
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
     policy, policy_record = resolve_policy(
-        card, ladder=ladder, cohort=cohort, priority=priority, capacity=capacity
+        card,
+        ladder=ladder,
+        cohort=cohort,
+        priority=priority,
+        capacity=capacity,
+        explore=explore,
+        explore_seed=explore_seed,
     )
     _input_files(cases)  # refuse a missing or foreign input before any work
     out = Path(out_dir)

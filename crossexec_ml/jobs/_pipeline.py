@@ -416,6 +416,8 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
     out = rows.take(perm).reset_index(drop=True)
     out["priority_rank"] = pd.array(order.rank[perm], dtype="Float64").astype("Int64")
     out["candidate"] = np.asarray(order.candidate)[perm]
+    if order.proposal_propensity is not None:  # an exploration band was drawn
+        out["proposal_propensity"] = np.asarray(order.proposal_propensity)[perm]
     # Mostly empty, a few distinct reasons: each written out once, then taken by code.
     reason = np.asarray(order.floor_reason, dtype=object)[perm]
     lifted = np.flatnonzero(reason != "")
@@ -430,6 +432,13 @@ def with_order(rows: pd.DataFrame, order: PriorityOrder) -> pd.DataFrame:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = categories_as_text(out[col].array)
     return out
+
+
+def output_columns(ranked: pd.DataFrame) -> list[str]:
+    """The scored list's columns: :data:`SCORE_COLUMNS`, then ``proposal_propensity`` when an
+    exploration band was drawn."""
+    extra = ["proposal_propensity"] if "proposal_propensity" in ranked else []
+    return [*SCORE_COLUMNS, *extra]
 
 
 def reasons_for(
@@ -457,6 +466,8 @@ def score_cases(
     card: Mapping | None = None,
     policy: ScoringPolicy | None = None,
     capacity: int | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> pd.DataFrame:
     """Score contract-typed cases in memory: probabilities, suggested rung, flags, rank.
 
@@ -492,6 +503,9 @@ def score_cases(
         ``capacity`` override single parts (see :func:`crossexec_ml.settings.resolve_policy`).
     capacity : int, optional
         Cases to reassign this cycle (overrides ``priority.capacity`` only).
+    explore, explore_seed : optional
+        The exploration band and its seed (see :class:`PrioritySettings`); with a band the
+        list gains ``proposal_propensity``, and ``candidate`` is the band's draw.
 
     Returns
     -------
@@ -506,7 +520,14 @@ def score_cases(
         different threshold needs a retrained model).
     """
     resolved, record = resolve_policy(
-        card, policy=policy, ladder=ladder, cohort=cohort, priority=priority, capacity=capacity
+        card,
+        policy=policy,
+        ladder=ladder,
+        cohort=cohort,
+        priority=priority,
+        capacity=capacity,
+        explore=explore,
+        explore_seed=explore_seed,
     )
     model_flags = getattr(model, "flag_settings", None) or FlagSettings()
     if resolved.flags != model_flags:
@@ -536,7 +557,7 @@ def score_cases(
         why = reasons_for(model, cases.iloc[position], ladder)
         for col in why:
             ranked.loc[top, col] = why[col].to_numpy()
-    out = ranked[list(SCORE_COLUMNS)]
+    out = ranked[output_columns(ranked)]
     out.attrs["scoring_policy"] = record
     return out
 
@@ -553,6 +574,8 @@ def score(
     policy: ScoringPolicy | None = None,
     capacity: int | None = None,
     expected_sha256: str | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> pd.DataFrame:
     """Load a model, read and validate cases, score them, and write the list if asked.
 
@@ -578,6 +601,9 @@ def score(
         Cases to reassign this cycle (overrides the policy's ``priority.capacity`` only).
     expected_sha256 : str, optional
         The approved model's SHA-256 or model_id (see :func:`crossexec_ml.model.load_model`).
+    explore, explore_seed : optional
+        The exploration band and its seed (override the policy's ``priority.explore_band``
+        and ``priority.explore_seed``; off unless given).
 
     Returns
     -------
@@ -599,6 +625,8 @@ def score(
         card=card,
         policy=policy,
         capacity=capacity,
+        explore=explore,
+        explore_seed=explore_seed,
     )
     if out_path is not None:
         extra = None
