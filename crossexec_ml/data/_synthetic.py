@@ -48,7 +48,7 @@ from crossexec_ml.data._synthetic_truth import (
     _sigmoid,
     _truth_arrays,
 )
-from crossexec_ml.data._synthetic_variants import Variant, get_variant
+from crossexec_ml.data._synthetic_variants import Variant, _get_variant
 from crossexec_ml.settings import RUNGS
 
 # Treatment assignment outside the pilot, log-odds [invented; intercept tuned so that about a
@@ -345,7 +345,7 @@ def make_cases(
         raise ValueError(f"n_history and n_current must be >= 0, got {n_history}, {n_current}")
     if not 0.0 <= pilot_share <= 1.0:
         raise ValueError(f"pilot_share must be in [0, 1], got {pilot_share}")
-    world = get_variant(variant)
+    world = _get_variant(variant)
     rng = np.random.default_rng(seed)
     org = _make_org(rng)
 

@@ -66,7 +66,7 @@ def _effects(intra: float, inter: float, higher: float | tuple[float, ...]) -> d
 #: Rung effects that diverge by stall cause [invented]: a lazy handler is cured by any other
 #: handler of the team and barely by the higher court (which keeps the file moving slowly);
 #: interference, special entities and disposal obstacles need the higher court's weight.
-DIVERGENT_EFFECTS: dict[str, dict[str, float]] = {
+_DIVERGENT_EFFECTS: dict[str, dict[str, float]] = {
     "no_assets": _effects(0.05, 0.05, 0.05),
     "handler_inertia": _effects(1.7, 1.2, 0.2),
     "hidden_assets": _effects(0.2, 0.5, 1.2),
@@ -75,7 +75,7 @@ DIVERGENT_EFFECTS: dict[str, dict[str, float]] = {
     "local_interference": _effects(0.0, 0.1, (1.6, 1.8, 1.4, 1.4)),
     "special_entity_block": _effects(0.0, 0.1, (1.8, 1.5, 1.5, 1.5)),
 }
-assert set(DIVERGENT_EFFECTS) == set(STALL_CAUSES)
+assert set(_DIVERGENT_EFFECTS) == set(STALL_CAUSES)
 
 
 #: The registry, default first.
@@ -86,7 +86,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "divergent",
             "rung effects diverge by stall cause (inertia: intra-team large, higher court small)",
-            rung_effects=DIVERGENT_EFFECTS,
+            rung_effects=_DIVERGENT_EFFECTS,
         ),
         Variant(
             "strong_confounding",
@@ -106,14 +106,14 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "few_higher",
             "only a quarter of the usual higher-court reassignments, divergent effects",
-            rung_effects=DIVERGENT_EFFECTS,
+            rung_effects=_DIVERGENT_EFFECTS,
             higher_keep=0.25,
         ),
     )
 }
 
 
-def get_variant(variant: str | Variant | None) -> Variant:
+def _get_variant(variant: str | Variant | None) -> Variant:
     """The :class:`Variant` for a registry name (``None`` = the default world).
 
     Raises
