@@ -78,6 +78,21 @@ _DIVERGENT_EFFECTS: dict[str, dict[str, float]] = {
 assert set(_DIVERGENT_EFFECTS) == set(STALL_CAUSES)
 
 
+#: Rung effects that specialise [invented]: each cause is helped by one rung and not by the
+#: others (a lazy handler is cured within the team, the higher court only adds delay; pressure
+#: and special entities yield only to the higher court; hidden assets to another team's
+#: fresh inquiry). The world where shrinking every rung towards a shared effect hurts most.
+_SPECIALISED_EFFECTS: dict[str, dict[str, float]] = {
+    "no_assets": _effects(0.0, 0.0, 0.0),
+    "handler_inertia": _effects(2.2, 0.6, -0.4),
+    "hidden_assets": _effects(0.0, 1.6, 0.3),
+    "disposal_obstacle": _effects(-0.2, 0.0, (1.6, 1.4, 1.2, 1.2)),
+    "multi_party": _effects(-0.2, 0.2, (0.3, 0.3, 1.8, 1.8)),
+    "local_interference": _effects(-0.3, 0.0, (2.0, 2.2, 1.8, 1.8)),
+    "special_entity_block": _effects(-0.3, 0.0, (2.2, 1.8, 1.8, 1.8)),
+}
+
+
 #: The registry, default first.
 VARIANTS: dict[str, Variant] = {
     v.name: v
@@ -102,6 +117,11 @@ VARIANTS: dict[str, Variant] = {
             "other_signals",
             "each stall cause shows the column signature of another cause",
             signal_shift=1,
+        ),
+        Variant(
+            "specialised",
+            "each cause is helped by one rung only (others add nothing or harm)",
+            rung_effects=_SPECIALISED_EFFECTS,
         ),
         Variant(
             "few_higher",

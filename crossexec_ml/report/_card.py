@@ -203,8 +203,13 @@ def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None
         "observed_rate": "实际 observed",
     }
     calib, pilot = metrics.get("calibration"), metrics.get("pilot")
+    # The pilot rows counted are those of the back-test's test windows (the fairness audit
+    # counts its own windows'), said in the row's name so the two figures are not confused.
+    pilot_names = {"n_pilot": "随机分配行（回测测试窗口内）randomised rows in the test windows"}
     pilot_rows = [
-        {"k": k, "v": v} for k, v in (pilot or {}).items() if not isinstance(v, list | dict)
+        {"k": pilot_names.get(k, k), "v": v}
+        for k, v in (pilot or {}).items()
+        if not isinstance(v, list | dict)
     ]
     hashes = _table(
         [

@@ -72,7 +72,9 @@ def test_card_shows_the_learner_chosen_its_evidence_and_each_rungs_calibration(m
     window = card["metrics"]["windows"][0]
     assert f"<td>{window['ece_intra_team']:.3f}</td>" in page
     # The pilot rows of the export are found (the card no longer says there are none).
-    assert card["metrics"]["pilot"]["n_pilot"] > 0 and "No randomised" not in page
+    n_pilot = card["metrics"]["pilot"]["n_pilot"]
+    assert n_pilot > 0 and "No randomised" not in page
+    assert f"randomised rows in the test windows</td><td>{n_pilot:,}</td>" in page
 
 
 def test_card_includes_the_fairness_audit_and_says_when_it_is_of_another_model(model_dir, tmp_path):
