@@ -204,7 +204,7 @@ class CrossExecModel(BaseEstimator):
         The evidence of the choice (None when a learner was named): every candidate's
         held-out log-loss and doubly robust list value with its standard error.
     parts_ : dict
-        The fitted parts of the learner (:func:`crossexec_ml.model._learners.fit_part`).
+        The fitted parts of the learner (``crossexec_ml.model._learners._fit_part``).
     numeric_, categorical_ : list of str
         Model inputs actually used (optional columns absent from training are left out).
     unused_columns_ : list of str

@@ -120,6 +120,7 @@ def _selection_section(card: Mapping[str, Any]) -> dict[str, Any] | None:
         "n_fit": _num(sel.get("n_fit")),
         "n_valid": _num(sel.get("n_valid")),
         "n_randomised": _num(sel.get("n_randomised_valid")),
+        "share": f"{(sel.get('settings') or {}).get('capacity_share', 0.1):.0%}",
         "table": _table(rows, columns) if rows else None,
     }
 

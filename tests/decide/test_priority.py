@@ -94,7 +94,8 @@ def test_guidance_says_when_within_team_and_higher_court_cannot_be_told_apart():
     sc["p_higher_court"] = [0.18, 0.35, 0.05]
     zh, en = guidance(sc, c)
     said_zh, said_en = t_pair("guidance.rungs_indistinct")
-    assert said_zh == "团队内与提级效果无法区分，按最低层级建议："
+    # The wording, with the rung spelled as the vocabulary spells it.
+    assert said_zh == "团队内与提级/指令执行效果无法区分，按最低层级建议："
     assert zh[0].startswith(said_zh) and en[0].startswith(said_en)
     assert said_zh not in zh[1] and said_zh not in zh[2]
 
