@@ -166,6 +166,8 @@ def _learner_logits(learner: str, parts: dict, z, n_inter, trees) -> np.ndarray:
     """Log-odds of a learner from its fitted parts: the mean over them."""
     names = _parts_of(learner)
     out = _part_logits(names[0], parts[names[0]], z, n_inter, trees)
+    if len(names) == 1:
+        return out
     for name in names[1:]:
         out += _part_logits(name, parts[name], z, n_inter, trees)
     return out / len(names)
