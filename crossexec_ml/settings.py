@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_CODE_PATTERN",
     "FAIRNESS_GROUPINGS",
     "FAIRNESS_POLICIES",
+    "LEARNERS",
     "PROB_COLUMNS",
     "RUNGS",
     "BacktestSettings",
@@ -26,6 +27,7 @@ __all__ = [
     "MonitorSettings",
     "PrioritySettings",
     "ScoringPolicy",
+    "SelectionSettings",
     "resolve_policy",
 ]
 
@@ -239,6 +241,68 @@ class BacktestSettings:
     gap_days: int = 180
     capacity_share: float = 0.10
     seed: int = 0
+
+
+#: The learners the model chooses among, simplest first (ties within noise go to the first).
+LEARNERS: tuple[str, ...] = (
+    "s_linear_0.2",
+    "s_linear_0.5",
+    "s_linear_1",
+    "t_linear",
+    "s_boost",
+    "average",
+)
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """How the model picks its learner on the data it is given, without any truth.
+
+    The candidates are fitted on the older rows and judged on the newest ``valid_months`` of
+    history (rows whose outcome was known ``gap_days`` after the training rows'), by a doubly
+    robust estimate of the extra resolutions their list would gain at ``capacity_share``; the
+    held-out log-loss of the outcome under the rung actually taken is reported beside it and
+    breaks ties. Settings, not constants.
+
+    Parameters
+    ----------
+    candidates : tuple of str
+        Learners to compare, simplest first (names from :data:`LEARNERS`).
+    valid_months : int
+        Length of the newest window used to judge the candidates.
+    gap_days : int
+        A fitting row's ``as_of_date`` is at least this many days before the window.
+    capacity_share : float
+        Share of the window's cases the judged list holds.
+    propensity_floor : float
+        Smallest probability of the rung taken used as an inverse weight (larger weights are
+        capped there: a little bias for much less noise).
+    n_se : float
+        A candidate within this many standard errors (of its paired difference) of the best
+        estimated value ties with it; ties go to the simplest. Two, not one: the best of six
+        noisy estimates is flattered by the choice itself, and switching away from a simpler
+        learner on noise costs more than it gains (measured: ``benchmarks/model_quality.py``).
+    min_fit_rows, min_valid_rows : int
+        With fewer rows the first candidate is used, and the card says why.
+    """
+
+    candidates: tuple[str, ...] = LEARNERS
+    valid_months: int = 6
+    gap_days: int = 180
+    capacity_share: float = 0.10
+    propensity_floor: float = 0.02
+    n_se: float = 2.0
+    min_fit_rows: int = 2000
+    min_valid_rows: int = 800
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.candidates if c not in LEARNERS]
+        if unknown or not self.candidates:
+            raise ValueError(
+                f"unknown or no learners {unknown}; choose among {', '.join(LEARNERS)}"
+            )
+        if not 0 < self.capacity_share <= 1 or not 0 < self.propensity_floor < 1:
+            raise ValueError("capacity_share and propensity_floor must lie in (0, 1]")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from crossexec_ml.data._synthetic_truth import (
     higher_court_mode,
     true_probabilities,
 )
+from crossexec_ml.data._synthetic_variants import VARIANTS, Variant
 from crossexec_ml.data._truth import read_truth
 from crossexec_ml.data._validate import (
     MAX_PROBLEMS,
@@ -140,8 +141,10 @@ __all__ = [
     "TREATMENT_MODES",
     "TRUTH_COLUMNS",
     "TRUTH_PROB_COLUMNS",
+    "VARIANTS",
     "ValidationError",
     "ValidationReport",
+    "Variant",
     "allowing_personal_columns",
     "atomic_path",
     "cases_contract",

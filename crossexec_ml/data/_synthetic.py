@@ -48,6 +48,7 @@ from crossexec_ml.data._synthetic_truth import (
     _sigmoid,
     _truth_arrays,
 )
+from crossexec_ml.data._synthetic_variants import Variant, _get_variant
 from crossexec_ml.settings import RUNGS
 
 # Treatment assignment outside the pilot, log-odds [invented; intercept tuned so that about a
@@ -154,8 +155,14 @@ def _assign_treatment(
     f: dict[str, np.ndarray],
     extra: dict[str, np.ndarray],
     pilot: np.ndarray,
+    variant: Variant | None = None,
+    variant_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """Rung index (0 keep .. 3 higher_court) taken within 30 days, confounded outside the pilot."""
+    """Rung index (0 keep .. 3 higher_court) taken within 30 days, confounded outside the pilot.
+
+    A structural ``variant`` may scale the confounding or send fewer cases to the higher court;
+    its extra draws come from ``variant_rng``, so the default world's stream is untouched.
+    """
     n = pilot.size
     log_amount = np.where(
         f["amount_outstanding"] > 0, np.log10(np.maximum(f["amount_outstanding"], 1.0)) - 5.0, 0.0
@@ -174,6 +181,8 @@ def _assign_treatment(
         + _ASSIGN_DEBTOR_GONE * extra["debtor_gone"]
         + _ASSIGN_LIVELIHOOD * f["is_livelihood"]
     )
+    if variant is not None and variant.confounding != 1.0:
+        logit = _rescaled_logit(logit, variant.confounding)
     treated = rng.random(n) < _sigmoid(logit)
     stage = f["ladder_stage"]
     nxt = np.minimum(stage + 1, 3)
@@ -181,8 +190,26 @@ def _assign_treatment(
     jump = np.where(sensitive, _JUMP_TO_HIGHER_SENSITIVE, _JUMP_TO_HIGHER)
     rung = np.where(u < jump, 3, np.where(u < jump + _SKIP_ONE_RUNG, np.minimum(nxt + 1, 3), nxt))
     rung = np.where(treated, rung, 0)
+    if variant is not None and variant.higher_keep < 1.0 and variant_rng is not None:
+        demote = (rung == 3) & (variant_rng.random(n) >= variant.higher_keep)
+        rung = np.where(demote, 2, rung)
     # The randomised pilot draws the rung uniformly, keep included [DOMAIN].
     return np.where(pilot, rng.integers(0, len(RUNGS), n), rung)
+
+
+def _rescaled_logit(logit: np.ndarray, strength: float) -> np.ndarray:
+    """The assignment log-odds with every term scaled by ``strength`` around a new intercept
+    chosen (by bisection) so the expected share of reassigned rows is unchanged."""
+    terms = logit - _ASSIGN_INTERCEPT
+    target = _sigmoid(logit).mean()
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if _sigmoid(mid + strength * terms).mean() < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2 + strength * terms
 
 
 def _draw_outcomes(
@@ -275,7 +302,11 @@ def _frame(
 
 
 def make_cases(
-    n_history: int = 6000, n_current: int = 1500, pilot_share: float = 0.2, seed: int = 7
+    n_history: int = 6000,
+    n_current: int = 1500,
+    pilot_share: float = 0.2,
+    seed: int = 7,
+    variant: str | Variant | None = None,
 ) -> SyntheticCases:
     """Generate historical and current stalled cases with their known truth.
 
@@ -289,7 +320,11 @@ def make_cases(
         Expected share of historical rows from the randomised pilot, where the rung was drawn
         uniformly among keep, intra_team, inter_team and higher_court.
     seed : int
-        Seed of the only random generator used; same arguments give identical frames.
+        Seed of the random generators; same arguments give identical frames.
+    variant : str or Variant, optional
+        A structural variant of the world (:data:`VARIANTS`: rung effects that diverge by
+        stall cause, stronger or weaker confounding, other signalling columns, few higher-court
+        rows). ``None`` or ``"default"`` is the generator as shipped.
 
     Returns
     -------
@@ -298,7 +333,7 @@ def make_cases(
     Raises
     ------
     ValueError
-        If a count is negative or ``pilot_share`` is outside [0, 1].
+        If a count is negative, ``pilot_share`` is outside [0, 1] or the variant is unknown.
 
     Examples
     --------
@@ -310,6 +345,7 @@ def make_cases(
         raise ValueError(f"n_history and n_current must be >= 0, got {n_history}, {n_current}")
     if not 0.0 <= pilot_share <= 1.0:
         raise ValueError(f"pilot_share must be in [0, 1], got {pilot_share}")
+    world = _get_variant(variant)
     rng = np.random.default_rng(seed)
     org = _make_org(rng)
 
@@ -317,13 +353,13 @@ def make_cases(
     as_of_hist = np.sort(months[rng.integers(0, months.size, n_history)])
     as_of = np.concatenate([as_of_hist, np.full(n_current, _CURRENT_AS_OF)])
     n = as_of.size
-    f, miss, cause, extra = _draw_features(rng, as_of, org)
-    truth = _truth_arrays(cause, f)
+    f, miss, cause, extra = _draw_features(rng, as_of, org, world.signal_shift)
+    truth = _truth_arrays(cause, f, world.rung_effects)
     extra["material_asset"] = truth["material"] > 0
 
     hist = np.arange(n) < n_history
     pilot = hist & (rng.random(n) < pilot_share)
-    rung = _assign_treatment(rng, f, extra, pilot)
+    rung = _assign_treatment(rng, f, extra, pilot, world, np.random.default_rng([seed, 2]))
     p_all = np.column_stack([truth[f"p_{r}"] for r in RUNGS])
     p_taken = p_all[np.arange(n), rung]
     out = _draw_outcomes(rng, f, extra, p_taken, rung > 0)

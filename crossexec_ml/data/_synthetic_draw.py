@@ -169,17 +169,23 @@ def _month_ends(first: str, last: str) -> np.ndarray:
 
 
 def _draw_features(
-    rng: np.random.Generator, as_of: np.ndarray, org: _Org
+    rng: np.random.Generator, as_of: np.ndarray, org: _Org, signal_shift: int = 0
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
     """Draw the latent cause and every id/time/feature column for rows screened on ``as_of``.
 
     Returns the column arrays (category columns as contract codes), their missing masks, the
-    stall-cause index per row and helper arrays the treatment and outcome draws need.
+    stall-cause index per row and helper arrays the treatment and outcome draws need. With a
+    ``signal_shift`` (a structural variant), the columns show the signature of another cause
+    than the true one returned: every cause but ``no_assets`` moves that many places along.
     """
     n = as_of.size
     f: dict[str, np.ndarray] = {}
     miss: dict[str, np.ndarray] = {}
-    cause = rng.choice(len(STALL_CAUSES), size=n, p=np.asarray(STALL_CAUSE_SHARES))
+    true_cause = rng.choice(len(STALL_CAUSES), size=n, p=np.asarray(STALL_CAUSE_SHARES))
+    cause = true_cause
+    if signal_shift:
+        others = len(STALL_CAUSES) - 1
+        cause = np.where(true_cause == 0, 0, 1 + (true_cause - 1 + signal_shift) % others)
     is_ = {k: cause == i for i, k in enumerate(STALL_CAUSES)}
 
     # --- cause of action, livelihood, amounts -------------------------------------------------
@@ -537,4 +543,4 @@ def _draw_features(
         )
         | (f["debtor_whereabouts"] == wh["unreachable"]),
     }
-    return f, miss, cause, extra
+    return f, miss, true_cause, extra

@@ -281,7 +281,11 @@ def _higher_mode_index(
     return mode.astype(np.int64)
 
 
-def _truth_arrays(cause: np.ndarray, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _truth_arrays(
+    cause: np.ndarray,
+    f: dict[str, np.ndarray],
+    rung_effects: dict[str, dict[str, float]] | None = None,
+) -> dict[str, np.ndarray]:
     """True log-odds and probabilities from the latent cause and the observable columns.
 
     ``f`` holds plain numpy arrays (category columns as contract codes). Only columns that are
@@ -325,7 +329,8 @@ def _truth_arrays(cause: np.ndarray, f: dict[str, np.ndarray]) -> dict[str, np.n
         + _by_cause(CAUSE_BASELINE_OFFSET, cause)
     )
     shrink = HANDLER_SHRINK ** (f["n_handlers_so_far"].astype(float) - 1.0)
-    effects = np.array([[RUNG_EFFECTS[c][m] for m in TREATMENT_MODES] for c in STALL_CAUSES])
+    table = RUNG_EFFECTS if rung_effects is None else rung_effects
+    effects = np.array([[table[c][m] for m in TREATMENT_MODES] for c in STALL_CAUSES])
     mode = _higher_mode_index(cause, f["cross_jurisdiction"], f["superior_supervised"], outstanding)
     eff_intra = effects[cause, 0] * shrink
     eff_inter = effects[cause, 1] * shrink

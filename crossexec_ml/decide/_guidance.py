@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide._policy import vulnerable
+from crossexec_ml.settings import PROB_COLUMNS, LadderSettings
 from crossexec_ml.text import rung_label, t, t_pair
 
 # The rung sentences of the guidance, from the catalogue (``rung.<r>.long``).
@@ -13,6 +14,25 @@ _RUNG_TEXT = {
     r: (rung_label(r, "zh", long=True), rung_label(r, "en", long=True))
     for r in ("intra_team", "inter_team", "higher_court")
 }
+
+
+def _rungs_indistinct(scored: pd.DataFrame, settings: LadderSettings | None = None) -> np.ndarray:
+    """Cases sent within the team whose higher-court gain the model cannot tell apart from it.
+
+    The gains of ``intra_team`` and ``higher_court`` over keeping differ by less than the
+    ladder's own resolution: ``min_gain`` (the smallest gain worth acting on) or the
+    ``close_share`` margin of the larger gain, whichever is wider. The guidance then says so
+    rather than pretending the lowest rung is known to be best. False where the four
+    probabilities are not in ``scored``.
+    """
+    s = settings or LadderSettings()
+    if not set(PROB_COLUMNS) <= set(scored.columns):
+        return np.zeros(len(scored), dtype=bool)
+    p = scored[list(PROB_COLUMNS)].to_numpy(dtype=float)
+    intra, higher = p[:, 1] - p[:, 0], p[:, 3] - p[:, 0]
+    band = np.maximum(s.min_gain, (1 - s.close_share) * np.maximum(intra, higher))
+    sent_intra = scored["suggested_rung"].astype("string").fillna("").to_numpy() == "intra_team"
+    return sent_intra & (np.abs(higher - intra) <= band)
 
 
 def _step(key: str) -> tuple[str, str]:
@@ -217,6 +237,7 @@ def guidance_categories(
         rung_code = rung_code.astype(np.int64)
     vuln = vulnerable(cases)
     nothing_found = _nothing_found(derived)
+    indistinct = _rungs_indistinct(scored)
     rules, idle = _step_rules(cases)
     # Bit j set where first-step rule j applies.
     bits = np.zeros(len(cases), dtype=np.int64)
@@ -231,7 +252,7 @@ def guidance_categories(
         bits ^= lowest
     # Everything but the idle days: a few hundred templates, each written once from the
     # first case that has it, with the real-estate step's idle days left as a marker.
-    key = (((rung_code * 2 + vuln) * 2 + nothing_found) << len(rules)) | shown
+    key = ((((rung_code * 2 + indistinct) * 2 + vuln) * 2 + nothing_found) << len(rules)) | shown
     group, _ = pd.factorize(key)
     first = np.zeros(group.max(initial=-1) + 1, dtype=np.int64)
     first[group[::-1]] = np.arange(len(group))[::-1]  # the first row of each group
@@ -286,6 +307,10 @@ def _guidance_texts(
     has = steps[("any", 0)]
     rung_zh = np.array([_RUNG_TEXT.get(r, ("", ""))[0] for r in rungs], dtype=object)
     rung_en = np.array([_RUNG_TEXT.get(r, ("", ""))[1] for r in rungs], dtype=object)
+    # When the data cannot tell within-team from the higher court, the text says so first.
+    indistinct = _rungs_indistinct(scored)
+    rung_zh = np.where(indistinct, t("guidance.rungs_indistinct", "zh"), "") + rung_zh
+    rung_en = np.where(indistinct, t("guidance.rungs_indistinct", "en"), "") + rung_en
     texts: dict[str, np.ndarray] = {}
     for lang, rung_text in (("zh", rung_zh), ("en", rung_en)):
         # guidance.move is "{rung}<then>{steps}"; the others put {aid} or {steps} in one place.

@@ -339,14 +339,48 @@ def truth_gain(truth_p: np.ndarray, positions: np.ndarray, rungs: np.ndarray) ->
 
 
 def _pilot_ipw_gain(
-    y: np.ndarray, taken: np.ndarray, positions: np.ndarray, rungs: np.ndarray, shares: np.ndarray
+    y: np.ndarray, taken: np.ndarray, positions: np.ndarray, rungs: np.ndarray, e: np.ndarray
 ) -> float:
-    """IPW estimate of extra resolutions per selected pilot case (rung drawn at random)."""
+    """IPW estimate of extra resolutions per selected pilot case (rung drawn at random).
+
+    ``e`` is each row's probability of the rung it took (its ``assignment_propensity``).
+    """
     if len(positions) == 0:
         return float("nan")
-    a, yy = taken[positions], y[positions]
-    est = yy * (a == rungs) / shares[rungs] - yy * (a == 0) / shares[0]
+    a, yy, w = taken[positions], y[positions], 1.0 / e[positions]
+    est = yy * w * (a == rungs) - yy * w * (a == 0)
     return float(est.mean())
+
+
+def _pilot_propensity(cases: pd.DataFrame, taken: np.ndarray) -> np.ndarray:
+    """Each pilot row's probability of its rung: ``assignment_propensity`` where given, else
+    the rung's share among the pilot rows (a uniform draw has both equal)."""
+    shares = np.array([(taken == r).mean() for r in range(len(RUNGS))])
+    e = shares[taken]
+    if "assignment_propensity" in cases:
+        given = pd.to_numeric(cases["assignment_propensity"], errors="coerce").to_numpy(float)
+        e = np.where(np.isfinite(given) & (given > 0), given, e)
+    return e
+
+
+def _rung_choice_check(
+    y: np.ndarray, taken: np.ndarray, best_rung: np.ndarray, e: np.ndarray
+) -> dict[str, float]:
+    """Does the suggested rung beat the other reassignment rungs on randomised rows?
+
+    IPW resolution rate if every pilot case got the model's suggested rung, and if it got one
+    of the two other reassignment rungs (their mean): an unconfounded check of the rung choice,
+    separate from the choice of cases.
+    """
+    w = y / e
+    suggested = float((w * (taken == best_rung)).mean())
+    other = (taken > 0) & (taken != best_rung)
+    others = float((w * other).mean() / 2)
+    return {
+        "ipw_rate_suggested_rung": suggested,
+        "ipw_rate_other_rungs": others,
+        "rung_choice_gain": suggested - others,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,6 +408,15 @@ def _window_metrics(
     m["brier"] = float(brier_score_loss(y, p_taken))
     m["ece"] = expected_calibration_error(y, p_taken)
     m["precision_at_k"], m["recall_at_k"] = precision_recall_at_k(y, p_taken, k)
+    # Rung choice is a target of its own: each rung's probabilities calibrated on the rows that
+    # took it (a model can be right on average and wrong about one rung).
+    taken_codes = rung_of(cases["cross_mode"]).cat.codes.to_numpy()
+    for j, rung in enumerate(RUNGS):
+        on = taken_codes == j
+        if on.sum() >= 20:
+            m[f"ece_{rung}"] = expected_calibration_error(y[on], p_taken[on])
+            m[f"mean_p_{rung}"] = float(p_taken[on].mean())
+            m[f"observed_{rung}"] = float(y[on].mean())
     lists = policy_gains(cases, probs, k, ladder=ladder, priority=priority, seed=s.seed)
     if truth is not None:
         tp = truth[list(PROB_COLUMNS)].to_numpy()
@@ -382,6 +425,8 @@ def _window_metrics(
         m["truth_auc"] = float(roc_auc_score(y, truth_taken)) if both else float("nan")
         p = probs[list(PROB_COLUMNS)].to_numpy()
         m["ece_vs_truth"] = expected_calibration_error(tp.ravel(), p.ravel())
+        for j, rung in enumerate(RUNGS):
+            m[f"ece_vs_truth_{rung}"] = expected_calibration_error(tp[:, j], p[:, j])
         m["mae_vs_truth"] = float(np.abs(p - tp).mean())
         true_best, _ = best_allowed_gain(tp, cases["ladder_stage"], ladder)
         oracle = float(np.sort(true_best)[::-1][:k].sum())
@@ -492,6 +537,11 @@ def _align_truth(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pilot_mask(cases: pd.DataFrame, truth: pd.DataFrame | None) -> np.ndarray | None:
+    """Rows whose rung was drawn at random: the contract's ``assignment_randomised`` (so a
+    back-test of a real export finds them, as the fairness audit does), else a truth file's
+    ``is_pilot``."""
+    if "assignment_randomised" in cases and cases["assignment_randomised"].notna().any():
+        return cases["assignment_randomised"].astype("boolean").fillna(False).to_numpy(bool)
     if truth is not None and "is_pilot" in truth:
         return truth["is_pilot"].astype(bool).to_numpy()
     if "is_pilot" in cases:
@@ -511,6 +561,7 @@ def _pilot_metrics(
     probs = probs.reset_index(drop=True)
     taken = rung_of(cases["cross_mode"]).cat.codes.to_numpy()
     shares = np.array([(taken == r).mean() for r in range(len(RUNGS))])
+    e = _pilot_propensity(cases, taken)
     gain, _, best_rung = _model_policy(probs, cases, ladder)
     # Qini and uplift@k for "the suggested rung vs keep": rows that got another rung drop out.
     relevant = (taken == best_rung) | (taken == 0)
@@ -526,5 +577,6 @@ def _pilot_metrics(
     }
     if (shares > 0).all():
         for name, (pos, rungs) in lists.items():
-            out[f"ipw_gain_per_case_{name}"] = _pilot_ipw_gain(y, taken, pos, rungs, shares)
+            out[f"ipw_gain_per_case_{name}"] = _pilot_ipw_gain(y, taken, pos, rungs, e)
+        out.update(_rung_choice_check(y, taken, best_rung, e))
     return out

@@ -1,8 +1,9 @@
 """The action-conditional resolution model: P(resolved within 180 days | case, rung).
 
-One estimator, :class:`CrossExecModel`: a penalised logistic S-learner with rung interactions
-and a small boosted baseline for the shared level. Why this design, and what it was measured
-against: ``docs/design/model.md``.
+One estimator, :class:`CrossExecModel`: a learner chosen on the data it is given (shrunk
+logistic S-learners, a T-learner, a boosted S-learner or their average; see
+:mod:`crossexec_ml.model._select`) and a small boosted baseline for the shared level. Why this
+design, and what it was measured against: ``docs/design/model.md``.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 from crossexec_ml.data import cases_contract
 from crossexec_ml.errors import TrainingDataError
 from crossexec_ml.model._features import derived_features, model_features, rung_of
-from crossexec_ml.settings import PROB_COLUMNS, RUNGS, FlagSettings
+from crossexec_ml.model._learners import _fit_part, _learner_logits, _parts_of, _uses_baseline
+from crossexec_ml.model._select import _baseline_trees, _select_learner
+from crossexec_ml.settings import LEARNERS, PROB_COLUMNS, FlagSettings, SelectionSettings
 
 
 def training_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -143,19 +144,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return expit(z)
 
 
-def _rowdot(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``a @ w`` row by row, each row summed on its own.
-
-    BLAS's matrix-vector kernels round a row differently depending on where it falls in the
-    block (the last rows of a chunk take another kernel), so the same case could get scores
-    differing in the 17th digit depending on which other cases were scored with it. einsum's
-    loop sums each row by itself, in a fixed order, so a case's scores depend on that case
-    alone and a partitioned province-scale run ranks exactly like one in-memory run
-    (``tests/test_model.py`` checks this).
-    """
-    return np.einsum("ij,j->i", a, w)
-
-
 # One-hot lookup tables per fitted model (built on first use; not part of the saved state).
 _ONEHOT_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -189,11 +177,12 @@ class CrossExecModel(BaseEstimator):
 
     Parameters
     ----------
-    C : float
-        Inverse L2 strength of the logistic regression.
-    inter_scale : float
-        Scale of the rung-interaction columns before the fit: smaller = effect modifiers are
-        penalised harder (the penalty grows as ``1 / inter_scale**2``).
+    learner : str
+        ``"auto"`` (default): choose among ``selection.candidates`` on the newest window of the
+        history, with no truth (:mod:`crossexec_ml.model._select`), then refit the winner on
+        every row. Or one of :data:`crossexec_ml.settings.LEARNERS` to fit it directly.
+    selection : SelectionSettings, optional
+        How ``"auto"`` chooses.
     n_knots : int
         Knots of the cubic splines on :data:`SPLINE_COLUMNS`.
     min_frequency : int
@@ -209,6 +198,13 @@ class CrossExecModel(BaseEstimator):
 
     Attributes
     ----------
+    learner_ : str
+        The learner fitted (the chosen one under ``"auto"``).
+    selection_ : dict or None
+        The evidence of the choice (None when a learner was named): every candidate's
+        held-out log-loss and doubly robust list value with its standard error.
+    parts_ : dict
+        The fitted parts of the learner (``crossexec_ml.model._learners._fit_part``).
     numeric_, categorical_ : list of str
         Model inputs actually used (optional columns absent from training are left out).
     unused_columns_ : list of str
@@ -217,11 +213,9 @@ class CrossExecModel(BaseEstimator):
         Main-effect transform (numbers, categories, splines).
     n_inter_ : int
         Leading columns of ``main_`` (numbers and categories) that enter the interactions.
-    lr_ : LogisticRegression
-        The fitted regression on ``[main, rung dummies, shared x, rung x]`` columns.
     baseline_ : HistGradientBoostingClassifier or None
         The boosted baseline: an S-learner whose prediction under ``keep`` only moves the level
-        shared by the four rungs.
+        shared by the four rungs (not used by ``s_boost``, whose trees set the level).
     n_rows_ : int
         Training rows.
 
@@ -236,8 +230,8 @@ class CrossExecModel(BaseEstimator):
 
     def __init__(
         self,
-        C: float = 0.02,
-        inter_scale: float = 0.2,
+        learner: str = "auto",
+        selection: SelectionSettings | None = None,
         n_knots: int = 5,
         min_frequency: int = 20,
         baseline_weight: float = 0.5,
@@ -245,8 +239,8 @@ class CrossExecModel(BaseEstimator):
         flag_settings: FlagSettings | None = None,
         random_state: int = 0,
     ):
-        self.C = C
-        self.inter_scale = inter_scale
+        self.learner = learner
+        self.selection = selection
         self.n_knots = n_knots
         self.min_frequency = min_frequency
         self.baseline_weight = baseline_weight
@@ -264,7 +258,7 @@ class CrossExecModel(BaseEstimator):
             f[c] = f[c].astype(object).where(f[c].notna(), "missing").astype(str)
         return f
 
-    def _blocks(self, x: pd.DataFrame, fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def _blocks(self, x: pd.DataFrame, fit: bool = False) -> np.ndarray:
         if fit:
             f = self._frame(x)
             num = (
@@ -298,10 +292,8 @@ class CrossExecModel(BaseEstimator):
             self.n_inter_ = self.main_.named_transformers_["num"].transform(
                 f[self.numeric_].head(1)
             ).shape[1] + len(self.main_.named_transformers_["cat"].get_feature_names_out())
-            z = self.main_.transform(f)
-        else:
-            z = self._transform_main(x)
-        return z, z[:, : self.n_inter_] * self.inter_scale
+            return self.main_.transform(f)
+        return self._transform_main(x)
 
     def _transform_main(self, x: pd.DataFrame) -> np.ndarray:
         """``main_.transform`` for scoring, without its per-cell work on categories.
@@ -327,28 +319,17 @@ class CrossExecModel(BaseEstimator):
             parts.append(est.transform(f))
         return np.hstack(parts)
 
-    @staticmethod
-    def _design(z: np.ndarray, zi: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        r = np.stack([codes == j for j in (1, 2, 3)], axis=1).astype(float)
-        blocks = [z, r, zi * (codes > 0)[:, None]] + [zi * r[:, [j]] for j in range(3)]
-        return np.hstack(blocks)
-
     def _logits(self, x: pd.DataFrame) -> np.ndarray:
         """Log-odds under the four rungs from one transform of the cases."""
-        z, zi = self._blocks(x)
-        coef, b0 = self.lr_.coef_[0], self.lr_.intercept_[0]
-        k, m = z.shape[1], zi.shape[1]
-        main = _rowdot(z, coef[:k]) + b0
-        shared = _rowdot(zi, coef[k + 3 : k + 3 + m])
-        out = np.empty((len(z), len(RUNGS)))
-        out[:, 0] = main
-        for j in range(3):
-            own = coef[k + 3 + m * (j + 1) : k + 3 + m * (j + 2)]
-            out[:, j + 1] = main + coef[k + j] + shared + _rowdot(zi, own)
-        if getattr(self, "baseline_", None) is not None:
+        z = self._blocks(x)
+        needs_trees = "s_boost" in _parts_of(self.learner_) or self.baseline_ is not None
+        trees = self._tree_inputs(x, np.zeros(len(x))) if needs_trees else None
+        out = _learner_logits(self.learner_, self.parts_, z, self.n_inter_, trees)
+        if self.baseline_ is not None:
             # The trees only move the level shared by the four rungs; the differences between
-            # rungs (the gains on the log-odds scale) stay the shrunk regression's.
-            keep = self.baseline_.decision_function(self._tree_inputs(x, np.zeros(len(x))))
+            # rungs (the gains on the log-odds scale) stay the learner's.
+            trees[:, -1] = 0
+            keep = self.baseline_.decision_function(trees)
             out += self.baseline_weight * (keep - out[:, 0])[:, None]
         return out
 
@@ -378,21 +359,35 @@ class CrossExecModel(BaseEstimator):
         x = full[self.numeric_ + self.categorical_]
         codes = rows["rung"].cat.codes.to_numpy()
         y = rows["resolved_180d"].astype(bool).to_numpy()
-        z, zi = self._blocks(x, fit=True)
-        self.lr_ = LogisticRegression(C=self.C, max_iter=5000, tol=1e-5).fit(
-            self._design(z, zi, codes), y
-        )
-        self.baseline_ = None
-        if self.baseline_weight > 0:
-            self.baseline_ = HistGradientBoostingClassifier(
-                learning_rate=0.15,
-                max_iter=self.baseline_max_iter,
-                max_leaf_nodes=8,
-                min_samples_leaf=40,
-                l2_regularization=1.0,
-                early_stopping=False,
+        z = self._blocks(x, fit=True)
+        trees = self._tree_inputs(x, codes.astype(float))
+        self.selection_ = None
+        learner = self.learner
+        if learner == "auto":
+            self.selection_ = _select_learner(
+                rows,
+                z,
+                self.n_inter_,
+                trees,
+                codes,
+                y,
+                self.selection or SelectionSettings(),
+                baseline={"weight": self.baseline_weight, "max_iter": self.baseline_max_iter},
                 random_state=self.random_state,
-            ).fit(self._tree_inputs(x, codes.astype(float)), y)
+            )
+            learner = self.selection_["chosen"]
+        elif learner not in LEARNERS:
+            raise ValueError(f"unknown learner {learner!r}; use 'auto' or one of {LEARNERS}")
+        self.learner_ = learner
+        self.parts_ = {
+            part: _fit_part(part, z, self.n_inter_, trees, codes, y, self.random_state)
+            for part in _parts_of(learner)
+        }
+        self.baseline_ = None
+        if self.baseline_weight > 0 and _uses_baseline(learner):
+            self.baseline_ = _baseline_trees(self.baseline_max_iter, self.random_state).fit(
+                trees, y
+            )
         self.n_rows_ = len(rows)
         return self
 
@@ -413,7 +408,7 @@ class CrossExecModel(BaseEstimator):
         return a
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "lr_"):
+        if not hasattr(self, "parts_"):
             raise RuntimeError("the model is not fitted; call fit(history) or load a model")
 
     def design_matrix(self, cases: pd.DataFrame) -> pd.DataFrame:

@@ -10,13 +10,14 @@ from pathlib import Path
 from crossexec_ml.data import cases_contract
 from crossexec_ml.errors import ModelFileError
 from crossexec_ml.model._estimator import CrossExecModel
+from crossexec_ml.model._learners import _describe_learner
 
 MODEL_FILE = "model.skops"
 
 
 #: Version of the model's internal layout; bumped whenever a saved model from an earlier
 #: layout could not be used by this code, so loading refuses it with a clear message.
-MODEL_FORMAT = 4
+MODEL_FORMAT = 5
 
 
 CARD_FILE = "card.json"
@@ -25,11 +26,13 @@ CARD_FILE = "card.json"
 #: Every non-builtin type a model file may contain, reviewed by hand. Loading refuses any file
 #: that needs anything else (never ``trusted=True``). ``numpy.dtype`` is the one-hot encoder's
 #: output dtype; ``BSpline`` and scipy's ``asarray`` alias are the spline transformer's state;
-#: ``TreePredictor`` holds the boosted baseline's trees. The package's own two classes are named
-#: by where they are defined (a move changes the name, and MODEL_FORMAT must then be bumped).
+#: ``TreePredictor`` holds the boosted trees (baseline and ``s_boost``). The package's own
+#: classes are named by where they are defined (a move changes the name, and MODEL_FORMAT must
+#: then be bumped).
 TRUSTED_TYPES: tuple[str, ...] = (
     "crossexec_ml.model._estimator.CrossExecModel",
     "crossexec_ml.settings.FlagSettings",
+    "crossexec_ml.settings.SelectionSettings",
     "numpy.dtype",
     "scipy._lib.array_api_compat.numpy._aliases.asarray",
     "scipy.interpolate._bsplines.BSpline",
@@ -80,7 +83,16 @@ def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: d
 
     model._check_fitted()
     folder = Path(model_dir)
-    card = {**card, "contract_version": cases_contract().version, "model_format": MODEL_FORMAT}
+    # What was fitted and why is the model's to say: the learner, its description and the
+    # truth-free evidence that chose it replace whatever the caller wrote there.
+    card = {
+        **card,
+        "method": _describe_learner(model.learner_),
+        "learner": model.learner_,
+        "model_selection": model.selection_,
+        "contract_version": cases_contract().version,
+        "model_format": MODEL_FORMAT,
+    }
     blob = sio.dumps({"model": model, "card": json.dumps(card, sort_keys=True)})
     card_on_disk = {**card, "model_sha256": _sha256(blob), "model_id": _sha256(blob)[:12]}
     with atomic_path(folder / MODEL_FILE) as tmp:

@@ -81,6 +81,59 @@ def _fairness_section(doc: Mapping[str, Any] | None, model_id: str | None) -> di
     }
 
 
+def _selection_section(card: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The learner chosen, why, and every candidate's truth-free evidence (section 4a)."""
+    sel = card.get("model_selection")
+    if not sel:
+        return None
+    reason = sel.get("reason", "")
+    key = f"card.selection.{reason}"
+    rows = []
+    for c in sel.get("candidates", []):
+        by_rung = c.get("log_loss_by_rung") or {}
+        shares = c.get("list_rung_shares") or {}
+        rows.append(
+            {
+                "learner": ("▶ " if c["learner"] == sel.get("chosen") else "") + c["learner"],
+                "dr": f"{c['dr_gain_per_case']:.3f} ± {c['dr_se']:.3f}",
+                "diff": f"{c['diff_to_best']:.3f} ± {c['diff_se']:.3f}",
+                "tied": c.get("tied"),
+                "log_loss": c.get("log_loss"),
+                **{f"ll_{r}": by_rung.get(r) for r in RUNGS},
+                "shares": " / ".join(f"{shares.get(r, 0):.0%}" for r in RUNGS[1:]),
+            }
+        )
+    columns = {
+        "learner": "候选 learner",
+        "dr": "双重稳健增益/案 DR gain per case ± SE",
+        "diff": "与最优差 behind best ± SE",
+        "tied": "噪声内 within noise",
+        "log_loss": "对数损失 log-loss",
+        **{f"ll_{r}": f"{rung_label(r, 'zh')} log-loss" for r in RUNGS},
+        "shares": "名单层级 list rungs (intra/inter/higher)",
+    }
+    window = sel.get("valid_window") or ["", ""]
+    return {
+        "chosen": sel.get("chosen"),
+        "reason": t_pair(key) if key in catalogue() else (reason, reason),
+        "window": f"{window[0]} .. {window[1]}",
+        "n_fit": _num(sel.get("n_fit")),
+        "n_valid": _num(sel.get("n_valid")),
+        "n_randomised": _num(sel.get("n_randomised_valid")),
+        "share": f"{(sel.get('settings') or {}).get('capacity_share', 0.1):.0%}",
+        "table": _table(rows, columns) if rows else None,
+    }
+
+
+def _rung_calibration(windows: Sequence[Mapping[str, Any]]) -> dict[str, list] | None:
+    """Per window, each rung's calibration error on the rows that took it."""
+    if not any(f"ece_{r}" in w for w in windows for r in RUNGS):
+        return None
+    columns = {"window_start": "窗口开始 from"}
+    columns.update({f"ece_{r}": f"ECE {_rung_both(r)}" for r in RUNGS})
+    return _table(windows, columns)
+
+
 def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None) -> str:
     """Render a model card (``card.json``) as one bilingual, self-contained HTML page.
 
@@ -151,8 +204,13 @@ def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None
         "observed_rate": "实际 observed",
     }
     calib, pilot = metrics.get("calibration"), metrics.get("pilot")
+    # The pilot rows counted are those of the back-test's test windows (the fairness audit
+    # counts its own windows'), said in the row's name so the two figures are not confused.
+    pilot_names = {"n_pilot": "随机分配行（回测测试窗口内）randomised rows in the test windows"}
     pilot_rows = [
-        {"k": k, "v": v} for k, v in (pilot or {}).items() if not isinstance(v, list | dict)
+        {"k": pilot_names.get(k, k), "v": v}
+        for k, v in (pilot or {}).items()
+        if not isinstance(v, list | dict)
     ]
     hashes = _table(
         [
@@ -182,6 +240,8 @@ def card_html(card: Mapping[str, Any], fairness: Mapping[str, Any] | None = None
         training=training,
         metrics=_table(metric_rows, {"k": "指标 metric", "v": "值 value"}),
         windows=_table(metrics.get("windows", []), windows),
+        selection=_selection_section(card),
+        rung_calibration=_rung_calibration(metrics.get("windows", [])),
         calibration=_table(calib, deciles) if calib else None,
         pilot=_table(pilot_rows, {"k": "随机试点 pilot", "v": "值 value"}) if pilot else None,
         fairness=_fairness_section(fairness, card.get("model_id")),

@@ -463,3 +463,88 @@ def test_new_randomisation_columns_are_validated(tmp_path):
     report = validate_file(path)
     where = {(p.row, p.column.split(" ")[0]) for p in report.problems}
     assert where == {(5, "assignment_propensity"), (7, "assignment_randomised")}
+
+
+# ------------------------------------------------------------------ structural variants
+
+
+@pytest.fixture(scope="module")
+def worlds():
+    from crossexec_ml.data import VARIANTS
+
+    return {v: make_cases(n_history=4000, n_current=0, seed=21, variant=v) for v in VARIANTS}
+
+
+def test_the_default_variant_is_the_generator_as_shipped(worlds):
+    plain = make_cases(n_history=4000, n_current=0, seed=21)
+    pd.testing.assert_frame_equal(worlds["default"].history, plain.history)
+    pd.testing.assert_frame_equal(worlds["default"].truth, plain.truth)
+
+
+def test_divergent_effects_favour_the_team_for_inertia_and_the_higher_court_for_pressure(worlds):
+    t = worlds["divergent"].truth
+    gain = t[["p_intra_team", "p_higher_court"]].to_numpy() - t[["p_keep"]].to_numpy()
+    inertia = (t["stall_cause"] == "handler_inertia").to_numpy()
+    pressure = t["stall_cause"].isin(["local_interference", "special_entity_block"]).to_numpy()
+    assert (gain[inertia, 0] > gain[inertia, 1]).mean() > 0.95
+    assert (gain[pressure, 1] > gain[pressure, 0]).mean() > 0.95
+    # In the default world the higher court helps inertia cases nearly as much.
+    d = worlds["default"].truth
+    dg = d[["p_intra_team", "p_higher_court"]].to_numpy() - d[["p_keep"]].to_numpy()
+    di = (d["stall_cause"] == "handler_inertia").to_numpy()
+    assert dg[di, 1].mean() > 0.6 * dg[di, 0].mean() > 2 * gain[inertia, 1].mean()
+
+
+def _rungs(world, pilot: bool) -> pd.Series:
+    h = world.history
+    rows = h[h["assignment_randomised"].astype(bool) == pilot]
+    return rows["cross_mode"].map(CROSS_MODE_TO_RUNG).value_counts(normalize=True)
+
+
+def test_few_higher_sends_a_quarter_of_the_usual_share_to_the_higher_court(worlds):
+    usual, few = _rungs(worlds["default"], False), _rungs(worlds["few_higher"], False)
+    assert 0.15 < few["higher_court"] / usual["higher_court"] < 0.4
+    # The pilot still draws every rung alike.
+    assert abs(_rungs(worlds["few_higher"], True)["higher_court"] - 0.25) < 0.05
+
+
+def test_confounding_strength_changes_who_is_reassigned_not_how_many(worlds):
+    from sklearn.metrics import roc_auc_score
+
+    def assignment_auc(world):
+        h = world.history[~world.history["assignment_randomised"].astype(bool)]
+        treated = (h["cross_mode"] != "none").to_numpy()
+        # The bureau's own score of a case: hard bones and property clues.
+        score = (
+            h["superior_supervised"].astype(float)
+            + h["interference_risk"].astype(float)
+            + h["has_real_estate"].astype(float)
+            + (h["deposit_balance"] > 0)
+        ).to_numpy()
+        return treated.mean(), roc_auc_score(treated, score)
+
+    share, auc = assignment_auc(worlds["default"])
+    strong_share, strong_auc = assignment_auc(worlds["strong_confounding"])
+    weak_share, weak_auc = assignment_auc(worlds["weak_confounding"])
+    assert abs(strong_share - share) < 0.03 and abs(weak_share - share) < 0.03
+    assert strong_auc > auc + 0.03 and weak_auc < auc - 0.03
+
+
+def test_other_signals_moves_the_signature_not_the_cause(worlds):
+    # Interference risk marks local-interference cases by default; with the signatures moved
+    # one place along it marks multi-party cases (shown as local interference) instead, and
+    # local-interference cases show the special-entity signature.
+    def risk_by_cause(world):
+        h, t = world.history, world.truth.iloc[: len(world.history)]
+        return h["interference_risk"].astype(float).groupby(t["stall_cause"].to_numpy()).mean()
+
+    d, o = risk_by_cause(worlds["default"]), risk_by_cause(worlds["other_signals"])
+    assert d["local_interference"] > 0.5 and o["local_interference"] < 0.45
+    assert o["multi_party"] > 0.5
+    shares = worlds["other_signals"].truth["stall_cause"].value_counts(normalize=True)
+    assert abs(shares["no_assets"] - 0.48) < 0.03  # the causes themselves are drawn as before
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown synthetic variant"):
+        make_cases(n_history=10, n_current=0, variant="utopia")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from crossexec_ml.data import make_cases
 from crossexec_ml.decide import expected_gain, guidance, order_by_gain, rank_cases
 from crossexec_ml.settings import PrioritySettings
+from crossexec_ml.text import t_pair
 
 CASES = make_cases(n_history=0, n_current=60, seed=2).current
 
@@ -80,6 +81,23 @@ def test_ties_broken_by_idle_time_then_case_id():
     ids = cases["case_id"].tolist()
     tied = sorted([ids[1], ids[2]])
     assert out["case_id"].tolist() == [*tied, ids[3], ids[0]]
+
+
+def test_guidance_says_when_within_team_and_higher_court_cannot_be_told_apart():
+    c = with_flags(CASES.head(3))
+    sc = scored_for(c, [0.12, 0.12, 0.0])
+    # Case 0: intra-team +0.12, higher court +0.13 (inside the ladder's resolution); case 1:
+    # intra-team +0.12, higher court +0.30 (clearly apart); case 2 is kept.
+    sc["p_keep"] = [0.05, 0.05, 0.05]
+    sc["p_intra_team"] = [0.17, 0.17, 0.05]
+    sc["p_inter_team"] = [0.06, 0.06, 0.05]
+    sc["p_higher_court"] = [0.18, 0.35, 0.05]
+    zh, en = guidance(sc, c)
+    said_zh, said_en = t_pair("guidance.rungs_indistinct")
+    # The wording, with the rung spelled as the vocabulary spells it.
+    assert said_zh == "团队内与提级/指令执行效果无法区分，按最低层级建议："
+    assert zh[0].startswith(said_zh) and en[0].startswith(said_en)
+    assert said_zh not in zh[1] and said_zh not in zh[2]
 
 
 @settings(max_examples=80, deadline=None)

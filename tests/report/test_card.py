@@ -56,6 +56,27 @@ def test_card_has_every_section_and_the_models_own_figures(model_dir, tmp_path):
     assert f"<td>{window['n_train']:,}</td>" in page  # counts shown as counts
 
 
+def test_card_shows_the_learner_chosen_its_evidence_and_each_rungs_calibration(model_dir):
+    from crossexec_ml.settings import LEARNERS
+    from crossexec_ml.text import t_pair
+
+    _, card = load_model(model_dir)
+    sel = card["model_selection"]
+    page = card_html(card)
+    assert card["learner"] == sel["chosen"] in LEARNERS
+    assert "How the learner was chosen" in page and f"▶ {sel['chosen']}" in page
+    assert t_pair(f"card.selection.{sel['reason']}")[0] in page
+    for c in sel["candidates"]:  # every candidate with its DR value and standard error
+        assert f"{c['dr_gain_per_case']:.3f} ± {c['dr_se']:.3f}" in page
+    assert "Each rung calibrated on" in page
+    window = card["metrics"]["windows"][0]
+    assert f"<td>{window['ece_intra_team']:.3f}</td>" in page
+    # The pilot rows of the export are found (the card no longer says there are none).
+    n_pilot = card["metrics"]["pilot"]["n_pilot"]
+    assert n_pilot > 0 and "No randomised" not in page
+    assert f"randomised rows in the test windows</td><td>{n_pilot:,}</td>" in page
+
+
 def test_card_includes_the_fairness_audit_and_says_when_it_is_of_another_model(model_dir, tmp_path):
     doc_path = sample_audit(model_dir, tmp_path / "fairness.json")
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
