@@ -14,7 +14,7 @@ from crossexec_ml.decide._assign import (
 from crossexec_ml.decide._assign_checks import PLAN_LABELS, plan_sheet
 from crossexec_ml.decide._checkup import CheckupSheet, GainParts, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
-from crossexec_ml.decide._explore import ExplorationDraw, exploration_draw
+from crossexec_ml.decide._explore import ExplorationDraw, exploration_draw, explore_selection
 from crossexec_ml.decide._guidance import (
     categories_as_text,
     guidance,
@@ -97,6 +97,7 @@ __all__ = [
     "expected_gain",
     "explain_cases",
     "exploration_draw",
+    "explore_selection",
     "floor_needs",
     "guidance",
     "guidance_arrays",

@@ -22,7 +22,7 @@ from crossexec_ml.jobs._pipeline import (
     SCORE_COLUMNS,
     evaluate_saved,
     file_sha256,
-    leader_sheets,
+    output_columns,
     plan,
     rank_rows,
     reasons_for,
@@ -68,6 +68,7 @@ from crossexec_ml.jobs._runner import (
 )
 from crossexec_ml.jobs._runs import RunInfo, list_runs, newest_run, next_run_folder, read_run
 from crossexec_ml.jobs._scored_model import scored_model_card
+from crossexec_ml.jobs._sheets import leader_sheets
 
 __all__ = [
     "DRIFT_COLUMNS",
@@ -111,6 +112,7 @@ __all__ = [
     "next_run_folder",
     "outcome_html",
     "outcome_text",
+    "output_columns",
     "plan",
     "rank_rows",
     "read_piece",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
@@ -44,6 +43,7 @@ from crossexec_ml.decide import (
 )
 from crossexec_ml.evaluate import backtest
 from crossexec_ml.jobs._scored_model import scored_model_card
+from crossexec_ml.jobs._sheets import leader_sheets
 from crossexec_ml.model import (
     CrossExecModel,
     case_fingerprint,
@@ -66,7 +66,6 @@ from crossexec_ml.settings import (
     ScoringPolicy,
     resolve_policy,
 )
-from crossexec_ml.text import category_values, value_label
 
 #: Columns of a scored file, in order.
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -634,70 +633,6 @@ def score(
             extra = leader_sheets(scored, cases, card, scored.attrs.get("scoring_policy"))
         write_table(scored, out_path, sheet_name="scored", extra_sheets=extra)
     return scored
-
-
-def leader_sheets(
-    scored: pd.DataFrame, cases: pd.DataFrame, card: dict, policy: Mapping | None = None
-) -> dict:
-    """Leaders' extra worksheets: the candidates' check-up sheets and how the list was made.
-
-    ``policy`` is the record of the scoring policy used
-    (:func:`crossexec_ml.settings.resolve_policy`); it adds a row to the 说明 sheet.
-    """
-    from crossexec_ml.decide import checkup_table
-
-    candidates = scored.loc[scored["candidate"].astype(bool), "case_id"].astype(str).tolist()
-    about = pd.DataFrame(
-        {
-            "项目 item": [
-                "模型版本 model id",
-                "评估基准日 as-of date",
-                "排序并列规则 tie-break rule",
-                "本轮候选 candidates this cycle",
-                "说明 note",
-            ],
-            "内容 value": [
-                card["model_id"],
-                ", ".join(sorted({f"{d:%Y-%m-%d}" for d in scored["as_of_date"].dropna()})),
-                TIE_BREAK_RULE,
-                str(len(candidates)),
-                "本表只排序、解释和建议；是否交叉执行由有权限的人决定并记入台账。"
-                " The list ranks, explains and suggests; a person decides.",
-            ],
-        }
-    )
-    if policy is not None:
-        about.loc[len(about)] = [
-            "计分规则 scoring policy",
-            f"{_POLICY_SOURCE_ZH.get(policy['source'], policy['source'])} "
-            f"({policy['source']}: {policy['note']}): "
-            + json.dumps(policy["policy"], ensure_ascii=False, sort_keys=True),
-        ]
-    sheet = checkup_table(candidates, cases, scored)
-    return {"全面体检": _labelled_cells(sheet, "zh"), "说明": about}
-
-
-def _labelled_cells(sheet: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """A leader's sheet with category codes, rungs and booleans read as labels (是/否)."""
-    categories = category_values()
-    out = sheet.copy()
-    for col in out.columns:
-        values = out[col].astype(object)
-        if col in categories or col == "suggested_rung":
-            out[col] = values.map(lambda v, c=col: value_label(c, v, lang))
-        elif values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
-            out[col] = values.map(
-                lambda v, c=col: value_label(c, v, lang) if isinstance(v, (bool, np.bool_)) else v
-            )
-    return out
-
-
-#: Where the scoring policy came from, as the 说明 sheet says it.
-_POLICY_SOURCE_ZH = {
-    "card": "模型卡保存的规则",
-    "override": "本次调用覆盖",
-    "default": "默认规则（模型卡未保存）",
-}
 
 
 def evaluate_saved(

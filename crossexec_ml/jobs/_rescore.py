@@ -30,7 +30,8 @@ from crossexec_ml import __version__
 from crossexec_ml.data import atomic_path, read_cases, read_handlers, read_scored, write_table
 from crossexec_ml.decide import TIE_BREAK_RULE, ledger_decisions
 from crossexec_ml.errors import InputError, ModelFileError
-from crossexec_ml.jobs._pipeline import file_sha256, leader_sheets, score_cases
+from crossexec_ml.jobs._pipeline import file_sha256, score_cases
+from crossexec_ml.jobs._sheets import leader_sheets
 from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
 from crossexec_ml.report import REFERENCE_FILE, DriftReport, carry_over, drift_report
 from crossexec_ml.settings import MonitorSettings, resolve_policy
