@@ -181,6 +181,12 @@ def _group_values(cases: pd.DataFrame, settings: FairnessSettings) -> dict[str, 
 
 
 def _pilot_flags(rows: pd.DataFrame, truth: pd.DataFrame | None) -> tuple[np.ndarray, str]:
+    # The contract's own column first: a court's export marks its randomised rows itself, and
+    # has no truth file.
+    if "assignment_randomised" in rows:
+        flags = rows["assignment_randomised"].astype("boolean").fillna(False).to_numpy(bool)
+        if flags.any():
+            return flags, "assignment_randomised column"
     if truth is not None and "is_pilot" in truth:
         return truth["is_pilot"].astype("boolean").fillna(False).to_numpy(bool), "truth file"
     if "is_pilot" in rows:

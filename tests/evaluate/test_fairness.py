@@ -433,3 +433,15 @@ def test_cli_refuses_a_truth_file_with_a_case_twice(model_dir, tmp_path, capsys)
     err = capsys.readouterr().err  # read_truth names both rows (header = row 1)
     assert "truth.csv: 1 problem(s) found" in err and "duplicate: row 7501 has the same" in err
     assert not (tmp_path / "a.json").exists()
+
+
+def test_pilot_rows_come_from_the_contract_column_without_a_truth_file():
+    from crossexec_ml.evaluate._fairness_rows import _pilot_flags
+
+    rows = pd.DataFrame({"assignment_randomised": pd.array([True, None, False], "boolean")})
+    flags, source = _pilot_flags(rows, None)
+    assert flags.tolist() == [True, False, False] and source == "assignment_randomised column"
+    # An export without any randomised row falls back to the truth file's marks.
+    truth = pd.DataFrame({"is_pilot": [False, True, False]})
+    flags, source = _pilot_flags(rows.assign(assignment_randomised=False), truth)
+    assert flags.tolist() == [False, True, False] and source == "truth file"
