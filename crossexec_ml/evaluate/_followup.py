@@ -199,7 +199,10 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
     outcome = _outcome_rows(latest, later)
     decided_at = pd.to_datetime(latest["decided_at"], utc=True)
     decided_day = decided_at.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize()
-    outcome_date = pd.to_datetime(outcome.get("outcome_date"), errors="coerce")
+    outcome_date = pd.to_datetime(
+        outcome["outcome_date"] if "outcome_date" in outcome else pd.Series(pd.NaT, outcome.index),
+        errors="coerce",
+    )
     early = outcome_date.notna() & (outcome_date < decided_day)
     if early.any():
         named = ", ".join(latest.loc[early, "case_id"].head(5))
@@ -226,7 +229,8 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
             "terminate_current": (mode == "terminate_current").fillna(False).to_numpy(),
             "open": (mode == "open").fillna(False).to_numpy(),
             "amount_recovered": pd.to_numeric(
-                outcome.get("amount_recovered_180d"), errors="coerce"
+                outcome.get("amount_recovered_180d", pd.Series(np.nan, outcome.index)),
+                errors="coerce",
             ).to_numpy(),
             "days_to_result": (outcome_date - decided_day).dt.days.to_numpy(),
             "predicted": _predicted(latest).to_numpy(),

@@ -25,7 +25,12 @@ from crossexec_ml.report._dashboard import (
     past_results,
     top_list,
 )
-from crossexec_ml.report._followup import followup_html, followup_tables, write_followup
+from crossexec_ml.report._followup import (
+    followup_html,
+    followup_plot,
+    followup_tables,
+    write_followup,
+)
 from crossexec_ml.report._html import render
 from crossexec_ml.report._monitor import (
     MONITORED_FEATURES,
@@ -120,6 +125,7 @@ __all__ = [
     "fairness_html",
     "fairness_ratio_plot",
     "followup_html",
+    "followup_plot",
     "followup_tables",
     "gain_drivers",
     "gain_lines",

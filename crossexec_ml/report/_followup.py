@@ -11,11 +11,13 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from crossexec_ml.data import atomic_path, write_table
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, FollowUp
 from crossexec_ml.report._html import render
+from crossexec_ml.report._plots import MODEL_COLOUR, REFERENCE_COLOUR, _check_lang, _empty, _layout
 from crossexec_ml.text import fmt_percent, fmt_wan_yuan, t, value_label
 
 _COUNTS = ("n_decided", "n_known", "n_resolved", "n_terminate_current", "n_open")
@@ -77,6 +79,57 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         ]
         out[t(f"followup.title.{grouping}", lang)] = frame
     return out
+
+
+def followup_plot(result: FollowUp, by: str = "rung", lang: str = "zh") -> go.Figure:
+    """Realised resolution rate (with its 95% interval) against the rate predicted at decision.
+
+    Parameters
+    ----------
+    result : FollowUp
+    by : str
+        One of :data:`crossexec_ml.evaluate.FOLLOWUP_GROUPINGS`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per group with a known outcome, error bars for the interval, a marker for the
+        predicted rate; an empty figure saying why when no outcome is known yet.
+    """
+    _check_lang(lang)
+    title = t("followup.plot.title", lang)
+    table = result.tables[by]
+    table = table[table["n_known"] > 0]
+    if table.empty:
+        return _empty(title, t("followup.plot.none_known", lang))
+    names = [_key_cell(by, v, lang) for v in table[by]]
+    realised = table["realised_rate"].to_numpy()
+    fig = go.Figure()
+    fig.add_bar(
+        x=names,
+        y=realised,
+        name=t("followup.col.realised_rate", lang),
+        marker_color=MODEL_COLOUR,
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": table["ci_high"].to_numpy() - realised,
+            "arrayminus": realised - table["ci_low"].to_numpy(),
+        },
+        customdata=table["n_known"].to_numpy(),
+        hovertemplate="%{x}: %{y:.0%} (n=%{customdata})<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=table["predicted_rate"].to_numpy(),
+        mode="markers",
+        marker={"symbol": "diamond", "size": 12, "color": REFERENCE_COLOUR},
+        name=t("followup.col.predicted_rate", lang),
+        hovertemplate="%{x}: %{y:.0%}<extra></extra>",
+    )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, title, t(f"followup.by.{by}", lang), t("followup.plot.y", lang))
 
 
 def followup_html(result: FollowUp, lang: str = "zh") -> str:

@@ -69,3 +69,28 @@ def test_an_unknown_extension_is_refused_and_nothing_written(result, tmp_path):
     with pytest.raises(InputError, match=r"\.html, \.xlsx or \.json"):
         write_followup(result, tmp_path / "f.pdf")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_shows_realised_with_interval_and_predicted(result):
+    from crossexec_ml.report import followup_plot
+
+    fig = followup_plot(result, "action", "zh")
+    bars, marks = fig.data
+    assert list(bars.x) == ["维持原承办", "团队内交叉执行"] and list(bars.y) == [0.0, 1.0]
+    # Keep: B (latest decision, open) and C (终本); predicted = their recorded p_keep.
+    assert list(marks.y) == pytest.approx([0.275, 0.4])
+
+
+def test_plot_says_when_no_outcome_is_known_yet():
+    from crossexec_ml.report import followup_plot
+
+    decisions = pd.DataFrame(
+        {"seq": [1], "case_id": ["A"], "action": ["keep"], "p_keep": [0.2],
+         "decided_at": ["2026-11-05T02:00:00+00:00"], "as_of_date": ["2026-10-31"]}
+    )  # fmt: skip
+    later = pd.DataFrame(
+        {"case_id": ["A"], "as_of_date": pd.to_datetime(["2026-10-31"]), "court_id": ["C01"],
+         "team_id": ["C01-T1"], "closure_mode_180d": [None]}
+    )  # fmt: skip
+    fig = followup_plot(follow_up(decisions, later), "rung", "zh")
+    assert not fig.data and "尚无已知结果" in fig.layout.annotations[0].text
