@@ -47,6 +47,8 @@ from crossexec_ml.evaluate._followup import (
     FollowUp,
     follow_up,
     follow_up_ledger,
+    ledger_half_year,
+    simulate_decisions,
     wilson_interval,
 )
 
@@ -73,6 +75,7 @@ __all__ = [
     "fairness_summary",
     "follow_up",
     "follow_up_ledger",
+    "ledger_half_year",
     "list_rungs",
     "next_rung",
     "policy_gains",
@@ -80,6 +83,7 @@ __all__ = [
     "qini_curve",
     "rank_order",
     "read_audit",
+    "simulate_decisions",
     "summary_table",
     "summary_text",
     "temporal_splits",

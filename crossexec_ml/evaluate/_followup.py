@@ -289,3 +289,115 @@ def follow_up_ledger(ledger_path: str, later: pd.DataFrame) -> FollowUp:
     with Ledger(ledger_path, create=False, read_only=True) as ledger:
         decisions = ledger.rows(expand_scores=True)
     return follow_up(decisions, later)
+
+
+#: The action a simulated leader takes for each suggested rung (the demo's "follow the list").
+_SIMULATED_ACTION = {
+    "keep": "keep",
+    "intra_team": "reassign_intra_team",
+    "inter_team": "reassign_inter_team",
+    "higher_court": "escalate_higher_court",
+}
+
+
+def simulate_decisions(
+    scored: pd.DataFrame,
+    ledger_path: str,
+    *,
+    decided_by: str = "SIMULATED",
+    target_handler_id: str = "SIM-HANDLER",
+) -> int:
+    """Record, in a demo ledger, a simulated leader who follows the list: each proposed case is
+    put on its suggested rung. For the demo, tests and notebook 07 only — never a real ledger.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        A scored list (:func:`crossexec_ml.jobs.score_cases`) with ``candidate``.
+    ledger_path : str
+        A new ledger file for the simulation; an existing file is refused, so a real ledger
+        is never written to.
+    decided_by, target_handler_id : str
+        The codes recorded (a simulated decider and receiving handler).
+
+    Returns
+    -------
+    int
+        Decisions recorded.
+
+    Raises
+    ------
+    InputError
+        When ``ledger_path`` already exists.
+    """
+    from pathlib import Path
+
+    from crossexec_ml.decide import Ledger, scores_shown
+
+    if Path(ledger_path).exists():
+        raise InputError(
+            f"{ledger_path} exists: simulated decisions go into a new ledger only, never into "
+            "one that may hold real decisions"
+        )
+    proposed = scored[scored["candidate"].astype(bool)]
+    with Ledger(ledger_path) as ledger:
+        for _, row in proposed.iterrows():
+            action = _SIMULATED_ACTION[str(row["suggested_rung"])]
+            ledger.record(
+                str(row["case_id"]),
+                action,
+                decided_by,
+                "模拟决定（演示）：按名单建议 · simulated: follows the list",
+                target_handler_id=target_handler_id if action.startswith("reassign") else None,
+                model_id=str(row.get("model_id") or "") or None,
+                scores=scores_shown(row),
+                as_of_date=pd.Timestamp(row["as_of_date"]).strftime("%Y-%m-%d"),
+            )
+    return len(proposed)
+
+
+def ledger_half_year(
+    ledger_path: str, current: pd.DataFrame, truth: pd.DataFrame, *, seed: int = 0
+) -> pd.DataFrame:
+    """The generator plays the next half-year for a ledger's decisions.
+
+    Each decided case's outcome is drawn from the truth of the rung its latest decision put it
+    on (kept otherwise), from the day of the decision; cases proposed by an exploration band
+    carry ``assignment_randomised`` and the ``proposal_propensity`` the ledger recorded, as a
+    court's later export would.
+
+    Parameters
+    ----------
+    ledger_path : str
+        The ledger.
+    current, truth : pandas.DataFrame
+        The current cases and the generator's truth (:func:`crossexec_ml.data.play_half_year`).
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        The later export (see :func:`crossexec_ml.data.play_half_year`).
+    """
+    from crossexec_ml.data import play_half_year
+    from crossexec_ml.decide import Ledger
+
+    with Ledger(ledger_path, create=False, read_only=True) as ledger:
+        latest = ledger.latest(expand_scores=True)
+    rung = latest["action"].map(ACTION_TO_RUNG).fillna("keep")
+    ids = latest["case_id"].astype(str)
+    decided_on = pd.to_datetime(latest["decided_at"], utc=True).dt.tz_convert("Asia/Shanghai")
+    decided_on = decided_on.dt.tz_localize(None).dt.normalize()
+    randomised = None
+    if "proposal_propensity" in latest:
+        p = pd.to_numeric(latest["proposal_propensity"], errors="coerce")
+        band = p.between(0, 1, inclusive="neither")
+        randomised = pd.Series(p[band].to_numpy(), index=ids[band].to_numpy())
+    return play_half_year(
+        current,
+        truth,
+        pd.Series(rung.to_numpy(), index=ids.to_numpy()),
+        decided_on=pd.Series(decided_on.to_numpy(), index=ids.to_numpy()),
+        randomised=randomised,
+        seed=seed,
+    )

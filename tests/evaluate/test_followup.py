@@ -272,3 +272,32 @@ def test_half_year_marks_the_randomised_cases_with_their_propensity():
     assert later["assignment_randomised"].sum() == 4
     assert later.loc[later["assignment_randomised"], "assignment_propensity"].eq(0.5).all()
     assert later.loc[~later["assignment_randomised"], "assignment_propensity"].isna().all()
+
+
+def test_end_to_end_list_band_simulated_decisions_half_year_follow_up(tmp_path):
+    from crossexec_ml.data import load_sample
+    from crossexec_ml.evaluate import ledger_half_year, simulate_decisions
+    from crossexec_ml.jobs import score_cases
+    from crossexec_ml.model import CrossExecModel
+
+    sample = load_sample()
+    model = CrossExecModel(learner="s_linear_0.2").fit(sample["history"])
+    scored = score_cases(model, sample["current"], model_id="m1", explore=0.2, explore_seed=1)
+    ledger_path = str(tmp_path / "demo.sqlite")
+    n = simulate_decisions(scored, ledger_path)
+    assert n == int(scored["candidate"].sum())
+    with pytest.raises(InputError, match="new ledger only"):
+        simulate_decisions(scored, ledger_path)  # never into an existing ledger
+    later = ledger_half_year(ledger_path, sample["current"], sample["truth"], seed=2)
+    # The band's drawn-in cases come back marked as randomised, with their propensity.
+    band = scored["candidate"].astype(bool) & (scored["proposal_propensity"] == 0.5)
+    marked = set(later.loc[later["assignment_randomised"], "case_id"].astype(str))
+    assert marked == set(scored.loc[band, "case_id"].astype(str)) and marked
+    result = follow_up_ledger(ledger_path, later)
+    expected = later.set_index(later["case_id"].astype(str))["p_taken"]
+    scores = scored.set_index(scored["case_id"].astype(str))
+    for rung, row in result.tables["rung"].set_index("rung").iterrows():
+        decided = result.detail.loc[result.detail["rung"] == rung, "case_id"]
+        assert row.ci_low <= expected.loc[decided].mean() <= row.ci_high, rung
+        # What the model said at decision time, as the ledger recorded it.
+        assert row.predicted_rate == pytest.approx(scores.loc[decided, f"p_{rung}"].mean())
