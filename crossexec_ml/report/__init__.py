@@ -26,6 +26,7 @@ from crossexec_ml.report._dashboard import (
     top_list,
 )
 from crossexec_ml.report._followup import (
+    comparison_table,
     followup_html,
     followup_plot,
     followup_tables,
@@ -119,6 +120,7 @@ __all__ = [
     "carry_over",
     "checkup_html",
     "checkup_value",
+    "comparison_table",
     "data_quality",
     "drift_bars",
     "drift_report",

@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 
 from crossexec_ml.data import atomic_path, write_table
 from crossexec_ml.errors import InputError
-from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, FollowUp
+from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, Comparison, FollowUp
 from crossexec_ml.report._html import render
 from crossexec_ml.report._plots import MODEL_COLOUR, REFERENCE_COLOUR, _check_lang, _empty, _layout
-from crossexec_ml.text import fmt_percent, fmt_wan_yuan, t, value_label
+from crossexec_ml.text import fmt_percent, fmt_points, fmt_wan_yuan, t, value_label
 
 _COUNTS = ("n_decided", "n_known", "n_resolved", "n_terminate_current", "n_open")
 
@@ -203,3 +203,45 @@ def write_followup(result: FollowUp, path: str | os.PathLike[str], lang: str = "
         f"{dest.name}: cannot write a follow-up as {suffix or 'no extension'}; "
         "use .html, .xlsx or .json"
     )
+
+
+def comparison_table(result: Comparison, lang: str = "zh") -> pd.DataFrame:
+    """A champion/challenger comparison as a leader reads it: one row per model, then the
+    difference and the verdict.
+
+    Parameters
+    ----------
+    result : Comparison
+        From :func:`crossexec_ml.evaluate.compare_models`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells: model, resolution rate had its list been followed, its 95% interval, and
+        the randomised rows that match its rungs.
+    """
+
+    def rate(x: float) -> str:
+        return t("missing", lang) if pd.isna(x) else fmt_percent(x, lang)
+
+    rows = [
+        [
+            t(f"compare.role.{role}", lang) + f" · {name}",
+            rate(result.value[name]),
+            f"{rate(result.value_ci[name][0])}–{rate(result.value_ci[name][1])}",
+            str(result.n_matched[name]),
+        ]
+        for role, name in zip(("champion", "challenger"), result.names, strict=True)
+    ]
+    low, high = result.difference_ci
+    rows.append(
+        [
+            t("compare.difference", lang),
+            fmt_points(result.difference, lang),
+            f"{fmt_points(low, lang)} – {fmt_points(high, lang)}",
+            t(f"compare.verdict.{result.verdict}", lang),
+        ]
+    )
+    header = [t(f"compare.col.{c}", lang) for c in ("model", "value", "ci", "matched")]
+    return pd.DataFrame(rows, columns=header)

@@ -94,3 +94,23 @@ def test_plot_says_when_no_outcome_is_known_yet():
     )  # fmt: skip
     fig = followup_plot(follow_up(decisions, later), "rung", "zh")
     assert not fig.data and "尚无已知结果" in fig.layout.annotations[0].text
+
+
+def test_comparison_table_reads_as_a_sentence_per_model():
+    from crossexec_ml.evaluate import Comparison
+    from crossexec_ml.report import comparison_table
+
+    result = Comparison(
+        names=("m-old", "m-new"),
+        n_randomised=900,
+        value={"m-old": 0.12, "m-new": 0.15},
+        value_ci={"m-old": (0.10, 0.14), "m-new": (0.13, 0.17)},
+        n_matched={"m-old": 220, "m-new": 230},
+        difference=0.03,
+        difference_ci=(0.01, 0.05),
+        verdict="better",
+    )
+    table = comparison_table(result, "zh")
+    assert table.iloc[0, 0] == "现用模型 · m-old" and table.iloc[1, 1] == "15%"
+    assert table.iloc[2, 3] == "挑战者更好" and "3.0 个百分点" in table.iloc[2, 1]
+    assert comparison_table(result, "en").iloc[2, 3] == "the challenger is better"
