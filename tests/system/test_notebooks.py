@@ -156,3 +156,17 @@ def test_03_pick_next_case_runs(tmp_path):
     ]
     assert len(widgets) == 1  # the picker
     assert not (tmp_path / "ledger.sqlite").exists()  # nothing decided by the notebook itself
+
+
+@pytest.mark.notebook
+def test_07_followup_runs_on_the_sample(tmp_path):
+    out_dir = tmp_path / "followup"
+    _, outputs = _execute("07_followup", tmp_path, out_dir=str(out_dir))
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "探索区间 band: 60" in text  # round(0.2 x 150) each side of the cut
+    assert (out_dir / "followup.xlsx").exists()
+    # The simulation writes into its own new demo ledger, nowhere else.
+    assert len(list(out_dir.glob("ledger-*/demo.sqlite"))) == 1
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "实际化解率" in html and "挑战者 · t_linear" in html
+    assert _n_figures(outputs) == 1
