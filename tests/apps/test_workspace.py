@@ -302,6 +302,13 @@ def test_the_filtered_list_exports_to_excel(ws):
     sheet = openpyxl.load_workbook(path).active
     assert sheet.max_row - 1 == len(ws.rows)
     assert "download=" in ws.export_link.value
+    # Walked as a leader: the gain read 29.69404009640025 (General), not 29.7 个百分点.
+    header = [c.value for c in sheet[1]]
+    gain = sheet.cell(row=2, column=header.index("预期增益（个百分点）") + 1)
+    assert "个百分点" in gain.number_format
+    assert gain.value == pytest.approx(ws.listed["expected_gain"].iloc[ws.rows[0]] * 100)
+    ws.lang.value = "en"  # the export's sentence was left in Chinese on the English page
+    assert "已导出" not in ws.export_link.value
 
 
 def test_the_proxy_user_decides(runs, tmp_path, monkeypatch):
