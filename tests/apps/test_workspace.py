@@ -254,6 +254,20 @@ def test_an_unreadable_run_says_so(screening, tmp_path):
     assert "无法读取" in ws.notice.value and str(folder) in ws.notice.value
 
 
+def test_a_run_with_a_broken_manifest_is_named_not_called_missing(runs, tmp_path):
+    # Walked: a broken manifest.json made the page say "no run yet, run one", or show the
+    # week before as if it were the newest, without a word.
+    newest = runs / "b"
+    (newest / "manifest.json").write_text("{not json", encoding="utf-8")
+    ws = Workspace(runs, tmp_path / "ledger.sqlite")
+    assert str(newest) in ws.notice.value and "manifest.json" in ws.notice.value
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    newest.rename(alone / newest.name)
+    ws = Workspace(alone, tmp_path / "ledger.sqlite")
+    assert "还没有任何一轮" not in ws.notice.value and "manifest.json" in ws.notice.value
+
+
 def test_a_damaged_ledger_disables_the_form(runs, tmp_path):
     ledger_path = tmp_path / "ledger.sqlite"
     with Ledger(ledger_path) as ledger:
