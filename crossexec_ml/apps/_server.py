@@ -8,6 +8,7 @@ beside the workspace's Voilà template, which also turns on the Host check).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,33 @@ class BoundedKernelManager(AsyncMappingKernelManager):
         help="Most kernels alive at once; a page opened beyond it is refused with HTTP 503.",
     )
 
+    reclaim_after = Integer(
+        20,
+        config=True,
+        help="At the bound, kernels with no open page and idle this many seconds are shut first.",
+    )
+
+    async def _reclaim(self) -> None:
+        # A reload or a closed tab leaves its kernel running: Voila's shutdown call on unload
+        # is refused for want of an _xsrf token (voila#1458), and culling waits minutes. So a
+        # leader reloading 8 times got a 503. Kernels no page is connected to, idle a while
+        # (a page still being rendered is busy, so not idle), are the ones to reclaim.
+        now = dt.datetime.now(dt.UTC)
+        for kid in list(self.list_kernel_ids()):
+            kernel = self._kernels.get(kid)
+            last = getattr(kernel, "last_activity", None)
+            if self._kernel_connections.get(kid, 0) == 0 and last is not None:
+                if (now - last).total_seconds() >= self.reclaim_after:
+                    await self.shutdown_kernel(kid)
+
     async def start_kernel(self, *, kernel_id: str | None = None, **kwargs: Any) -> str:
-        """Start a kernel unless ``max_kernels`` are already running (HTTP 503 then)."""
+        """Start a kernel unless ``max_kernels`` are already running (HTTP 503 then).
+
+        At the bound, kernels of pages already left (no connection, idle ``reclaim_after``
+        seconds) are shut down first.
+        """
+        if kernel_id is None and len(self.list_kernel_ids()) >= self.max_kernels:
+            await self._reclaim()
         if kernel_id is None and len(self.list_kernel_ids()) >= self.max_kernels:
             raise web.HTTPError(
                 503,

@@ -574,6 +574,7 @@ class Workspace(_AnswerMixin):
             self.open_case(change["new"])
 
     def _on_lang(self, _change: dict) -> None:
+        self.export_link.value = ""  # its sentence was in the other language
         self._relabel()
         self._draw_run()
         self._draw_page()
@@ -624,8 +625,8 @@ class Workspace(_AnswerMixin):
                 "suggested_rung": [rung_label(str(r), lang) for r in shown["suggested_rung"]],
                 "p_keep": shown["p_keep"].to_numpy(dtype=float),
                 "p_cross": shown["p_cross"].to_numpy(dtype=float),
-                # In 个百分点 as the page shows it, not the 0.37 a leader would misread.
-                "gain_points": shown["expected_gain"].to_numpy(dtype=float) * 100,
+                # Kept as the fraction: the workbook writer shows it ×100 in 个百分点.
+                "expected_gain": shown["expected_gain"].to_numpy(dtype=float),
                 "top_reason": [c[8] for c in cells],
                 "hard_bone": [c[9] for c in cells],
                 "decision": [c[10] for c in cells],
@@ -686,7 +687,7 @@ _EXPORT_LABELS = {
     "suggested_rung": "rung",
     "p_keep": "p_keep",
     "p_cross": "p_rung",
-    "gain_points": "gain",
+    "expected_gain": "gain",
     "top_reason": "why",
     "hard_bone": "flags",
     "decision": "decided",

@@ -88,8 +88,14 @@ def read_workspace(
     """
     out = WorkspaceData()
     out.runs = list_runs(runs_dir)
+    broken = _broken_runs(Path(runs_dir), out.runs)
+    if broken:
+        # list_runs passes over a folder without a readable manifest: say so, rather than
+        # "no run yet" or last week's run shown as the newest without a word.
+        out.run_problem = t("workspace.problem.bad_manifest", lang, folder=str(broken[-1]))
     if not out.runs:
-        out.run_problem = t("workspace.problem.no_run", lang, runs=str(runs_dir))
+        if not broken:
+            out.run_problem = t("workspace.problem.no_run", lang, runs=str(runs_dir))
     else:
         out.run = out.runs[-1]
         folder = out.run.folder
@@ -102,6 +108,28 @@ def read_workspace(
             out.run_problem = t("workspace.problem.bad_run", lang, folder=str(folder), error=first)
     out.ledger_rows, out.ledger_problem = read_ledger(ledger_path, lang)
     return out
+
+
+def _broken_runs(runs_dir: Path, runs: list[RunInfo]) -> list[Path]:
+    """Run folders newer than the newest readable run whose manifest cannot be read."""
+    listed = {Path(r.folder).resolve() for r in runs}
+    newest = max((Path(r.folder).stat().st_mtime for r in runs), default=float("-inf"))
+    try:
+        entries = [Path(e.path) for e in os.scandir(runs_dir)]
+    except OSError:
+        return []
+    return sorted(
+        (
+            p
+            for p in entries
+            if not p.name.startswith(".")
+            and p.is_dir()
+            and not p.is_symlink()
+            and p.resolve() not in listed
+            and p.stat().st_mtime >= newest
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
 
 
 def _run_cases(path: Path) -> pd.DataFrame:

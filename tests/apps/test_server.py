@@ -33,3 +33,21 @@ def test_a_page_beyond_the_bound_is_refused_with_a_sentence():
             await km.shutdown_all(now=True)
 
     asyncio.run(scenario())
+
+
+def test_at_the_bound_the_kernel_of_a_page_left_is_reclaimed():
+    # Walked: 8 reloads within the culling window gave a 503 (the unload shutdown is refused).
+    async def scenario() -> None:
+        km = BoundedKernelManager(max_kernels=1, reclaim_after=0, default_kernel_name="python3")
+        first = await km.start_kernel()
+        try:
+            second = await km.start_kernel()  # the first page's tab was closed: no connection
+            assert km.list_kernel_ids() == [second]
+            km.notify_connect(second)  # a page still open is never reclaimed
+            with pytest.raises(web.HTTPError):
+                await km.start_kernel()
+            assert first not in km.list_kernel_ids()
+        finally:
+            await km.shutdown_all(now=True)
+
+    asyncio.run(scenario())

@@ -254,6 +254,20 @@ def test_an_unreadable_run_says_so(screening, tmp_path):
     assert "无法读取" in ws.notice.value and str(folder) in ws.notice.value
 
 
+def test_a_run_with_a_broken_manifest_is_named_not_called_missing(runs, tmp_path):
+    # Walked: a broken manifest.json made the page say "no run yet, run one", or show the
+    # week before as if it were the newest, without a word.
+    newest = runs / "b"
+    (newest / "manifest.json").write_text("{not json", encoding="utf-8")
+    ws = Workspace(runs, tmp_path / "ledger.sqlite")
+    assert str(newest) in ws.notice.value and "manifest.json" in ws.notice.value
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    newest.rename(alone / newest.name)
+    ws = Workspace(alone, tmp_path / "ledger.sqlite")
+    assert "还没有任何一轮" not in ws.notice.value and "manifest.json" in ws.notice.value
+
+
 def test_a_damaged_ledger_disables_the_form(runs, tmp_path):
     ledger_path = tmp_path / "ledger.sqlite"
     with Ledger(ledger_path) as ledger:
@@ -302,6 +316,13 @@ def test_the_filtered_list_exports_to_excel(ws):
     sheet = openpyxl.load_workbook(path).active
     assert sheet.max_row - 1 == len(ws.rows)
     assert "download=" in ws.export_link.value
+    # Walked as a leader: the gain read 29.69404009640025 (General), not 29.7 个百分点.
+    header = [c.value for c in sheet[1]]
+    gain = sheet.cell(row=2, column=header.index("预期增益（个百分点）") + 1)
+    assert "个百分点" in gain.number_format
+    assert gain.value == pytest.approx(ws.listed["expected_gain"].iloc[ws.rows[0]] * 100)
+    ws.lang.value = "en"  # the export's sentence was left in Chinese on the English page
+    assert "已导出" not in ws.export_link.value
 
 
 def test_the_proxy_user_decides(runs, tmp_path, monkeypatch):
