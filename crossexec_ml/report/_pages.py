@@ -52,8 +52,14 @@ _OPTIONAL_FIELDS = frozenset(
 
 
 def _percent1(p: float, lang: str) -> str:
-    """A probability as a percent with one decimal (73.8%), so that differences add up."""
+    """A probability as a percent with one decimal (73.8%)."""
     return t("fmt.percent", lang, value=f"{round(p * 100, 1) + 0.0:.1f}")
+
+
+def _percent2(p: float, lang: str) -> str:
+    """A probability as a percent with two decimals (73.84%), so that the worked gain adds up
+    and still rounds to the one-decimal gain the sheet's table shows."""
+    return t("fmt.percent", lang, value=f"{round(p * 100, 2) + 0.0:.2f}")
 
 
 def _missing(value: object) -> bool:
@@ -150,13 +156,15 @@ def gain_lines(parts: GainParts | None, lang: str = "zh") -> list[str]:
     list of str
         ``P(rung) − P(keep) = gain``, then the amount weighting when the policy uses one, the
         vulnerability boost (or why there is none), and ``= priority score``. The gain is the
-        difference of the two percents as shown (one decimal), so the line adds up as read.
+        difference of the two percents as shown (two decimals), so the line adds up as read
+        and rounds to the one-decimal gain of the sheet's table (61.32% − 37.56% = 23.76,
+        shown 23.8 there; 23.76 × 1.25 = 29.7).
         Empty when the list has no scores for the case.
     """
     if parts is None:
         return []
-    p_rung, p_keep = round(parts.p_rung * 100, 1), round(parts.p_keep * 100, 1)
-    gain = t("fmt.points", lang, value=f"{round(p_rung - p_keep, 1) + 0.0:.1f}")
+    p_rung, p_keep = round(parts.p_rung * 100, 2), round(parts.p_keep * 100, 2)
+    gain = t("fmt.points", lang, value=f"{round(p_rung - p_keep, 2) + 0.0:.2f}")
     if parts.rung == "keep" or parts.gain <= 0:
         return [t("checkup.gain.keep", lang, gain=gain)]
     lines = [
@@ -164,8 +172,8 @@ def gain_lines(parts: GainParts | None, lang: str = "zh") -> list[str]:
             "checkup.gain.difference",
             lang,
             rung=t(f"rung.{parts.rung}.full", lang),
-            p_rung=_percent1(parts.p_rung, lang),
-            p_keep=_percent1(parts.p_keep, lang),
+            p_rung=_percent2(parts.p_rung, lang),
+            p_keep=_percent2(parts.p_keep, lang),
             gain=gain,
         )
     ]

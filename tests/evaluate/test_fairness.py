@@ -352,7 +352,17 @@ def test_cli_writes_the_audit_atomically(model_dir, tmp_path, capsys):
     assert main([*args, "--out", str(html), "--quiet", "--capacity-share", "0.2"]) == 0
     text = html.read_text(encoding="utf-8")
     assert "公平性审查摘要" in text and "Fairness audit summary" in text
-    assert "not available" in text  # no truth file: no pilot, the uplift is not checked
+    # No truth file: the history's own assignment_randomised column marks the pilot rows.
+    assert "not available" not in text
+    bare = tmp_path / "bare.csv"
+    history = pd.read_csv(SAMPLE / "history.csv", encoding="utf-8-sig", dtype=str)
+    history.drop(columns=["assignment_randomised", "assignment_propensity"]).to_csv(
+        bare, index=False, encoding="utf-8-sig"
+    )
+    html2 = tmp_path / "bare.html"
+    bare_args = ["fairness", "--model", str(model_dir), "--cases", str(bare)]
+    assert main([*bare_args, "--out", str(html2), "--quiet", "--capacity-share", "0.2"]) == 0
+    assert "not available" in html2.read_text(encoding="utf-8")  # no pilot marks at all
 
 
 @pytest.mark.parametrize(
