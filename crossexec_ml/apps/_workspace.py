@@ -413,7 +413,7 @@ class Workspace(_AnswerMixin):
         if shown.empty:
             self.table.value = render("notice_plain.html.j2", text=self.t("empty"))
         else:
-            self.table.value = render(
+            self.table.value = self._band_note() + render(
                 "workspace_list.html.j2",
                 header=[self.t(f"col.{c}") for c in _LIST_HEAD],
                 rows=[self._row_cells(r, lang) for r in shown.to_dict("records")],
@@ -426,6 +426,19 @@ class Workspace(_AnswerMixin):
             self.opener.value = self.selected if self.selected in set(shown["case_id"]) else ALL
         finally:
             self._quiet = False
+
+    def _proposed(self, r: dict) -> str:
+        """Whether the run proposes the case, and whether the exploration band's draw did."""
+        in_band = 0 < float(r.get("proposal_propensity", 0) or 0) < 1
+        if r.get("candidate"):
+            return self.t("proposed.band_in" if in_band else "proposed.yes")
+        return self.t("proposed.band_out") if in_band else ""
+
+    def _band_note(self) -> str:
+        """One sentence on the exploration band when the run drew one, else nothing."""
+        p = self.listed["proposal_propensity"].to_numpy(dtype=float)
+        n = int(((p > 0) & (p < 1)).sum())
+        return render("notice_plain.html.j2", text=self.t("band_note", n=n)) if n else ""
 
     def _row_cells(self, r: dict, lang: str) -> dict:
         why = _text(r.get("top_reason_zh") if lang == "zh" else r.get("reasons_en"))
@@ -450,6 +463,7 @@ class Workspace(_AnswerMixin):
                 fmt_percent(r["p_keep"], lang),
                 fmt_percent(r["p_cross"], lang),
                 fmt_points(r["expected_gain"], lang),
+                self._proposed(r),
                 why,
                 flags,
                 decided,
@@ -675,6 +689,7 @@ _LIST_HEAD = (
     "p_keep",
     "p_rung",
     "gain",
+    "proposed",
     "why",
     "flags",
     "decided",

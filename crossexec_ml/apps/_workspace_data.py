@@ -195,6 +195,7 @@ LIST_COLUMNS: tuple[str, ...] = (
     "is_livelihood",
     "amount_wan",
     "candidate",
+    "proposal_propensity",
 )
 
 
@@ -224,6 +225,8 @@ def case_list(scored: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     for c in ("top_reason_zh", "reasons_en"):
         if c not in out:
             out[c] = ""
+    if "proposal_propensity" not in out:  # no exploration band: proposed for sure, or not
+        out["proposal_propensity"] = out["candidate"].astype(bool).astype(float)
     out["is_livelihood"] = live
     out["amount_wan"] = amount.to_numpy(dtype=float) / 1e4
     out["case_id"] = out["case_id"].astype(str)

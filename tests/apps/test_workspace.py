@@ -445,3 +445,24 @@ def test_a_ledger_that_cannot_be_opened_is_not_called_damaged(runs, tmp_path):
     ws = Workspace(runs, folder)
     assert "无法打开" in ws.notice.value and "已损坏" not in ws.notice.value
     assert all(b.disabled for b in ws.form.buttons.values())
+
+
+def test_a_run_with_an_exploration_band_marks_its_cases_and_says_why(screening, tmp_path):
+    data, _ = screening
+    model = CrossExecModel(learner="s_linear_0.2").fit(data.history)
+    banded = score_cases(model, data.current, model_id="m-test", explore=0.5, explore_seed=3)
+    banded = banded.assign(decided_action=pd.NA, carried_over=False)
+    root = tmp_path / "runs"
+    _write_run(root / "x", banded, data.current, run_id="20261207T010000Z-cccccc",
+               started="2026-12-07T01:00:00+00:00")  # fmt: skip
+    ws = Workspace(root, tmp_path / "ledger.sqlite", decider="", page_size=400)
+    page = ws.table.value
+    band = banded["proposal_propensity"] == 0.5
+    assert f"容量线上下共 {int(band.sum())} 件" in page
+    assert page.count("是（探索区间随机抽中）") == int((band & banded["candidate"]).sum()) > 0
+    assert page.count("否（探索区间随机未抽中）") == int((band & ~banded["candidate"]).sum()) > 0
+    # A run without a band says nothing about one.
+    plain = tmp_path / "plain"
+    _write_run(plain / "y", _ranked(banded).drop(columns="proposal_propensity"), data.current,
+               run_id="20261207T010000Z-dddddd", started="2026-12-07T01:00:00+00:00")  # fmt: skip
+    assert "探索区间" not in Workspace(plain, tmp_path / "l2.sqlite", decider="").table.value
