@@ -382,6 +382,10 @@ class Workspace(_AnswerMixin):
             return
         self.rows = np.flatnonzero(self.index.mask(self.current_filter()))
         self.page = 0
+        if self.selected is not None and self.selected not in set(
+            self.listed["case_id"].iloc[self.rows]
+        ):
+            self.close_case()  # a search or filter that leaves the open case out closes it
         self._draw_page()
         hit = self.index.exact(self.search.value) if self.search.value.strip() else None
         if hit is not None:
@@ -516,6 +520,12 @@ class Workspace(_AnswerMixin):
         )
 
     # ------------------------------------------------------------------ a case
+    def close_case(self) -> None:
+        """Hide the open case's sheet and form."""
+        self.selected = None
+        self.sheet.value = ""
+        self.case_box.layout.display = "none"
+
     def open_case(self, case_id: str) -> None:
         """Show a case's check-up sheet and, under it, the decision form."""
         scored, cases = self.data.scored, self.data.cases

@@ -466,3 +466,12 @@ def test_a_run_with_an_exploration_band_marks_its_cases_and_says_why(screening, 
     _write_run(plain / "y", _ranked(banded).drop(columns="proposal_propensity"), data.current,
                run_id="20261207T010000Z-dddddd", started="2026-12-07T01:00:00+00:00")  # fmt: skip
     assert "探索区间" not in Workspace(plain, tmp_path / "l2.sqlite", decider="").table.value
+
+
+def test_a_search_that_leaves_the_open_case_out_closes_it(ws):
+    first = ws.page_rows()["case_id"].iloc[0]
+    ws.open_case(first)
+    assert ws.selected == first and ws.case_box.layout.display is None
+    ws.search.value = "no such case 不存在"
+    assert len(ws.rows) == 0
+    assert ws.selected is None and ws.sheet.value == "" and ws.case_box.layout.display == "none"
