@@ -185,6 +185,8 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     common = dict(
         handlers_path=args.handlers,
         capacity=args.capacity,
+        explore=args.explore,
+        explore_seed=args.explore_seed,
         ledger_path=args.ledger,
         as_of_date=args.as_of_date,
         fairness_path=args.fairness,
@@ -568,6 +570,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--handlers", type=Path, default=None, help="handlers file (for plan.xlsx)")
     r.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    _explore_options(r)
     r.add_argument(
         "--previous",
         type=Path,

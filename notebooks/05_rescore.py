@@ -49,6 +49,9 @@ model_dir = "../reports/demo/model"
 handlers_path = "../data/sample/handlers.csv"
 out_dir = "../reports/rescore/manual"
 capacity = None
+explore = None
+explore_seed = None
+challenger_dir = ""
 previous_dir = ""
 as_of_date = ""
 ledger_path = ""
@@ -89,7 +92,13 @@ inputs = jobs.load_run_inputs(
     fairness_path=fairness_path or None,
     expected_sha256=expect_model or None,
 )
-result = jobs.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
+result = jobs.rescore_cases(
+    inputs,
+    capacity=capacity,
+    run_date=as_of_date or None,
+    explore=explore,
+    explore_seed=explore_seed,
+)
 manifest = jobs.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
 display(HTML(jobs.outcome_html(manifest, lang)))
 
@@ -103,6 +112,7 @@ display(HTML(jobs.outcome_html(manifest, lang)))
 # %%
 head = report.headline(result.scored, cases=inputs.cases)
 display(HTML(report.headline_html(head, lang)))
+display(HTML(jobs.exploration_html(result, lang)))  # one sentence, only with a band
 report.headline_compare_bars(head, lang).show()
 
 # %% [markdown]

@@ -18,6 +18,7 @@ ledger records it.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 from dataclasses import dataclass, field
@@ -299,6 +300,8 @@ def rescore_cases(
     capacity: int | None = None,
     run_date: dt.date | str | None = None,
     monitor: MonitorSettings | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> RunResult:
     """Score and rank the whole stock, mark what carried over, propose a plan, check drift.
 
@@ -314,6 +317,10 @@ def rescore_cases(
         The run's date for the freshness check (default: today, UTC).
     monitor : MonitorSettings, optional
         Drift and freshness thresholds.
+    explore, explore_seed : optional
+        The exploration band and its seed (override the policy's ``priority.explore_band`` and
+        ``priority.explore_seed``): the list gains ``proposal_propensity``, ``candidate`` is
+        the band's draw, and the plan proposes exactly those cases.
 
     Returns
     -------
@@ -330,6 +337,8 @@ def rescore_cases(
         decisions=inputs.decisions,
         card=inputs.card,
         capacity=capacity,
+        explore=explore,
+        explore_seed=explore_seed,
     )
     policy_record = scored.attrs["scoring_policy"]
     cohort = resolve_policy(inputs.card, capacity=capacity)[0].cohort
@@ -390,6 +399,60 @@ def _fairness_manifest(inputs: RunInputs) -> dict | None:
         "n_flagged": summary.get("n_flagged"),
         "n_watch": summary.get("n_watch"),
     }
+
+
+def exploration_summary(result: RunResult) -> dict | None:
+    """The run's exploration band for the manifest, or None when the band is off.
+
+    Parameters
+    ----------
+    result : RunResult
+
+    Returns
+    -------
+    dict or None
+        ``band`` and ``seed`` (as the scoring policy used them), ``in_band`` (cases drawn at
+        random, propensity 1/2) and ``drawn`` (of those, the ones proposed).
+    """
+    scored = result.scored
+    if "proposal_propensity" not in scored:
+        return None
+    priority = (result.scoring_policy or {}).get("policy", {}).get("priority", {})
+    in_band = scored["proposal_propensity"].to_numpy(dtype=float) == 0.5
+    return {
+        "band": priority.get("explore_band"),
+        "seed": priority.get("explore_seed"),
+        "in_band": int(in_band.sum()),
+        "drawn": int((in_band & scored["candidate"].astype(bool).to_numpy()).sum()),
+    }
+
+
+def exploration_html(result: RunResult, lang: str = "zh") -> str:
+    """One sentence on the exploration band for the report, or ``""`` when it is off.
+
+    Parameters
+    ----------
+    result : RunResult
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        An HTML paragraph (every value escaped), from the catalogue's ``rescore.explore``.
+    """
+    summary = exploration_summary(result)
+    t("tile.na", lang)  # checks lang
+    if summary is None:
+        return ""
+    text = t(
+        "rescore.explore",
+        lang,
+        n=summary["in_band"],
+        drawn=summary["drawn"],
+        band=fmt_percent(float(summary["band"] or 0), lang),
+        seed=summary["seed"],
+    )
+    return f'<p class="crossexec-explore">{html.escape(text)}</p>'
 
 
 def _json_value(v: object) -> object:
@@ -485,6 +548,7 @@ def write_run(
         "checks": checks,
         "plan": None if result.plan is not None else "not made: no handlers file was given",
         "fairness": _fairness_manifest(inputs),
+        "exploration": exploration_summary(result),
         "files": files + [MANIFEST_FILE],
     }
     with atomic_path(out / MANIFEST_FILE) as tmp:

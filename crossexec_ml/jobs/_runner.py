@@ -359,6 +359,8 @@ def run_rescore(
     *,
     handlers_path: str | os.PathLike[str] | None = None,
     capacity: int | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
     previous_dir: str | os.PathLike[str] | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     as_of_date: str | None = None,
@@ -384,6 +386,10 @@ def run_rescore(
         Handlers file; without it no ``plan.xlsx`` is made.
     capacity : int, optional
         Cases to reassign or escalate this cycle (default 10% of the ranked stock).
+    explore, explore_seed : optional
+        The exploration band and its seed (``--explore``, ``--explore-seed``; off unless
+        given): the list keeps ``proposal_propensity``, the plan proposes the band's draw, and
+        the manifest's ``scoring_policy`` names both.
     previous_dir : path-like, optional
         The previous run's folder (drift reference; carried-over cases are marked).
     ledger_path : path-like, optional
@@ -459,6 +465,8 @@ def run_rescore(
                     "handlers_path": str(handlers) if handlers else "",
                     "out_dir": "",  # the temporary folder, set by _run_locked
                     "capacity": capacity,
+                    "explore": explore,
+                    "explore_seed": explore_seed,
                     "previous_dir": str(previous) if previous else "",
                     "as_of_date": as_of_date or "",
                     "ledger_path": str(ledger) if ledger else "",
