@@ -91,6 +91,7 @@ inputs = jobs.load_run_inputs(
     ledger_path=ledger_path or None,
     fairness_path=fairness_path or None,
     expected_sha256=expect_model or None,
+    challenger_dir=challenger_dir or None,
 )
 result = jobs.rescore_cases(
     inputs,
@@ -167,3 +168,18 @@ display(report.labelled(result.drift.checks, jobs.DRIFT_COLUMNS, lang))
 
 # %%
 display(HTML(jobs.fairness_html(inputs, lang)))
+
+# %% [markdown]
+# ## 7. 影子模型 · Challenger in the shadow
+#
+# 指定影子模型（`--challenger`）时，它对同一批案件、按同样的容量排出自己的名单，仅用于比较：
+# 发给领导的名单和承办建议只来自现行模型。下面列出两份名单的差异；待结果回来后用
+# `crossexec compare` 判断哪个模型更好。
+#
+# With a challenger model (`--challenger`), it ranks the same cases at the same capacity, for
+# comparison only: the list and the plan leaders receive come from the current model alone.
+# Below, where the two lists differ; once outcomes are known, `crossexec compare` judges which
+# model is better.
+
+# %%
+display(HTML(jobs.shadow_html(result.shadow, lang)))
