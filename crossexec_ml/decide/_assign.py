@@ -525,7 +525,9 @@ def assign(
     _check_capacity(capacity, leader_bonus)
     t("plan.target.higher_court", lang)  # ValueError on a bad lang, before any work
     hand = _check_handlers(handlers)
-    band = "proposal_propensity" in ranked.columns and "candidate" in ranked.columns
+    band = isinstance(ranked, pd.DataFrame) and {"proposal_propensity", "candidate"} <= set(
+        ranked.columns
+    )
     cands, rest = _drawn_candidates(ranked, capacity) if band else _candidates(ranked, capacity)
 
     rung = cands["suggested_rung"].to_numpy(dtype=object)

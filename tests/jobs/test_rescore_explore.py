@@ -115,12 +115,12 @@ def test_the_plan_proposes_exactly_the_drawn_candidates(run):
 
 
 def test_the_workbook_shows_the_propensity_as_a_percent(run):
-    sheet = openpyxl.load_workbook(run["out"] / "scored.xlsx")["scored"]
-    header = [c.value for c in sheet[1]]
-    col = header.index("列入建议概率") + 1
-    cell = sheet.cell(row=2, column=col)
+    book = openpyxl.load_workbook(run["out"] / "scored.xlsx", read_only=True)
+    header, first = book["scored"].iter_rows(min_row=1, max_row=2)
+    cell = first[[c.value for c in header].index("列入建议概率")]
     assert cell.number_format == "0.0%"
     assert cell.value in (0, 0.5, 1)
+    book.close()
 
 
 def test_the_same_seed_draws_the_same_candidates(run):
