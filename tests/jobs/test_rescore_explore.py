@@ -18,6 +18,7 @@ import pytest
 from crossexec_ml.cli import main
 from crossexec_ml.data import read_cases, read_scored, write_table
 from crossexec_ml.jobs import load_run_inputs, rescore_cases, shadow_compare, train
+from crossexec_ml.jobs import plan as plan_cases
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "sample"
@@ -112,6 +113,14 @@ def test_the_plan_proposes_exactly_the_drawn_candidates(run):
     plan = pd.read_excel(run["out"] / "plan.xlsx", dtype=str)
     ids = plan.iloc[:, 0]  # 案号 first
     assert set(ids) == set(drawn["case_id"])
+    # `crossexec plan` on the run's list proposes the same draw, its propensities kept.
+    again = plan_cases(
+        run["out"] / "scored.parquet", SAMPLE / "handlers.csv", run["root"] / "plan.csv"
+    )
+    assert set(again["case_id"]) == set(drawn["case_id"])
+    shown = again.set_index("case_id")["proposal_propensity"]
+    expected = drawn.set_index("case_id")["proposal_propensity"]
+    assert shown.sort_index().tolist() == expected.sort_index().tolist()
 
 
 def test_the_workbook_shows_the_propensity_as_a_percent(run):
