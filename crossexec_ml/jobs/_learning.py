@@ -17,7 +17,6 @@ whichever model ranks) against the challenger's candidates when it is given that
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,7 +93,9 @@ def exploration_html(result: RunResult, lang: str = "zh") -> str:
         band=fmt_percent(float(summary["band"] or 0), lang),
         seed=summary["seed"],
     )
-    return f'<p class="crossexec-explore">{html.escape(text)}</p>'
+    from crossexec_ml.report import render
+
+    return render("rescore_explore.html.j2", text=text)
 
 
 @dataclass
@@ -227,13 +228,13 @@ def shadow_html(comparison: ShadowComparison | None, lang: str = "zh", n: int = 
     str
         An HTML fragment, every value escaped.
     """
-    from crossexec_ml.report import table_html
+    from crossexec_ml.report import render, table_html
 
     t("tile.na", lang)  # checks lang
     if comparison is None:
-        return f"<p>{html.escape(t('shadow.none', lang))}</p>"
-    c = comparison.counts
-    text = t("shadow.summary", lang, model_id=comparison.challenger_id, **c)
+        return render("rescore_shadow.html.j2", lines=[t("shadow.none", lang)], table="")
+    text = t("shadow.summary", lang, model_id=comparison.challenger_id, **comparison.counts)
     if comparison.table.empty:
-        return f"<p>{html.escape(text)}</p><p>{html.escape(t('shadow.same', lang))}</p>"
-    return f"<p>{html.escape(text)}</p>" + table_html(shadow_table(comparison, lang, n), lang)
+        return render("rescore_shadow.html.j2", lines=[text, t("shadow.same", lang)], table="")
+    table = table_html(shadow_table(comparison, lang, n), lang)
+    return render("rescore_shadow.html.j2", lines=[text], table=table)
