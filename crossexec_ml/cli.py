@@ -185,10 +185,13 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     common = dict(
         handlers_path=args.handlers,
         capacity=args.capacity,
+        explore=args.explore,
+        explore_seed=args.explore_seed,
         ledger_path=args.ledger,
         as_of_date=args.as_of_date,
         fairness_path=args.fairness,
         expect_model=args.expect_model,
+        challenger_dir=args.challenger,
         progress=not args.quiet,
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
     )
@@ -568,6 +571,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--handlers", type=Path, default=None, help="handlers file (for plan.xlsx)")
     r.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
+    _explore_options(r)
     r.add_argument(
         "--previous",
         type=Path,
@@ -584,6 +588,14 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of-date", default=None, help="run date for the freshness check (default today)"
     )
     _expect_model_option(r)
+    r.add_argument(
+        "--challenger",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a challenger model folder: scores the same cases in the shadow; the report shows "
+        "where its list differs, only the --model list goes to leaders",
+    )
     r.add_argument(
         "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` (report)"
     )

@@ -49,6 +49,9 @@ model_dir = "../reports/demo/model"
 handlers_path = "../data/sample/handlers.csv"
 out_dir = "../reports/rescore/manual"
 capacity = None
+explore = None
+explore_seed = None
+challenger_dir = ""
 previous_dir = ""
 as_of_date = ""
 ledger_path = ""
@@ -88,8 +91,15 @@ inputs = jobs.load_run_inputs(
     ledger_path=ledger_path or None,
     fairness_path=fairness_path or None,
     expected_sha256=expect_model or None,
+    challenger_dir=challenger_dir or None,
 )
-result = jobs.rescore_cases(inputs, capacity=capacity, run_date=as_of_date or None)
+result = jobs.rescore_cases(
+    inputs,
+    capacity=capacity,
+    run_date=as_of_date or None,
+    explore=explore,
+    explore_seed=explore_seed,
+)
 manifest = jobs.write_run(result, inputs, out_dir, run_id=run_id, started_at=started_at)
 display(HTML(jobs.outcome_html(manifest, lang)))
 
@@ -103,6 +113,7 @@ display(HTML(jobs.outcome_html(manifest, lang)))
 # %%
 head = report.headline(result.scored, cases=inputs.cases)
 display(HTML(report.headline_html(head, lang)))
+display(HTML(jobs.exploration_html(result, lang)))  # one sentence, only with a band
 report.headline_compare_bars(head, lang).show()
 
 # %% [markdown]
@@ -157,3 +168,18 @@ display(report.labelled(result.drift.checks, jobs.DRIFT_COLUMNS, lang))
 
 # %%
 display(HTML(jobs.fairness_html(inputs, lang)))
+
+# %% [markdown]
+# ## 7. 影子模型 · Challenger in the shadow
+#
+# 指定影子模型（`--challenger`）时，它对同一批案件、按同样的容量排出自己的名单，仅用于比较：
+# 发给领导的名单和承办建议只来自现行模型。下面列出两份名单的差异；待结果回来后用
+# `crossexec compare` 判断哪个模型更好。
+#
+# With a challenger model (`--challenger`), it ranks the same cases at the same capacity, for
+# comparison only: the list and the plan leaders receive come from the current model alone.
+# Below, where the two lists differ; once outcomes are known, `crossexec compare` judges which
+# model is better.
+
+# %%
+display(HTML(jobs.shadow_html(result.shadow, lang)))

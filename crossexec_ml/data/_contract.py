@@ -217,6 +217,7 @@ OUTPUT_LABELS: dict[str, str] = {
             "priority_rank",
             "expected_gain",
             "candidate",
+            "proposal_propensity",
             "floor_reason",
             "guidance",
             "guidance_en",

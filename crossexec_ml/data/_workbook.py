@@ -33,7 +33,15 @@ from crossexec_ml.text import RUNGS, catalogue, t
 #: Kinds of leader columns that the contract's dtypes do not tell (scores, the list's own).
 COLUMN_KINDS: dict[str, str] = {
     **dict.fromkeys(
-        ("p_keep", "p_intra_team", "p_inter_team", "p_higher_court", "p_cross"), "percent"
+        (
+            "p_keep",
+            "p_intra_team",
+            "p_inter_team",
+            "p_higher_court",
+            "p_cross",
+            "proposal_propensity",
+        ),
+        "percent",
     ),
     **dict.fromkeys(("uplift", "best_gain", "expected_gain"), "points"),
     **dict.fromkeys(("days_since_last_action", "days_since_last_asset_query"), "days"),

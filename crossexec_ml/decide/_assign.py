@@ -465,7 +465,9 @@ def assign(
     capacity : int, optional
         How many cases are reassigned or escalated this cycle: the candidates are the first
         ``capacity`` cases by ``priority_rank`` (ties by ``case_id``) whose suggested rung is
-        not ``keep``. Default: all of them.
+        not ``keep``. Default: all of them. A list drawn with an exploration band (it has
+        ``proposal_propensity``) proposes its drawn cases (``candidate``) instead of the first
+        ranks, and the plan keeps their ``proposal_propensity``.
     leader_bonus : float
         Added to the gain of a hard-bone case for each of its flags when a leader takes it
         (:data:`DEFAULT_LEADER_BONUS` = 0.001, so at most 0.005). It only decides between
@@ -523,7 +525,10 @@ def assign(
     _check_capacity(capacity, leader_bonus)
     t("plan.target.higher_court", lang)  # ValueError on a bad lang, before any work
     hand = _check_handlers(handlers)
-    cands, rest = _candidates(ranked, capacity)
+    band = isinstance(ranked, pd.DataFrame) and {"proposal_propensity", "candidate"} <= set(
+        ranked.columns
+    )
+    cands, rest = _drawn_candidates(ranked, capacity) if band else _candidates(ranked, capacity)
 
     rung = cands["suggested_rung"].to_numpy(dtype=object)
     moved = np.flatnonzero(np.isin(rung, [_INTRA, _INTER]))
@@ -561,6 +566,12 @@ def assign(
             np.full(k, "", dtype=object),
         )
         plan = pd.concat([plan, outside], ignore_index=True)
+    if band:
+        # The band's propensity travels with each proposed case, as in the list and the ledger.
+        ids = ranked["case_id"].astype("string").str.strip()
+        propensity = pd.Series(ranked["proposal_propensity"].to_numpy(dtype=float), index=ids)
+        propensity = propensity[~propensity.index.duplicated()]
+        plan["proposal_propensity"] = plan["case_id"].map(propensity).to_numpy(dtype=float)
 
     hard = sub["n_hard_bone_flags"].to_numpy(dtype="float64")[placed] > 0
     plan.attrs["plan_summary"] = {
@@ -580,6 +591,24 @@ def assign(
         },
     }
     return plan
+
+
+def _drawn_candidates(
+    ranked: pd.DataFrame, capacity: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The candidates of a list drawn with an exploration band: the drawn cases, in rank order.
+
+    With a band the proposal is the draw (``candidate``), not a prefix of the ranks: a case
+    just below the cut may be drawn in and one just above left out. The rest are the drawn
+    cases beyond ``capacity`` and every undrawn ranked case, in rank order.
+    """
+    ranked = ranked.reset_index(drop=True)
+    drawn = ranked["candidate"].fillna(False).astype(bool).to_numpy()
+    cands, beyond = _candidates(ranked.loc[drawn], capacity)
+    undrawn = _candidates(ranked.loc[~drawn], 0)[1]
+    rest = pd.concat([beyond, undrawn], ignore_index=True)
+    rest = rest.sort_values(["priority_rank", "case_id"], kind="stable", na_position="last")
+    return cands, rest.reset_index(drop=True)
 
 
 def _text(s: pd.Series) -> pd.api.extensions.ExtensionArray:

@@ -29,7 +29,8 @@ import pandas as pd
 from crossexec_ml import __version__
 from crossexec_ml.data import atomic_path, read_cases, read_handlers, read_scored, write_table
 from crossexec_ml.decide import TIE_BREAK_RULE, ledger_decisions
-from crossexec_ml.errors import InputError, ModelFileError
+from crossexec_ml.errors import CrossExecError, InputError, ModelFileError
+from crossexec_ml.jobs._learning import ShadowComparison, exploration_summary, shadow_compare
 from crossexec_ml.jobs._pipeline import file_sha256, score_cases
 from crossexec_ml.jobs._sheets import leader_sheets
 from crossexec_ml.model import CARD_FILE, CrossExecModel, load_model, stalled_cohort
@@ -101,6 +102,10 @@ class RunInputs:
     ledger_path: Path | None = None
     fairness: dict | None = None
     fairness_path: Path | None = None
+    #: ``--challenger``: a second model that scores the same cases in the shadow.
+    challenger: CrossExecModel | None = None
+    challenger_card: dict | None = None
+    challenger_dir: Path | None = None
 
 
 @dataclass
@@ -116,6 +121,8 @@ class RunResult:
     run_date: dt.date
     #: Which scoring policy made the list and where it came from (``resolve_policy``'s record).
     scoring_policy: dict | None = None
+    #: With a challenger: where its list differs from this one (never shown to leaders as a list).
+    shadow: ShadowComparison | None = None
 
     @property
     def outcome(self) -> str:
@@ -178,6 +185,7 @@ def load_run_inputs(
     ledger_path: str | os.PathLike[str] | None = None,
     fairness_path: str | os.PathLike[str] | None = None,
     expected_sha256: str | None = None,
+    challenger_dir: str | os.PathLike[str] | None = None,
 ) -> RunInputs:
     """Read and validate everything a run needs, failing before anything is computed.
 
@@ -201,6 +209,10 @@ def load_run_inputs(
 
     expected_sha256 : str, optional
         The approved model's SHA-256 or 12-digit ``model_id``; any other model is refused.
+    challenger_dir : path-like, optional
+        A challenger model's folder (``--challenger``): it scores the same cases in the
+        shadow. A folder that is not a usable model is refused here, before anything is
+        written.
 
     Returns
     -------
@@ -213,6 +225,15 @@ def load_run_inputs(
     """
     model_dir = Path(model_dir)
     model, card = load_model(model_dir, expected_sha256=expected_sha256)
+    challenger = challenger_card = None
+    if challenger_dir:
+        try:
+            challenger, challenger_card = load_model(challenger_dir)
+        except CrossExecError as err:
+            raise ModelFileError(
+                f"--challenger {challenger_dir}: not a usable model folder ({err}); pass a "
+                "folder written by `crossexec train`, or leave --challenger out"
+            ) from None
     cases = read_cases(cases_path)
     handlers = read_handlers(handlers_path) if handlers_path else None
     previous = read_previous_run(previous_dir) if previous_dir else None
@@ -244,6 +265,9 @@ def load_run_inputs(
         ledger_path=Path(ledger_path) if ledger_path else None,
         fairness=fairness,
         fairness_path=Path(fairness_path) if fairness_path else None,
+        challenger=challenger,
+        challenger_card=challenger_card,
+        challenger_dir=Path(challenger_dir) if challenger_dir else None,
     )
 
 
@@ -299,6 +323,8 @@ def rescore_cases(
     capacity: int | None = None,
     run_date: dt.date | str | None = None,
     monitor: MonitorSettings | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
 ) -> RunResult:
     """Score and rank the whole stock, mark what carried over, propose a plan, check drift.
 
@@ -314,6 +340,10 @@ def rescore_cases(
         The run's date for the freshness check (default: today, UTC).
     monitor : MonitorSettings, optional
         Drift and freshness thresholds.
+    explore, explore_seed : optional
+        The exploration band and its seed (override the policy's ``priority.explore_band`` and
+        ``priority.explore_seed``): the list gains ``proposal_propensity``, ``candidate`` is
+        the band's draw, and the plan proposes exactly those cases.
 
     Returns
     -------
@@ -330,6 +360,8 @@ def rescore_cases(
         decisions=inputs.decisions,
         card=inputs.card,
         capacity=capacity,
+        explore=explore,
+        explore_seed=explore_seed,
     )
     policy_record = scored.attrs["scoring_policy"]
     cohort = resolve_policy(inputs.card, capacity=capacity)[0].cohort
@@ -365,6 +397,21 @@ def rescore_cases(
         "decided_in_ledger": int(scored["decided_action"].notna().sum()),
         "carried_over": int(scored["carried_over"].sum()),
     }
+    shadow = None
+    if inputs.challenger is not None and inputs.challenger_card is not None:
+        # Scored for comparison only, at the champion's size, without the band's lottery;
+        # nothing of it reaches the list, the plan or the ledger.
+        challenger = score_cases(
+            inputs.challenger,
+            cases,
+            model_id=inputs.challenger_card["model_id"],
+            decisions=inputs.decisions,
+            card=inputs.challenger_card,
+            capacity=n_candidates,
+        )
+        shadow = shadow_compare(
+            scored, challenger, challenger_id=inputs.challenger_card["model_id"]
+        )
     return RunResult(
         scored=scored,
         plan=plan,
@@ -374,6 +421,7 @@ def rescore_cases(
         capacity=n_candidates,
         run_date=run_date,
         scoring_policy=policy_record,
+        shadow=shadow,
     )
 
 
@@ -389,6 +437,19 @@ def _fairness_manifest(inputs: RunInputs) -> dict | None:
         "n_checks": summary.get("n_checks"),
         "n_flagged": summary.get("n_flagged"),
         "n_watch": summary.get("n_watch"),
+    }
+
+
+def _challenger_manifest(result: RunResult, inputs: RunInputs) -> dict | None:
+    card, folder = inputs.challenger_card, inputs.challenger_dir
+    if result.shadow is None or card is None or folder is None:
+        return None
+    return {
+        "model_id": card["model_id"],
+        "model_sha256": card.get("model_sha256"),
+        "card_sha256": file_sha256(folder / CARD_FILE),
+        "folder": str(folder),
+        **result.shadow.counts,
     }
 
 
@@ -485,6 +546,8 @@ def write_run(
         "checks": checks,
         "plan": None if result.plan is not None else "not made: no handlers file was given",
         "fairness": _fairness_manifest(inputs),
+        "exploration": exploration_summary(result),
+        "challenger": _challenger_manifest(result, inputs),
         "files": files + [MANIFEST_FILE],
     }
     with atomic_path(out / MANIFEST_FILE) as tmp:

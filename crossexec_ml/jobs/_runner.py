@@ -187,6 +187,7 @@ def _check_inputs(
     ledger_path: Path | None,
     fairness_path: Path | None = None,
     expect_model: str | None = None,
+    challenger_dir: Path | None = None,
 ) -> str | None:
     """Every input check that can fail before anything is written; the problem, or None."""
     if not NOTEBOOK.is_file():
@@ -202,6 +203,7 @@ def _check_inputs(
             ledger_path=ledger_path,
             fairness_path=fairness_path,
             expected_sha256=expect_model,
+            challenger_dir=challenger_dir,
         )
     except ValidationError as err:
         return err.report.summary() + "\n" + err.report.problem_text()
@@ -359,12 +361,15 @@ def run_rescore(
     *,
     handlers_path: str | os.PathLike[str] | None = None,
     capacity: int | None = None,
+    explore: float | None = None,
+    explore_seed: int | None = None,
     previous_dir: str | os.PathLike[str] | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     as_of_date: str | None = None,
     fairness_path: str | os.PathLike[str] | None = None,
     replace: bool = False,
     expect_model: str | None = None,
+    challenger_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
     notebook: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
@@ -384,6 +389,10 @@ def run_rescore(
         Handlers file; without it no ``plan.xlsx`` is made.
     capacity : int, optional
         Cases to reassign or escalate this cycle (default 10% of the ranked stock).
+    explore, explore_seed : optional
+        The exploration band and its seed (``--explore``, ``--explore-seed``; off unless
+        given): the list keeps ``proposal_propensity``, the plan proposes the band's draw, and
+        the manifest's ``scoring_policy`` names both.
     previous_dir : path-like, optional
         The previous run's folder (drift reference; carried-over cases are marked).
     ledger_path : path-like, optional
@@ -400,6 +409,10 @@ def run_rescore(
     expect_model : str, optional
         The approved model's SHA-256 or ``model_id`` (``--expect-model``): another model file
         in ``model_dir`` is refused (exit 2) before anything is written.
+    challenger_dir : path-like, optional
+        A challenger model (``--challenger``) scoring the same cases in the shadow: the report
+        shows where its list differs and the manifest records its model id and SHA-256; only
+        the champion's list is written. A folder that is not a model is refused (exit 2).
     progress : bool
         papermill's cell progress bar.
     notebook : path-like, optional
@@ -420,6 +433,7 @@ def run_rescore(
     previous = Path(previous_dir).absolute() if previous_dir else None
     fairness = Path(fairness_path).absolute() if fairness_path else None
     ledger = Path(ledger_path).absolute() if ledger_path else None
+    challenger = Path(challenger_dir).absolute() if challenger_dir else None
     if as_of_date:
         try:
             dt.date.fromisoformat(as_of_date)
@@ -440,7 +454,14 @@ def run_rescore(
             # First, so that a run stopped while it checks its inputs leaves no one's garbage.
             _remove_stale_temps(dest)
             problem = _check_inputs(
-                cases_path, model_dir, handlers, previous, ledger, fairness, expect_model
+                cases_path,
+                model_dir,
+                handlers,
+                previous,
+                ledger,
+                fairness,
+                expect_model,
+                challenger,
             )
             if problem:
                 raise _Refused(problem)
@@ -459,11 +480,14 @@ def run_rescore(
                     "handlers_path": str(handlers) if handlers else "",
                     "out_dir": "",  # the temporary folder, set by _run_locked
                     "capacity": capacity,
+                    "explore": explore,
+                    "explore_seed": explore_seed,
                     "previous_dir": str(previous) if previous else "",
                     "as_of_date": as_of_date or "",
                     "ledger_path": str(ledger) if ledger else "",
                     "fairness_path": str(fairness) if fairness else "",
                     "expect_model": expect_model or "",
+                    "challenger_dir": str(challenger) if challenger else "",
                     "run_id": run_id,
                     "started_at": started.isoformat(timespec="seconds"),
                 },
