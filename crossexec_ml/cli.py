@@ -75,12 +75,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``score --stream-mb``: one input file over this many MB is scored piece by piece.
+STREAM_MB = 200
+
+
 def _partitioned(args: argparse.Namespace) -> bool:
-    """Partitioned Parquet in, a folder out: the Dask engine, or a folder or glob as input."""
+    """A folder out: the Dask engine, a folder or glob in, or ``--out`` a folder (no suffix)."""
+    out = Path(args.out)
     return (
         args.engine == "dask"
         or Path(args.cases).is_dir()
         or any(ch in str(args.cases) for ch in "*?[")
+        or out.is_dir()
+        or (not out.exists() and out.suffix == "")
+    )
+
+
+def _streamed(args: argparse.Namespace) -> bool:
+    """One file over ``--stream-mb`` to .csv/.parquet (an .xlsx's sheets need every case)."""
+    path = Path(args.cases)
+    return (
+        args.stream_mb >= 0
+        and path.is_file()
+        and Path(args.out).suffix.lower() in (".csv", ".parquet")
+        and path.stat().st_size > args.stream_mb * 2**20
     )
 
 
@@ -126,6 +144,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"({run.n_parts} parts, ranked across all of them)"
         )
         return 0
+    if _streamed(args):
+        from crossexec_ml.jobs import score_to_file as score
     scored = score(
         args.model,
         args.cases,
@@ -508,10 +528,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--cases",
         required=True,
-        help="cases to score; a folder or glob of Parquet files scores partitioned data",
+        help="cases to score (CSV/XLSX/Parquet); a folder or glob of them scores partitioned "
+        "data into a folder of Parquet parts",
     )
     s.add_argument(
-        "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; a folder if partitioned"
+        "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; or a folder for parts"
+    )
+    s.add_argument(
+        "--stream-mb",
+        type=float,
+        default=STREAM_MB,
+        help=f"a file over this many MB (default {STREAM_MB}) is scored piece by piece, in "
+        "bounded memory, into the one .csv/.parquet --out names; -1: never",
     )
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
     _explore_options(s)
@@ -522,8 +550,9 @@ def _parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("pandas", "dask"),
         default="pandas",
-        help="pandas: in memory, or piece by piece for partitioned Parquet; dask: partitioned "
-        "Parquet on a local Dask cluster or --scheduler",
+        help="pandas: in memory, or piece by piece for a folder, a glob, a folder --out or a "
+        "large file (CSV, XLSX or Parquet); dask: the pieces on a local Dask cluster or "
+        "--scheduler, into a folder of Parquet parts",
     )
     s.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a local cluster)"
