@@ -27,7 +27,7 @@ __all__ = ["main"]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    report = validate_file(args.path, kind=args.kind, sheet=args.sheet)
+    report = validate_file(args.path, kind=args.kind, sheet=args.sheet, batch_over_mb=STREAM_MB)
     if report.ok:
         print(report.summary())
         return 0
