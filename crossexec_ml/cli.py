@@ -27,7 +27,9 @@ __all__ = ["main"]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    report = validate_file(args.path, kind=args.kind, sheet=args.sheet, batch_over_mb=STREAM_MB)
+    report = validate_file(
+        args.path, kind=args.kind, sheet=args.sheet, batch_over_mb=VALIDATE_BATCH_MB
+    )
     if report.ok:
         print(report.summary())
         return 0
@@ -75,8 +77,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-#: ``score --stream-mb``: one input file over this many MB is scored piece by piece.
-STREAM_MB = 200
+#: ``crossexec validate`` checks a CSV larger than this many MB batch by batch.
+VALIDATE_BATCH_MB = 200
 
 
 def _partitioned(args: argparse.Namespace) -> bool:
@@ -88,17 +90,6 @@ def _partitioned(args: argparse.Namespace) -> bool:
         or any(ch in str(args.cases) for ch in "*?[")
         or out.is_dir()
         or (not out.exists() and out.suffix == "")
-    )
-
-
-def _streamed(args: argparse.Namespace) -> bool:
-    """One file over ``--stream-mb`` to .csv/.parquet (an .xlsx's sheets need every case)."""
-    path = Path(args.cases)
-    return (
-        args.stream_mb >= 0
-        and path.is_file()
-        and Path(args.out).suffix.lower() in (".csv", ".parquet")
-        and path.stat().st_size > args.stream_mb * 2**20
     )
 
 
@@ -144,8 +135,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"({run.n_parts} parts, ranked across all of them)"
         )
         return 0
-    if _streamed(args):
-        from crossexec_ml.jobs import score_to_file as score
     scored = score(
         args.model,
         args.cases,
@@ -534,13 +523,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; or a folder for parts"
     )
-    s.add_argument(
-        "--stream-mb",
-        type=float,
-        default=STREAM_MB,
-        help=f"a file over this many MB (default {STREAM_MB}) is scored piece by piece, in "
-        "bounded memory, into the one .csv/.parquet --out names; -1: never",
-    )
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
     _explore_options(s)
     s.add_argument(
@@ -550,9 +532,9 @@ def _parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("pandas", "dask"),
         default="pandas",
-        help="pandas: in memory, or piece by piece for a folder, a glob, a folder --out or a "
-        "large file (CSV, XLSX or Parquet); dask: the pieces on a local Dask cluster or "
-        "--scheduler, into a folder of Parquet parts",
+        help="pandas: in memory, or piece by piece for a folder or glob of CSV/XLSX/Parquet "
+        "or a folder --out; dask: the pieces on a local Dask cluster or --scheduler, into a "
+        "folder of Parquet parts",
     )
     s.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a local cluster)"

@@ -61,8 +61,8 @@ def _refuse_what_cannot_fit(path: Path) -> None:
             f"{path.name}: this CSV is {path.stat().st_size / 2**20:,.0f} MB; reading it takes "
             f"about {need / 2**30:,.1f} GB of memory and this machine has "
             f"{free / 2**30:,.1f} GB free: split the export into parts, or score it piece by "
-            "piece (`crossexec score --engine dask --cases FILE --out FOLDER`, or a glob such "
-            "as --cases 'FILE*.csv')"
+            "piece (`crossexec score --cases FILE --out FOLDER`, a folder of Parquet parts) "
+            "or validate it in batches (`crossexec validate FILE`)"
         )
 
 

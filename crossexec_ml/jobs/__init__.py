@@ -5,7 +5,6 @@ from crossexec_ml.jobs._engines import (
     ScaleRun,
     read_scored_parts,
     score_partitioned,
-    score_to_file,
 )
 from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
@@ -129,7 +128,6 @@ __all__ = [
     "score_cases",
     "score_partitioned",
     "score_rows",
-    "score_to_file",
     "scored_model_card",
     "spool_pieces",
     "top_table",
