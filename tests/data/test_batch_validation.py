@@ -33,14 +33,14 @@ def _compare(path, batch_rows, **kw):
     return whole
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_hostile_csv_in_batches_gives_the_same_problems(tmp_path, seed):
     frame = hostile_frame(seed)
     # Rows repeated far from their first copy: duplicates across batches.
     frame = pd.concat([frame, frame.iloc[[1, 2, 40]], frame.iloc[[2]]], ignore_index=True)
     path = tmp_path / "hostile.csv"
     frame.to_csv(path, index=False, encoding="utf-8")
-    assert _compare(path, batch_rows=7).n_problems > 200  # more than one batch lists
+    assert _compare(path, batch_rows=25).n_problems > 200  # more than one batch lists
 
 
 def test_valid_csv_in_batches_is_valid_with_the_same_summary(tmp_path):
