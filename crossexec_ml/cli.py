@@ -27,7 +27,9 @@ __all__ = ["main"]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    report = validate_file(args.path, kind=args.kind, sheet=args.sheet)
+    report = validate_file(
+        args.path, kind=args.kind, sheet=args.sheet, batch_over_mb=VALIDATE_BATCH_MB
+    )
     if report.ok:
         print(report.summary())
         return 0
@@ -75,12 +77,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``crossexec validate`` checks a CSV larger than this many MB batch by batch.
+VALIDATE_BATCH_MB = 200
+
+
 def _partitioned(args: argparse.Namespace) -> bool:
-    """Partitioned Parquet in, a folder out: the Dask engine, or a folder or glob as input."""
+    """A folder out: the Dask engine, a folder or glob in, or ``--out`` a folder (no suffix)."""
+    out = Path(args.out)
     return (
         args.engine == "dask"
         or Path(args.cases).is_dir()
         or any(ch in str(args.cases) for ch in "*?[")
+        or out.is_dir()
+        or (not out.exists() and out.suffix == "")
     )
 
 
@@ -511,10 +520,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--cases",
         required=True,
-        help="cases to score; a folder or glob of Parquet files scores partitioned data",
+        help="cases to score (CSV/XLSX/Parquet); a folder or glob of them scores partitioned "
+        "data into a folder of Parquet parts",
     )
     s.add_argument(
-        "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; a folder if partitioned"
+        "--out", required=True, type=Path, help=".csv, .parquet or .xlsx; or a folder for parts"
     )
     s.add_argument("--capacity", type=int, default=None, help="cases to reassign this cycle")
     _explore_options(s)
@@ -525,8 +535,9 @@ def _parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("pandas", "dask"),
         default="pandas",
-        help="pandas: in memory, or piece by piece for partitioned Parquet; dask: partitioned "
-        "Parquet on a local Dask cluster or --scheduler",
+        help="pandas: in memory, or piece by piece for a folder or glob of CSV/XLSX/Parquet "
+        "or a folder --out; dask: the pieces on a local Dask cluster or --scheduler, into a "
+        "folder of Parquet parts",
     )
     s.add_argument(
         "--scheduler", default=None, help="Dask scheduler address (default: a local cluster)"

@@ -61,8 +61,8 @@ def _refuse_what_cannot_fit(path: Path) -> None:
             f"{path.name}: this CSV is {path.stat().st_size / 2**20:,.0f} MB; reading it takes "
             f"about {need / 2**30:,.1f} GB of memory and this machine has "
             f"{free / 2**30:,.1f} GB free: split the export into parts, or score it piece by "
-            "piece (`crossexec score --engine dask --cases FILE --out FOLDER`, or a glob such "
-            "as --cases 'FILE*.csv')"
+            "piece (`crossexec score --cases FILE --out FOLDER`, a folder of Parquet parts) "
+            "or validate it in batches (`crossexec validate FILE`)"
         )
 
 
@@ -323,6 +323,7 @@ def validate_file(
     kind: str = "cases",
     sheet: str | int | None = None,
     allow_personal_columns: bool | None = None,
+    batch_over_mb: float | None = None,
 ) -> ValidationReport:
     """Read a CSV/XLSX/Parquet file and validate it against the contract.
 
@@ -337,6 +338,11 @@ def validate_file(
     allow_personal_columns : bool, optional
         Drop extra columns that look like personal data instead of refusing them (see
         :func:`validate_frame`).
+    batch_over_mb : float, optional
+        A CSV larger than this many MB is validated in batches of :data:`BATCH_ROWS` rows,
+        memory bounded by a batch, with the same problems (keys compared across the whole
+        file by hash); its report's ``frame`` then holds only what the summary needs. Default:
+        the whole file at once (it must fit in memory, about five times its size).
 
     Returns
     -------
@@ -348,6 +354,17 @@ def validate_file(
         When the file cannot be read at all; the message is one actionable sentence.
     """
     p = Path(path)
+    if (
+        batch_over_mb is not None
+        and p.suffix.lower() in (".csv", ".txt")
+        and p.is_file()
+        and p.stat().st_size > batch_over_mb * 2**20
+    ):
+        from crossexec_ml.data._batch_check import _validate_csv_in_batches
+
+        return _validate_csv_in_batches(
+            p, kind=kind, allow_personal_columns=allow_personal_columns, batch_rows=BATCH_ROWS
+        )
     header, raw = _read_raw(p, sheet)
     if raw.empty:
         raise InputError(

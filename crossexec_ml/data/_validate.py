@@ -128,8 +128,8 @@ class _Collector:
                 (row if row is not None else 0, order, Problem(row, column, text, expected))
             )
 
-    def sorted(self) -> list[Problem]:
-        return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))][:MAX_PROBLEMS]
+    def sorted(self, limit: int = MAX_PROBLEMS) -> list[Problem]:
+        return [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))][:limit]
 
 
 @contextlib.contextmanager
@@ -379,6 +379,8 @@ def validate_frame(
     source: str = "<frame>",
     allow_personal_columns: bool | None = None,
     row_numbers: np.ndarray | None = None,
+    check_keys: bool = True,
+    max_problems: int = MAX_PROBLEMS,
 ) -> ValidationReport:
     """Validate a table against the contract and return a typed frame with every problem.
 
@@ -407,6 +409,12 @@ def validate_frame(
         Default 2, 3, ...: ``raw`` is a whole file. A caller validating a slice of a file
         (a piece of a large Parquet file) passes the file's numbers, so every message, row
         lists inside messages included, names the row as it is in the file.
+    check_keys : bool
+        Refuse two rows with one key (case_id and as_of_date; handler_id). Off for a batch of
+        a file whose keys are checked across all its batches (:func:`validate_file`).
+    max_problems : int
+        Problems listed in the report (the count covers all); a batch lists more, so the
+        whole file's first problems are among them.
 
     Returns
     -------
@@ -456,11 +464,11 @@ def validate_frame(
         # One concat, not one insert per column: thousands of extra columns stay fast.
         extra = pd.DataFrame(texts[:, kept], index=raw.index, columns=[extras[j] for j in kept])
         frame = pd.concat([frame, extra.astype("string")], axis=1)
-    _check_rows(frame, kind, contract, rows, found, col_order)
+    _check_rows(frame, kind, contract, rows, found, col_order, check_keys)
     report.warnings += _lookalike_keys(frame, kind, rows)
     report.warnings += implausible_slots(frame, kind, rows)
     report.frame = frame
-    report.problems = found.sorted()
+    report.problems = found.sorted(max_problems)
     report.n_problems = found.total
     return report
 
@@ -494,8 +502,9 @@ def _check_rows(
     rows: pd.Series,
     found: _Collector,
     col_order: dict[str, int],
+    check_keys: bool = True,
 ) -> None:
-    """Rules across cells: dates in order, unique keys."""
+    """Rules across cells: dates in order, unique keys (unless ``check_keys`` is off)."""
     if len(frame) == 0:
         return
     if kind == "cases":
@@ -511,12 +520,9 @@ def _check_rows(
                 f"must be on or after filing_date (立案日期) "
                 f"{frame.at[idx, 'filing_date']:%Y-%m-%d}",
             )
-    if kind in ("cases", "truth"):
-        keys = ["case_id", "as_of_date"]
-        what = "the same case_id (案号) and as_of_date (评估基准日)"
-    else:
-        keys = ["handler_id"]
-        what = "the same handler_id (承办人)"
+    if not check_keys:
+        return
+    keys, what = _key_columns(kind)
     complete = frame[keys].notna().all(axis=1)
     dup = frame[keys][complete].duplicated(keep="first")
     if dup.any():
@@ -533,6 +539,13 @@ def _check_rows(
                 f"duplicate: row {int(first_of_group[group[idx]])} has {what}; "
                 "keep one row per key",
             )
+
+
+def _key_columns(kind: str) -> tuple[list[str], str]:
+    """The columns that make a row's key under ``kind``'s contract, and how a message says so."""
+    if kind in ("cases", "truth"):
+        return ["case_id", "as_of_date"], "the same case_id (案号) and as_of_date (评估基准日)"
+    return ["handler_id"], "the same handler_id (承办人)"
 
 
 def _lookalike_keys(frame: pd.DataFrame, kind: str, rows: pd.Series) -> list[str]:

@@ -244,6 +244,11 @@ def capacity_k(n: int, capacity: int | None = None, share: float = 0.10) -> int:
     return int(min(n, max(1, round(share * n))))
 
 
+# Lists this long are sorted in score bands (two threads); shorter ones in one sort.
+_SPLIT_SORT_ROWS = 200_000
+_SPLIT_SORT_BANDS = 4
+
+
 def tie_rule_order(
     score: np.ndarray, idle_days: np.ndarray, case_id: pd.Series | np.ndarray
 ) -> np.ndarray:
@@ -275,15 +280,35 @@ def tie_rule_order(
     )
     if not isinstance(ids.dtype, pd.StringDtype):
         ids = ids.astype(str).astype("string")
-    table = pa.table(
-        {
-            "score": np.asarray(score, dtype=float),
-            "idle": np.asarray(idle_days, dtype=float),
-            "case_id": pa.array(ids.array),
-        }
-    )
+    score = np.asarray(score, dtype=float)
+    idle = np.asarray(idle_days, dtype=float)
+    case_ids = pa.array(ids.array)
     keys = [("score", "descending"), ("idle", "descending"), ("case_id", "ascending")]
-    return pc.sort_indices(table, sort_keys=keys).to_numpy()
+
+    def order(pos: np.ndarray | None) -> np.ndarray:
+        if pos is None:
+            table = pa.table({"score": score, "idle": idle, "case_id": case_ids})
+            return pc.sort_indices(table, sort_keys=keys).to_numpy()
+        table = pa.table(
+            {"score": score[pos], "idle": idle[pos], "case_id": case_ids.take(pa.array(pos))}
+        )
+        return pos[pc.sort_indices(table, sort_keys=keys).to_numpy()]
+
+    n = len(score)
+    if n < _SPLIT_SORT_ROWS or np.isnan(score).any():
+        return order(None)
+    # A province's list: cut at quantiles of the score into bands, each band wholly above
+    # the next, so the bands sort on their own (in threads: Arrow releases the GIL) and
+    # their orders follow one another; the same order as one sort, in about half the time.
+    cuts = np.unique(np.quantile(score, np.linspace(0, 1, _SPLIT_SORT_BANDS + 1)[1:-1]))
+    band = np.searchsorted(cuts, score, side="left")  # band b: cuts[b-1] < score <= cuts[b]
+    by_band = np.argsort(-band, kind="stable")
+    bounds = np.cumsum(np.bincount(band, minlength=len(cuts) + 1)[::-1])
+    parts = np.split(by_band, bounds[:-1])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(2, len(parts))) as pool:
+        return np.concatenate(list(pool.map(order, parts)))
 
 
 def idle_days(cases: pd.DataFrame) -> np.ndarray:
