@@ -20,7 +20,7 @@ from crossexec_ml.data import (
     refuse_overwriting_inputs,
     validate_file,
 )
-from crossexec_ml.decide import ACTIONS, code_shape
+from crossexec_ml.decide import ACTIONS, band_counts, code_shape
 from crossexec_ml.errors import CrossExecError, InputError
 
 __all__ = ["main"]
@@ -153,11 +153,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
         f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
-    if "proposal_propensity" in scored:
-        band = scored["proposal_propensity"].between(0, 1, inclusive="neither")
+    counts = band_counts(scored)
+    if counts is not None:
         print(
-            f"  exploration band: {int(band.sum())} cases around the cut, "
-            f"{int((band & scored['candidate'].astype(bool)).sum())} drawn into the proposal "
+            f"  exploration band: {counts[0]} cases around the cut, {counts[1]} drawn into the "
+            "proposal "
             "at random (proposal_propensity 0.5); a person still decides each case"
         )
     return 0

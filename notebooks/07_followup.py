@@ -36,7 +36,7 @@ from pathlib import Path
 import plotly.io as pio
 from IPython.display import HTML, Markdown, display
 
-from crossexec_ml import data, evaluate, jobs, report
+from crossexec_ml import data, decide, evaluate, jobs, report
 from crossexec_ml.model import CrossExecModel
 
 # Figures must survive conversion to HTML (NOTEBOOK_NOTES.md, plotly#5365).
@@ -70,11 +70,10 @@ current = data.read_cases(current_path)
 truth = data.read_truth(truth_path)
 model = CrossExecModel(learner="s_linear_0.2").fit(history)
 scored = jobs.score_cases(model, current, model_id="demo", explore=explore, explore_seed=seed)
-band = scored["proposal_propensity"].between(0, 1, inclusive="neither")
+in_band, drawn = decide.band_counts(scored)
 print(
     f"候选 candidates: {int(scored['candidate'].sum())}; "
-    f"探索区间 band: {int(band.sum())}, 抽中 drawn in: "
-    f"{int((band & scored['candidate'].astype(bool)).sum())}"
+    f"探索区间 band: {in_band}, 抽中 drawn in: {drawn}"
 )
 
 # %% [markdown]

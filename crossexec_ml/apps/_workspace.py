@@ -36,7 +36,7 @@ from crossexec_ml.apps._workspace_data import (
     trend,
 )
 from crossexec_ml.data import HARD_BONE_FLAGS, read_handlers, write_table
-from crossexec_ml.decide import assign, checkup
+from crossexec_ml.decide import assign, band_counts, checkup
 from crossexec_ml.errors import InputError
 from crossexec_ml.report import checkup_html, headline, headline_html, render
 from crossexec_ml.settings import RUNGS
@@ -440,8 +440,7 @@ class Workspace(_AnswerMixin):
 
     def _band_note(self) -> str:
         """One sentence on the exploration band when the run drew one, else nothing."""
-        p = self.listed["proposal_propensity"].to_numpy(dtype=float)
-        n = int(((p > 0) & (p < 1)).sum())
+        n = band_counts(self.listed)[0]  # case_list fills the column for every run
         return render("notice_plain.html.j2", text=self.t("band_note", n=n)) if n else ""
 
     def _row_cells(self, r: dict, lang: str) -> dict:

@@ -14,7 +14,12 @@ from crossexec_ml.decide._assign import (
 from crossexec_ml.decide._assign_checks import PLAN_LABELS, plan_sheet
 from crossexec_ml.decide._checkup import CheckupSheet, GainParts, checkup, checkup_table
 from crossexec_ml.decide._explain import FACTS, Fact, explain_cases
-from crossexec_ml.decide._explore import ExplorationDraw, exploration_draw, explore_selection
+from crossexec_ml.decide._explore import (
+    ExplorationDraw,
+    band_counts,
+    exploration_draw,
+    explore_selection,
+)
 from crossexec_ml.decide._guidance import (
     categories_as_text,
     guidance,
@@ -87,6 +92,7 @@ __all__ = [
     "allowed_rungs",
     "apply_floor",
     "assign",
+    "band_counts",
     "best_allowed_gain",
     "capacity_k",
     "categories_as_text",

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,24 @@ def explore_selection(
     in_band = np.zeros(len(selected), dtype=bool)
     in_band[line] = draw.in_band
     return out, propensity, in_band
+
+
+def band_counts(scored: pd.DataFrame) -> tuple[int, int] | None:
+    """How many cases of a scored list the exploration band held, and how many it drew in.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        A scored list, with ``candidate`` and (when a band was drawn) ``proposal_propensity``.
+
+    Returns
+    -------
+    (in_band, drawn) : tuple of int, or None
+        None when the list has no band (no ``proposal_propensity`` column).
+    """
+    if "proposal_propensity" not in scored:
+        return None
+    p = scored["proposal_propensity"].to_numpy(dtype=float)
+    in_band = (p > 0) & (p < 1)
+    drawn = in_band & scored["candidate"].astype(bool).to_numpy()
+    return int(in_band.sum()), int(drawn.sum())

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from crossexec_ml.decide import band_counts
 from crossexec_ml.text import fmt_percent, rung_label, t
 
 if TYPE_CHECKING:  # the run's result, defined where runs are made
@@ -55,16 +56,15 @@ def exploration_summary(result: RunResult) -> dict | None:
         ``band`` and ``seed`` (as the scoring policy used them), ``in_band`` (cases drawn at
         random, propensity 1/2) and ``drawn`` (of those, the ones proposed).
     """
-    scored = result.scored
-    if "proposal_propensity" not in scored:
+    counts = band_counts(result.scored)
+    if counts is None:
         return None
     priority = (result.scoring_policy or {}).get("policy", {}).get("priority", {})
-    in_band = scored["proposal_propensity"].to_numpy(dtype=float) == 0.5
     return {
         "band": priority.get("explore_band"),
         "seed": priority.get("explore_seed"),
-        "in_band": int(in_band.sum()),
-        "drawn": int((in_band & scored["candidate"].astype(bool).to_numpy()).sum()),
+        "in_band": counts[0],
+        "drawn": counts[1],
     }
 
 

@@ -64,3 +64,18 @@ def test_a_band_wider_than_the_tail_is_cut_to_the_cases_below():
 def test_out_of_range_arguments_are_refused(n, k, band):
     with pytest.raises(ValueError, match="band|capacity"):
         exploration_draw(n, k, band=band)
+
+
+def test_band_counts_of_a_list():
+    import pandas as pd
+
+    from crossexec_ml.decide import band_counts
+
+    scored = pd.DataFrame(
+        {
+            "candidate": [True, True, False, True, False],
+            "proposal_propensity": [1, 0.5, 0.5, 0.5, 0],
+        }
+    )
+    assert band_counts(scored) == (3, 2)
+    assert band_counts(scored.drop(columns="proposal_propensity")) is None
