@@ -1,0 +1,280 @@
+"""Champion and challenger on the rows whose rung was *not* drawn at random: step 4's criteria.
+
+Most of a court's history is observational: a person chose the rung, for reasons the data
+only partly show. On those rows :func:`crossexec_ml.evaluate.compare_models` reports the two
+truth-free criteria the model is chosen by (:mod:`crossexec_ml.model`'s selection):
+
+- the **log-loss** of each model's probability of the outcome under the rung actually taken,
+  overall and per rung, with the paired difference (how well each predicts what happened);
+- a **doubly robust value** of each model's list, as on the randomised rows but with an
+  *estimated* propensity: a multinomial logistic regression of the rung taken on the case's
+  features, cross-fitted (each row's propensity from a fit that did not see it) and floored.
+
+Both are weaker evidence than the randomised rows: the DR value is unbiased only when the
+propensity model or the outcome model is right, and neither is known to be. The verdict of
+this part is therefore reported beside, never instead of, the randomised one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crossexec_ml.settings import RUNGS
+
+_EPS = 1e-6
+
+#: Regularisation strengths the propensity model chooses among (inverse, as scikit-learn's C).
+_CS = (0.001, 0.01, 0.1, 1.0)
+
+
+@dataclass
+class ObservedEvidence:
+    """The truth-free criteria of step 4 on a history's non-randomised rows.
+
+    Attributes
+    ----------
+    n_rows : int
+        Non-randomised rows with a rung taken and an outcome.
+    log_loss : dict
+        Per model: ``{"all": float, <rung>: float or None}``, the mean log-loss of its
+        probability of the outcome under the rung taken (lower is better).
+    log_loss_difference, log_loss_ci : float, tuple of float
+        Challenger minus champion (negative: the challenger predicts better), with its paired
+        95% bootstrap interval.
+    value, value_ci : dict
+        Each model's doubly robust resolution rate had its list been followed, with the
+        estimated propensities, and its 95% bootstrap interval.
+    difference, difference_ci : float, tuple of float
+        Challenger minus champion value, with its paired 95% bootstrap interval.
+    verdict : str
+        ``better``, ``worse`` or ``no_evidence`` for the challenger's list value, as on the
+        randomised rows (an interval excluding 0).
+    propensity_floor : float
+        Estimated propensities below it were raised to it (``n_floored`` rows).
+    n_floored : int
+    rows : pandas.DataFrame
+        Per row: ``case_id, as_of_date``, the rung taken, each list's rung, the outcome and the
+        estimated (floored) propensity of the rung taken.
+    """
+
+    n_rows: int
+    log_loss: dict[str, dict[str, float | None]]
+    log_loss_difference: float
+    log_loss_ci: tuple[float, float]
+    value: dict[str, float]
+    value_ci: dict[str, tuple[float, float]]
+    difference: float
+    difference_ci: tuple[float, float]
+    verdict: str
+    propensity_floor: float
+    n_floored: int
+    rows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    def to_json(self, names: tuple[str, str]) -> dict[str, Any]:
+        """The evidence as plain JSON values (the per-row table left out)."""
+        return {
+            "n_rows": self.n_rows,
+            "models": [
+                {
+                    "name": n,
+                    "log_loss": _num(self.log_loss[n]["all"]),
+                    "log_loss_by_rung": {
+                        r: _num(self.log_loss[n][r]) for r in RUNGS if r in self.log_loss[n]
+                    },
+                    "value": _num(self.value[n]),
+                    "ci_low": _num(self.value_ci[n][0]),
+                    "ci_high": _num(self.value_ci[n][1]),
+                }
+                for n in names
+            ],
+            "log_loss_difference": _num(self.log_loss_difference),
+            "log_loss_ci": [_num(x) for x in self.log_loss_ci],
+            "difference": _num(self.difference),
+            "difference_ci": [_num(x) for x in self.difference_ci],
+            "verdict": self.verdict,
+            "propensity_floor": self.propensity_floor,
+            "n_floored": self.n_floored,
+        }
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def cross_fitted_propensity(
+    cases: pd.DataFrame, taken: np.ndarray, *, folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Probability of each row's rung taken, from a fit on the other folds.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Contract-typed rows (the model's input columns are used).
+    taken : numpy.ndarray of int
+        Rung index into ``RUNGS`` per row.
+    folds : int
+        Cross-fitting folds (fewer when there are too few rows).
+    seed : int
+        Seed of the fold split.
+
+    Returns
+    -------
+    numpy.ndarray
+        One probability per row, not floored. A rung absent from a fold's training rows gets
+        its share of the whole history (the only thing known about it there).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from crossexec_ml.model import add_features, model_features
+
+    numeric, categorical = model_features()
+    frame = add_features(cases.reset_index(drop=True))
+    x = pd.DataFrame(
+        {c: pd.to_numeric(frame[c].astype("Float64"), errors="coerce") for c in numeric}
+    ).astype("float64")
+    for c in categorical:
+        x[c] = frame[c].astype("string").fillna("(missing)").to_numpy(dtype=object)
+    share = np.bincount(taken, minlength=len(RUNGS)) / max(len(taken), 1)
+    out = share[taken].astype(float)
+    n_folds = min(folds, len(taken) // 50)
+    if n_folds < 2:
+        return out
+
+    def pipe(model):
+        return make_pipeline(
+            ColumnTransformer(
+                [
+                    (
+                        "num",
+                        make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                        numeric,
+                    ),
+                    ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), categorical),
+                ]
+            ),
+            model,
+        )
+
+    # The strength of the regularisation is chosen once, by cross-validated log-loss on all
+    # rows: a rung chosen at random must come out flat, not as the features' noise.
+    grid = GridSearchCV(
+        pipe(LogisticRegression(max_iter=1000)),
+        {"logisticregression__C": list(_CS)},
+        cv=3,
+        scoring="neg_log_loss",
+    ).fit(x, taken)
+    c = float(grid.best_params_["logisticregression__C"])
+    for fit, held in KFold(n_folds, shuffle=True, random_state=seed).split(x):
+        classes = np.unique(taken[fit])
+        if classes.size < 2:
+            continue
+        model = pipe(LogisticRegression(C=c, max_iter=1000)).fit(x.iloc[fit], taken[fit])
+        proba = model.predict_proba(x.iloc[held])
+        column = {cl: j for j, cl in enumerate(classes)}
+        known = np.isin(taken[held], classes)
+        idx = np.array([column.get(t, 0) for t in taken[held]])
+        out[held[known]] = proba[np.arange(len(held)), idx][known]
+    return out
+
+
+def observed_evidence(
+    rows: pd.DataFrame,
+    probs: dict[str, np.ndarray],
+    lists: dict[str, np.ndarray],
+    names: tuple[str, str],
+    *,
+    propensity_floor: float,
+    n_boot: int,
+    seed: int,
+    ci,
+) -> ObservedEvidence:
+    """The step-4 criteria on non-randomised rows (see the module docstring).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The non-randomised rows with a rung taken and an outcome.
+    probs : dict
+        Per model, its ``(n, 4)`` probabilities of those rows.
+    lists : dict
+        Per model, the rung its list gives each row (0 = keep).
+    names : tuple of str
+        ``(champion, challenger)``.
+    propensity_floor : float
+        Smallest propensity used (the selection's floor).
+    n_boot, seed : int
+        Paired bootstrap resamples and their seed.
+    ci : callable
+        Bootstrap sample -> 95% interval (the randomised part's, for one rule).
+
+    Returns
+    -------
+    ObservedEvidence
+    """
+    from crossexec_ml.model import rung_of
+
+    taken = rung_of(rows["cross_mode"]).cat.codes.to_numpy()
+    y = rows["resolved_180d"].astype(bool).to_numpy(dtype=float)
+    raw = cross_fitted_propensity(rows, taken, seed=seed)
+    e = np.maximum(raw, propensity_floor)
+    n = len(rows)
+    i = np.arange(n)
+    mu = (probs[names[0]] + probs[names[1]]) / 2
+    residual = (y - mu[i, taken]) / e
+    dr = {name: mu[i, lists[name]] + (lists[name] == taken) * residual for name in names}
+    loss = {name: _row_log_loss(y, probs[name][i, taken]) for name in names}
+
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    per_row = dr[names[1]] - dr[names[0]]
+    diff_ci = ci(counts @ per_row / n)
+    loss_diff = loss[names[1]] - loss[names[0]]
+    verdict = "better" if diff_ci[0] > 0 else "worse" if diff_ci[1] < 0 else "no_evidence"
+
+    def by_rung(name: str) -> dict[str, float | None]:
+        out: dict[str, float | None] = {"all": float(loss[name].mean())}
+        for j, rung in enumerate(RUNGS):
+            sel = taken == j
+            out[rung] = float(loss[name][sel].mean()) if sel.any() else None
+        return out
+
+    table = pd.DataFrame(
+        {
+            "case_id": rows["case_id"].to_numpy(),
+            "as_of_date": rows["as_of_date"].to_numpy(),
+            "taken_rung": taken,
+            f"rung_{names[0]}": lists[names[0]],
+            f"rung_{names[1]}": lists[names[1]],
+            "resolved_180d": y.astype(bool),
+            "propensity": e,
+        }
+    )
+    return ObservedEvidence(
+        n_rows=n,
+        log_loss={name: by_rung(name) for name in names},
+        log_loss_difference=float(loss_diff.mean()),
+        log_loss_ci=ci(counts @ loss_diff / n),
+        value={name: float(dr[name].mean()) for name in names},
+        value_ci={name: ci(counts @ dr[name] / n) for name in names},
+        difference=float(per_row.mean()),
+        difference_ci=diff_ci,
+        verdict=verdict,
+        propensity_floor=propensity_floor,
+        n_floored=int((raw < propensity_floor).sum()),
+        rows=table,
+    )
