@@ -90,6 +90,7 @@ def main() -> None:
                 "obs_rows": seen.n_rows,
                 "obs_logloss_diff": seen.log_loss_difference,
                 "obs_verdict": seen.verdict,
+                "obs_value_verdict": seen.value_verdict,
                 "obs_points_right_way": obs_sign == truly_better,
                 "obs_verdict_right": obs_said == truly_better,
                 "seconds": time.perf_counter() - t0,

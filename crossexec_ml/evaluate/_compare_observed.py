@@ -11,8 +11,11 @@ truth-free criteria the model is chosen by (:mod:`crossexec_ml.model`'s selectio
   features, cross-fitted (each row's propensity from a fit that did not see it) and floored.
 
 Both are weaker evidence than the randomised rows: the DR value is unbiased only when the
-propensity model or the outcome model is right, and neither is known to be. The verdict of
-this part is therefore reported beside, never instead of, the randomised one.
+propensity model or the outcome model is right, and neither is known to be. This part's
+verdict therefore names a winner only when **both** criteria do (each interval excluding 0,
+in the same direction): on a benchmark where the challenger was only slightly worse, the DR
+value alone once called it better while its log-loss said worse (`benchmarks/compare_models.py
+--challenger small`). It is reported beside, never instead of, the randomised verdict.
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ class ObservedEvidence:
     difference, difference_ci : float, tuple of float
         Challenger minus champion value, with its paired 95% bootstrap interval.
     verdict : str
-        ``better``, ``worse`` or ``no_evidence`` for the challenger's list value, as on the
-        randomised rows (an interval excluding 0).
+        ``better`` or ``worse`` for the challenger when its list value and its log-loss both
+        say so (each interval excluding 0), else ``no_evidence``.
+    value_verdict, log_loss_verdict : str
+        What each criterion says on its own (``better``, ``worse``, ``no_evidence``).
     propensity_floor : float
         Estimated propensities below it were raised to it (``n_floored`` rows).
     n_floored : int
@@ -71,6 +76,8 @@ class ObservedEvidence:
     difference: float
     difference_ci: tuple[float, float]
     verdict: str
+    value_verdict: str
+    log_loss_verdict: str
     propensity_floor: float
     n_floored: int
     rows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
@@ -97,6 +104,8 @@ class ObservedEvidence:
             "difference": _num(self.difference),
             "difference_ci": [_num(x) for x in self.difference_ci],
             "verdict": self.verdict,
+            "value_verdict": self.value_verdict,
+            "log_loss_verdict": self.log_loss_verdict,
             "propensity_floor": self.propensity_floor,
             "n_floored": self.n_floored,
         }
@@ -244,7 +253,11 @@ def observed_evidence(
     per_row = dr[names[1]] - dr[names[0]]
     diff_ci = ci(counts @ per_row / n)
     loss_diff = loss[names[1]] - loss[names[0]]
-    verdict = "better" if diff_ci[0] > 0 else "worse" if diff_ci[1] < 0 else "no_evidence"
+    loss_ci = ci(counts @ loss_diff / n)
+    by_value = "better" if diff_ci[0] > 0 else "worse" if diff_ci[1] < 0 else "no_evidence"
+    # A lower log-loss is better: the challenger predicts better when its interval is below 0.
+    by_loss = "better" if loss_ci[1] < 0 else "worse" if loss_ci[0] > 0 else "no_evidence"
+    verdict = by_value if by_value == by_loss else "no_evidence"
 
     def by_rung(name: str) -> dict[str, float | None]:
         out: dict[str, float | None] = {"all": float(loss[name].mean())}
@@ -268,12 +281,14 @@ def observed_evidence(
         n_rows=n,
         log_loss={name: by_rung(name) for name in names},
         log_loss_difference=float(loss_diff.mean()),
-        log_loss_ci=ci(counts @ loss_diff / n),
+        log_loss_ci=loss_ci,
         value={name: float(dr[name].mean()) for name in names},
         value_ci={name: ci(counts @ dr[name] / n) for name in names},
         difference=float(per_row.mean()),
         difference_ci=diff_ci,
         verdict=verdict,
+        value_verdict=by_value,
+        log_loss_verdict=by_loss,
         propensity_floor=propensity_floor,
         n_floored=int((raw < propensity_floor).sum()),
         rows=table,

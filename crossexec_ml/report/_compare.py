@@ -149,9 +149,9 @@ def comparison_lines(result: Comparison) -> list[str]:
     )
     low, high = seen.difference_ci
     lines.append(
-        f"list value difference {seen.difference:+.1%} (95% interval {low:+.1%} to "
-        f"{high:+.1%}): {_SENTENCES[seen.verdict]}"
+        f"list value difference {seen.difference:+.1%} (95% interval {low:+.1%} to {high:+.1%})"
     )
+    lines.append(f"observational verdict (both criteria must agree): {_SENTENCES[seen.verdict]}")
     if seen.n_floored:
         lines.append(
             f"  {seen.n_floored} estimated propensities were raised to the floor "

@@ -141,6 +141,7 @@ def test_on_observational_rows_the_truth_predicts_and_ranks_better_than_its_mirr
     assert seen.log_loss["mirror"]["all"] > seen.log_loss["oracle"]["all"]
     assert seen.log_loss_ci[0] > 0
     assert seen.verdict == "worse" and seen.difference_ci[1] < 0
+    assert seen.value_verdict == seen.log_loss_verdict == "worse"
     payload = result.to_json()["observed"]
     assert payload["models"][0]["name"] == "oracle" and payload["verdict"] == "worse"
 
@@ -179,3 +180,19 @@ def test_estimated_propensities_recover_a_known_random_assignment(world):
     seen = compare_models(pilot.assign(assignment_randomised=False), good, good, n_boot=10)
     estimated = seen.observed.rows["propensity"].to_numpy()
     assert np.abs(estimated - expected).mean() < 0.04
+
+
+def test_the_observational_verdict_needs_both_criteria_to_agree(observational):
+    # A challenger with the truth's ranking but its probabilities pulled halfway to 1/2: its
+    # list is (nearly) the truth's, so the list value cannot call it worse, while its
+    # log-loss clearly is. The observational part then names no winner.
+    history, truth, _ = observational
+    good = _oracle(truth)
+
+    def blurred(cases):
+        return 0.5 + (good(cases) - 0.5) / 2
+
+    seen = compare_models(history, good, blurred, n_boot=200).observed
+    assert seen.log_loss_verdict == "worse" and seen.log_loss_ci[0] > 0
+    assert seen.value_verdict == "no_evidence"
+    assert seen.verdict == "no_evidence"

@@ -34,6 +34,8 @@ def test_the_observational_table_names_models_losses_values_and_the_verdict():
         difference=0.03,
         difference_ci=(0.01, 0.05),
         verdict="better",
+        value_verdict="better",
+        log_loss_verdict="better",
         propensity_floor=0.02,
         n_floored=3,
     )
