@@ -91,6 +91,18 @@ def test_one_observational_case_does_not_decide_better_or_worse(world):
     )
 
 
+def test_nine_pilot_cases_do_not_call_the_mirror_of_the_truth_better(world):
+    history, truth = world
+    pilot = history[history["assignment_randomised"].fillna(False).astype(bool)]
+    few = pilot.sample(9, random_state=28)
+    result = compare_models(few, _oracle(truth), _oracle(truth, flip=True), n_boot=500, seed=28)
+    # The mirror (rung effects upside down) is truly worse; on 9 rows the percentile bootstrap
+    # is far too narrow and says "better" (difference +57 points, interval up to +139 points,
+    # more than a difference of two rates can be).
+    assert result.verdict != "better", (result.difference, result.difference_ci)
+    assert -1.0 <= result.difference_ci[0] <= result.difference_ci[1] <= 1.0
+
+
 # --- Finding 2: a "resolution rate" outside [0, 1] --------------------------------------------
 
 
