@@ -256,3 +256,27 @@ def test_observational_verdict_does_not_prefer_a_truly_worse_overconfident_model
     # The list value rests on mu = the two models' own average where the challenger's rung was
     # never taken (no overlap): the over-confident model grades itself up, CI excluding 0.
     assert seen.verdict != "better", (seen.value, seen.difference, seen.difference_ci)
+
+
+# --- Finding 6: play_half_year writes an export the contract forbids, or ignores unknown ids ---
+
+
+@pytest.mark.parametrize("propensity", [0.0, 2.0])
+def test_play_half_year_refuses_a_propensity_outside_0_1(propensity):
+    from crossexec_ml.data import play_half_year
+
+    data = make_cases(n_history=10, n_current=20, seed=5)
+    case = str(data.current["case_id"].iloc[0])
+    # The contract: assignment_propensity in (0, 1]. 0 or 2 is written into the "export" as is,
+    # and only compare, later, refuses it.
+    with pytest.raises(ValueError):
+        play_half_year(data.current, data.truth, randomised=pd.Series({case: propensity}))
+
+
+def test_play_half_year_refuses_a_decision_for_a_case_it_does_not_have():
+    from crossexec_ml.data import play_half_year
+
+    data = make_cases(n_history=10, n_current=20, seed=5)
+    # A mistyped case id is silently dropped: the case is simulated as kept.
+    with pytest.raises(ValueError):
+        play_half_year(data.current, data.truth, pd.Series({"(2024)湘0000执0号": "intra_team"}))
