@@ -258,6 +258,19 @@ def test_observational_verdict_does_not_prefer_a_truly_worse_overconfident_model
     assert seen.verdict != "better", (seen.value, seen.difference, seen.difference_ci)
 
 
+def test_observational_verdict_needs_cases_that_took_the_lists_rungs(world):
+    history, truth = world
+    # Everybody kept but one case: nothing was observed under the lists' reassignments, yet
+    # the list values (mu = the two models' own average there) decide "better" for the mirror.
+    kept = history.assign(
+        cross_mode="none", assignment_randomised=False, assignment_propensity=np.nan
+    )
+    kept.loc[5, "cross_mode"] = "intra_team"
+    result = compare_models(kept, _oracle(truth), _oracle(truth, flip=True), n_boot=100)
+    seen = result.observed
+    assert seen.verdict == "no_evidence", (seen.value, seen.difference_ci)
+
+
 # --- Finding 6: play_half_year writes an export the contract forbids, or ignores unknown ids ---
 
 
