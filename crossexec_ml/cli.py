@@ -711,7 +711,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a later history with outcomes (randomised rows give the unbiased check)",
     )
-    cm.add_argument("--share", type=float, default=0.10, help="capacity share of each list")
+    cm.add_argument(
+        "--share",
+        type=_share,
+        default=0.10,
+        help="capacity share of each screening date's list, in (0, 1] (default 0.1); a share "
+        "of the rows the history holds on that date, so give the whole export",
+    )
     cm.add_argument("--json", type=Path, default=None, help="write the comparison here")
     _allow_personal_option(cm)
     cm.set_defaults(func=_cmd_compare)
@@ -726,6 +732,19 @@ def _expect_model_option(parser: argparse.ArgumentParser) -> None:
         help="refuse the model folder unless its model file has this SHA-256 (64 hex digits) "
         "or model_id (the first 12), as recorded when the model was approved",
     )
+
+
+def _share(text: str) -> float:
+    """A capacity share: more than 0, at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a capacity share: more than 0, at most 1 (e.g. 0.1)"
+        )
+    return value
 
 
 def _band(text: str) -> float:

@@ -37,7 +37,12 @@ import pandas as pd
 
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate._backtest import policy_gains
-from crossexec_ml.evaluate._compare_observed import ObservedEvidence, observed_evidence
+from crossexec_ml.evaluate._compare_observed import (
+    ObservedEvidence,
+    _clip,
+    _clip1,
+    observed_evidence,
+)
 from crossexec_ml.model import rung_of
 from crossexec_ml.settings import LadderSettings, PrioritySettings, SelectionSettings
 
@@ -66,8 +71,9 @@ class Comparison:
         95% bootstrap interval.
     verdict : str
         One of :data:`VERDICTS_COMPARE`: ``better`` when the interval is above 0, ``worse``
-        when below, ``no_evidence`` otherwise; ``no_randomised`` (values NaN) when the history
-        holds no randomised row.
+        when below, ``no_evidence`` otherwise or when, where the lists differ, fewer than
+        ``min_support`` drawn cases took either list's rung; ``no_randomised`` (values NaN)
+        when the history holds no randomised row.
     rows : pandas.DataFrame
         Per randomised row: ``case_id, as_of_date``, the drawn rung, each list's rung, the
         outcome and the propensity.
@@ -215,6 +221,7 @@ def compare_models(
     n_boot: int = 2000,
     seed: int = 0,
     propensity_floor: float | None = None,
+    min_support: int = 30,
 ) -> Comparison:
     """Compare two models' lists: on a history's randomised rows, and on the rest beside them.
 
@@ -239,6 +246,10 @@ def compare_models(
     propensity_floor : float, optional
         Smallest estimated propensity on the observational rows (default: the model
         selection's, :class:`~crossexec_ml.settings.SelectionSettings`).
+    min_support : int
+        Fewest rows, among those where the two lists differ, that must have taken each
+        list's rung for a verdict other than ``no_evidence`` (a bootstrap of a handful of
+        rows gives intervals far narrower than the truth: one row gives a point).
 
     Returns
     -------
@@ -284,6 +295,7 @@ def compare_models(
             l_obs,
             names,
             propensity_floor=propensity_floor,
+            min_support=min_support,
             n_boot=n_boot,
             seed=seed,
             ci=_interval,
@@ -312,14 +324,17 @@ def compare_models(
     rows_i = np.arange(n)
     residual = (y - mu[rows_i, drawn]) / e
     dr = {name: mu[rows_i, lists[name]] + (lists[name] == drawn) * residual for name in names}
-    value = {name: float(dr[name].mean()) for name in names}
+    value = {name: _clip1(float(dr[name].mean())) for name in names}
 
     rng = np.random.default_rng(seed)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
     boot = {name: counts @ dr[name] / n for name in names}
     per_row = dr[names[1]] - dr[names[0]]
-    diff_ci = _interval(counts @ per_row / n)
+    diff_ci = _clip(_interval(counts @ per_row / n), -1.0)
     verdict = "better" if diff_ci[0] > 0 else "worse" if diff_ci[1] < 0 else "no_evidence"
+    differ = lists[names[0]] != lists[names[1]]
+    if min(int((differ & (lists[m] == drawn)).sum()) for m in names) < min_support:
+        verdict = "no_evidence"  # too few drawn cases where the lists differ to tell them
     table = pd.DataFrame(
         {
             "case_id": randomised["case_id"].to_numpy(),
@@ -335,9 +350,9 @@ def compare_models(
         names=names,
         n_randomised=n,
         value=value,
-        value_ci={name: _interval(boot[name]) for name in names},
+        value_ci={name: _clip(_interval(boot[name]), 0.0) for name in names},
         n_matched={name: int((lists[name] == drawn).sum()) for name in names},
-        difference=float(per_row.mean()),
+        difference=float(np.clip(per_row.mean(), -1.0, 1.0)),
         difference_ci=diff_ci,
         verdict=verdict,
         rows=table,

@@ -10,7 +10,7 @@ from crossexec_ml.data import make_cases
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import compare_models, list_rungs
 from crossexec_ml.model import rung_of
-from crossexec_ml.settings import PROB_COLUMNS
+from crossexec_ml.settings import PROB_COLUMNS, RUNGS
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,10 @@ def test_the_observational_value_is_the_doubly_robust_rate_with_its_propensities
     seen = result.observed
     rows = seen.rows
     assert (rows["propensity"] >= seen.propensity_floor).all() and (rows["propensity"] <= 1).all()
-    mu = ((good(history) + bad(history)) / 2).to_numpy()
+    # The outcome model is this history's own (cross-fitted), never either compared model.
+    mu = rows[[f"outcome_{r}" for r in RUNGS]].to_numpy()
+    assert not np.allclose(mu, ((good(history) + bad(history)) / 2).to_numpy())
+    assert ((mu > 0) & (mu < 1)).all()
     i = np.arange(len(rows))
     taken = rows["taken_rung"].to_numpy()
     y = rows["resolved_180d"].to_numpy(dtype=float)
@@ -161,6 +164,10 @@ def test_the_observational_value_is_the_doubly_robust_rate_with_its_propensities
         rung = rows[f"rung_{name}"].to_numpy()
         dr = mu[i, rung] + (rung == taken) * (y - mu[i, taken]) / e
         assert seen.value[name] == pytest.approx(dr.mean())
+        differ = rows["rung_oracle"] != rows["rung_mirror"]
+        assert seen.support[name] == int(
+            (differ & (rows[f"rung_{name}"] == rows["taken_rung"])).sum()
+        )
 
 
 def test_estimated_propensities_recover_a_known_random_assignment(world):

@@ -36,6 +36,7 @@ def test_the_observational_table_names_models_losses_values_and_the_verdict():
         verdict="better",
         value_verdict="better",
         log_loss_verdict="better",
+        support={"m-old": 80, "m-new": 95},
         propensity_floor=0.02,
         n_floored=3,
     )
