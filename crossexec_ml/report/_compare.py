@@ -151,6 +151,11 @@ def comparison_lines(result: Comparison) -> list[str]:
     lines.append(
         f"list value difference {seen.difference:+.1%} (95% interval {low:+.1%} to {high:+.1%})"
     )
+    champion, challenger = (seen.support[n] for n in result.names)
+    lines.append(
+        f"  where the lists differ, {champion} case(s) took the champion's rung and "
+        f"{challenger} the challenger's (the list value decides nothing below the minimum)"
+    )
     lines.append(f"observational verdict (both criteria must agree): {_SENTENCES[seen.verdict]}")
     if seen.n_floored:
         lines.append(
