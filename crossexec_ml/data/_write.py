@@ -71,8 +71,8 @@ def refuse_overwriting_inputs(
     followed) and, when both exist, with :func:`os.path.samefile` (a hard link, or another
     spelling on a case-insensitive disk, is the same file). Refused: the output *is* an input;
     an input lies inside the output (a folder output is replaced whole); the output is an
-    existing file inside an input folder (a model folder, a folder of Parquet parts); the
-    output lies anywhere inside a model folder (one holding ``card.json``).
+    existing file inside an input folder (a model folder, a folder of Parquet parts). A new
+    file beside the inputs is written: it replaces nothing that is read.
 
     Parameters
     ----------
@@ -109,15 +109,6 @@ def refuse_overwriting_inputs(
             raise InputError(
                 f"{dest} is a file inside the input folder {src} and would be overwritten; {fix}"
             )
-        if src.is_dir() and target.is_relative_to(source) and (src / _MODEL_CARD).exists():
-            # A model folder holds what was approved and nothing else: a file written beside
-            # the model would travel with it and be taken for part of it.
-            raise InputError(f"{dest} lies inside the model folder {src}; {fix}")
-
-
-#: The file that marks a folder as a model folder (``crossexec_ml.model.CARD_FILE``; the data
-#: room sits below the model room and cannot import it).
-_MODEL_CARD = "card.json"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

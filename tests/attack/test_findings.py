@@ -162,24 +162,18 @@ def test_compare_refuses_a_share_that_is_not_a_capacity_share(cli_world, share, 
     assert "share" in capsys.readouterr().err
 
 
-def test_compare_refuses_a_json_inside_a_model_folder(cli_world):
+def test_compare_refuses_a_json_over_a_file_of_the_model_folder(cli_world):
+    # README: every command refuses an output that is "an existing file inside the model
+    # folder" (a new file beside the model is written: it replaces nothing that is read).
     folder, _ = cli_world
     model = folder / "m"
-    out = model / "comparison.json"
+    card = model / "card.json"
+    before = card.read_bytes()
     code = _run(
-        [
-            "compare",
-            "--models",
-            str(model),
-            str(model),
-            "--cases",
-            str(folder / "h.csv"),
-            "--json",
-            str(out),
-        ]
+        ["compare", "--models", str(model), str(model), "--cases", str(folder / "h.csv")]
+        + ["--json", str(card)]
     )
-    # README: every command refuses an output that is "a file inside the model folder".
-    assert code != 0 and not out.exists()
+    assert code != 0 and card.read_bytes() == before
 
 
 def test_compare_cli_on_an_export_with_one_rung_taken_says_a_sentence(cli_world, capsys):
