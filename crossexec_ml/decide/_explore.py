@@ -3,8 +3,8 @@
 Near rank k the list's own gains are within noise of each other, so which of those cases are
 proposed barely matters to the expected result, and drawing them at random gives the bureau
 an unconfounded test of the model on its own cases (issue "learning from its own decisions").
-With a band of ``band`` (a share of the capacity k), ``m = round(band × k)`` (half up) cases just above
-the cut and the ``m`` just below form the band; ``m`` of those ``2m`` are drawn into the
+With a band of ``band`` (a share of the capacity k), ``m = round(band × k)`` (half up) cases
+just above the cut and the ``m`` just below form the band; ``m`` of those ``2m`` are drawn into the
 proposal uniformly without replacement, so
 
 - the proposal still holds exactly ``k`` cases;
