@@ -8,7 +8,9 @@ randomised, as a pilot would give) with :func:`crossexec_ml.evaluate.compare_mod
 uses no truth. The truth then says which
 list is really better (the mean true probability of resolution under each list's rungs), and
 the benchmark prints, per seed, both values, the verdict and whether it points the right way,
-then the share of seeds where the comparison prefers the truly better model.
+then the share of seeds where the comparison prefers the truly better model. The same is
+printed for the observational evidence (the later history's non-randomised rows, judged by
+held-out log-loss and a DR list value with estimated propensities): ``obs_*`` columns.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/compare_models.py [--seeds 0 1 2 3 4 5]
         [--history 6000] [--challenger shuffled|small] [--small 600] [--later 6000]
@@ -71,6 +73,9 @@ def main() -> None:
         truly_better = "challenger" if true["challenger"] > true["champion"] else "champion"
         said = {"better": "challenger", "worse": "champion"}.get(result.verdict, "")
         sign = "challenger" if result.difference > 0 else "champion"
+        seen = result.observed
+        obs_said = {"better": "challenger", "worse": "champion"}.get(seen.verdict, "")
+        obs_sign = "challenger" if seen.difference > 0 else "champion"
         rows.append(
             {
                 "seed": seed,
@@ -82,6 +87,12 @@ def main() -> None:
                 "verdict": result.verdict,
                 "points_right_way": sign == truly_better,
                 "verdict_right": said == truly_better,
+                "obs_rows": seen.n_rows,
+                "obs_logloss_diff": seen.log_loss_difference,
+                "obs_verdict": seen.verdict,
+                "obs_value_verdict": seen.value_verdict,
+                "obs_points_right_way": obs_sign == truly_better,
+                "obs_verdict_right": obs_said == truly_better,
                 "seconds": time.perf_counter() - t0,
             }
         )
@@ -94,6 +105,16 @@ def main() -> None:
         f"right in {table['verdict_right'].mean():.0%}; 'no evidence' in "
         f"{(table['verdict'] == 'no_evidence').mean():.0%}; a wrong decided verdict in "
         f"{((table['verdict'] != 'no_evidence') & ~table['verdict_right']).mean():.0%}"
+    )
+    decided = table["obs_verdict"].isin(["better", "worse"])
+    champion_better = table["true_champion"] > table["true_challenger"]
+    loss_right = ((table["obs_logloss_diff"] > 0) == champion_better).mean()
+    print(
+        f"observational rows: difference points to the truly better model in "
+        f"{table['obs_points_right_way'].mean():.0%}; decided and right in "
+        f"{table['obs_verdict_right'].mean():.0%}; decided and wrong in "
+        f"{(decided & ~table['obs_verdict_right']).mean():.0%}; log-loss lower for the truly "
+        f"better model in {loss_right:.0%}"
     )
 
 

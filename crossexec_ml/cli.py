@@ -431,13 +431,16 @@ def _cmd_followup(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import json
 
+    import pandas as pd
+
     from crossexec_ml.data import atomic_path, read_cases
     from crossexec_ml.evaluate import compare_models
     from crossexec_ml.model import load_model
+    from crossexec_ml.report import comparison_lines
     from crossexec_ml.settings import resolve_policy
 
     refuse_overwriting_inputs(args.json, *args.models, args.cases)
-    (champion, card), (challenger, _) = (load_model(m) for m in args.models)
+    (champion, card), (challenger, challenger_card) = (load_model(m) for m in args.models)
     policy, _ = resolve_policy(card)
     history = read_cases(args.cases)
     result = compare_models(
@@ -449,23 +452,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         ladder=policy.ladder,
         priority=policy.priority,
     )
-    print(f"{result.n_randomised} randomised case(s) with an outcome")
-    for name in result.names:
-        low, high = result.value_ci[name]
+    print("\n".join(comparison_lines(result)))
+    trained = max(pd.Timestamp(c["training_data"]["as_of_max"]) for c in (card, challenger_card))
+    overlap = int((pd.to_datetime(history["as_of_date"]) <= trained).sum())
+    if overlap:
         print(
-            f"  {name}: resolution rate if its list were followed {result.value[name]:.1%} "
-            f"(95% interval {low:.1%}-{high:.1%}; {result.n_matched[name]} rows match its rungs)"
+            f"warning: {overlap} of {len(history)} row(s) are dated on or before "
+            f"{trained:%Y-%m-%d}, the last screening date a model was trained on: a model "
+            "judged on rows it was trained on looks better than it is; compare on a later export",
+            file=sys.stderr,
         )
-    low, high = result.difference_ci
-    sentence = {
-        "better": "the challenger is better",
-        "worse": "the challenger is worse",
-        "no_evidence": "no evidence that either is better",
-    }[result.verdict]
-    print(
-        f"difference (challenger - champion) {result.difference:+.1%} "
-        f"(95% interval {low:+.1%} to {high:+.1%}): {sentence}"
-    )
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
@@ -701,15 +697,27 @@ def _parser() -> argparse.ArgumentParser:
 
     cm = sub.add_parser(
         "compare",
-        help="champion against challenger on randomised cases (pilot or exploration band)",
+        help=(
+            "champion against challenger: on randomised cases (pilot or exploration band), "
+            "and on the rest by the truth-free criteria of model selection"
+        ),
     )
     cm.add_argument(
         "--models", nargs=2, required=True, type=Path, metavar=("CHAMPION", "CHALLENGER")
     )
     cm.add_argument(
-        "--cases", required=True, type=Path, help="history with randomised rows and outcomes"
+        "--cases",
+        required=True,
+        type=Path,
+        help="a later history with outcomes (randomised rows give the unbiased check)",
     )
-    cm.add_argument("--share", type=float, default=0.10, help="capacity share of each list")
+    cm.add_argument(
+        "--share",
+        type=_share,
+        default=0.10,
+        help="capacity share of each screening date's list, in (0, 1] (default 0.1); a share "
+        "of the rows the history holds on that date, so give the whole export",
+    )
     cm.add_argument("--json", type=Path, default=None, help="write the comparison here")
     _allow_personal_option(cm)
     cm.set_defaults(func=_cmd_compare)
@@ -724,6 +732,19 @@ def _expect_model_option(parser: argparse.ArgumentParser) -> None:
         help="refuse the model folder unless its model file has this SHA-256 (64 hex digits) "
         "or model_id (the first 12), as recorded when the model was approved",
     )
+
+
+def _share(text: str) -> float:
+    """A capacity share: more than 0, at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a capacity share: more than 0, at most 1 (e.g. 0.1)"
+        )
+    return value
 
 
 def _band(text: str) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from crossexec_ml.cli import main
 from crossexec_ml.data import make_cases, write_table
 
@@ -50,13 +52,14 @@ def test_compare_two_models_on_a_later_history(tmp_path, capsys):
     assert "resolution rate if its list were followed" in printed
 
 
-def test_compare_refuses_a_history_without_randomised_rows(tmp_path, capsys):
+def test_compare_without_randomised_rows_gives_the_observational_evidence(tmp_path, capsys):
     hist = make_cases(n_history=600, n_current=10, pilot_share=0.0, seed=5).history
     write_table(hist, tmp_path / "h.csv")
     assert (
         main(["train", "--cases", str(tmp_path / "h.csv"), "--out", str(tmp_path / "m"), "--quiet"])
         == 0
     )
+    capsys.readouterr()
     code = main(
         [
             "compare",
@@ -69,6 +72,38 @@ def test_compare_refuses_a_history_without_randomised_rows(tmp_path, capsys):
             str(tmp_path / "x.json"),
         ]
     )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "no randomised case" in captured.out
+    assert "whose rung a person chose" in captured.out
+    # Judged on its own training rows: the operator is warned.
+    assert f"{len(hist)} of {len(hist)} row(s) are dated on or before" in captured.err
+    payload = json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))
+    assert payload["verdict"] == "no_randomised"
+    assert payload["observed"]["n_rows"] == len(hist)
+    assert payload["observed"]["difference"] == 0
+
+
+def test_compare_refuses_a_history_without_outcomes(tmp_path, capsys):
+    hist = make_cases(n_history=600, n_current=10, pilot_share=0.0, seed=5).history
+    write_table(hist, tmp_path / "h.csv")
+    write_table(hist.assign(resolved_180d=pd.NA), tmp_path / "open.csv")
+    assert (
+        main(["train", "--cases", str(tmp_path / "h.csv"), "--out", str(tmp_path / "m"), "--quiet"])
+        == 0
+    )
+    code = main(
+        [
+            "compare",
+            "--models",
+            str(tmp_path / "m"),
+            str(tmp_path / "m"),
+            "--cases",
+            str(tmp_path / "open.csv"),
+            "--json",
+            str(tmp_path / "x.json"),
+        ]
+    )
     assert code == 1
-    assert "no randomised case" in capsys.readouterr().err
+    assert "no case with a cross-execution rung taken" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()

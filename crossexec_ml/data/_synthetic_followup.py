@@ -74,7 +74,9 @@ def play_half_year(
     Raises
     ------
     ValueError
-        When the truth does not cover a current case, or a rung is unknown.
+        When the truth does not cover a current case, a rung is unknown, ``rung_taken``,
+        ``decided_on`` or ``randomised`` name a case that is not current, or a propensity is
+        outside (0, 1].
     """
     rng = np.random.default_rng(seed)
     out = current.copy()
@@ -89,6 +91,27 @@ def play_half_year(
             f"{joined.loc[missing, 'case_id'].iloc[0]}: pass the truth written with these cases"
         )
     ids = out["case_id"].astype(str).astype(object)
+    known_ids = set(ids)
+    for what, given in (
+        ("rung_taken", rung_taken),
+        ("decided_on", decided_on),
+        ("randomised", randomised),
+    ):
+        stray = [] if given is None else sorted(set(map(str, given.index)) - known_ids)
+        if stray:
+            # A mistyped case number would otherwise be played as a kept case, silently.
+            raise ValueError(
+                f"{what} names {len(stray)} case(s) not among the current cases, e.g. "
+                f"{stray[0]}: pass the case numbers exactly as in the current cases"
+            )
+    if randomised is not None:
+        p_given = pd.to_numeric(randomised, errors="coerce")
+        bad = p_given.isna() | (p_given <= 0) | (p_given > 1)
+        if bad.any():
+            raise ValueError(
+                f"randomised gives case {bad[bad].index[0]} the propensity "
+                f"{randomised[bad].iloc[0]!r}: the contract's assignment_propensity is in (0, 1]"
+            )
     chosen = {} if rung_taken is None else {str(k): v for k, v in rung_taken.items()}
     taken = ids.map(lambda case: chosen.get(case, "keep"))
     unknown = sorted(set(taken) - set(RUNGS))

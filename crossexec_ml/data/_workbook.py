@@ -277,6 +277,29 @@ def _set_row_heights(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
                 cell.alignment = wrap_top if kind == "long" else top
 
 
+#: Column width (Excel character units) one A4 landscape page takes: about 130 units fit at
+#: full size within the default margins, so a page of 420 prints at no less than about a
+#: third of it, which is what the main list (about 400 units) has always printed at.
+_PAGE_WIDTH_UNITS = 420.0
+
+
+def _pages_wide_for(width: float) -> int:
+    """How many A4 landscape pages wide a sheet of ``width`` character units prints on.
+
+    Parameters
+    ----------
+    width : float
+        Sum of the shown columns' widths.
+
+    Returns
+    -------
+    int
+        1 up to :data:`_PAGE_WIDTH_UNITS`, then as many pages as keep the print at about a
+        third of full size or more.
+    """
+    return max(1, math.ceil(width / _PAGE_WIDTH_UNITS))
+
+
 def format_sheet(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
     """Number formats, widths, frozen header, filter and print setup of one written sheet.
 
@@ -294,12 +317,15 @@ def format_sheet(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
 
     n_rows = len(frame) + 1
     wrap_top = Alignment(wrap_text=True, vertical="top")
+    shown_width = 0.0
     for i, (header, kind) in enumerate(zip(frame.columns, kinds, strict=True), start=1):
         letter = get_column_letter(i)
         dim = ws.column_dimensions[letter]
         dim.width = _width(header, frame.iloc[:, i - 1], kind)
         if kind == "hidden":
             dim.hidden = True
+        else:
+            shown_width += dim.width
         head = ws.cell(row=1, column=i)
         head.font = Font(bold=True)
         head.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -321,7 +347,13 @@ def format_sheet(ws, frame: pd.DataFrame, kinds: list[str]) -> None:
         ws.print_title_rows = "1:1"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
+    # One page wide while that keeps the print readable; a wider sheet (the 全面体检 sheet has
+    # 60-odd columns, which one page would print at about a sixth of full size) spreads over
+    # as few pages as keep it at a third or more, each repeating the 案号 column.
+    pages_wide = _pages_wide_for(shown_width)
+    ws.page_setup.fitToWidth = pages_wide
+    if pages_wide > 1 and case_col is not None:
+        ws.print_title_cols = f"A:{get_column_letter(case_col + 1)}"
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = True

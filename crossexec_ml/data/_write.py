@@ -71,7 +71,8 @@ def refuse_overwriting_inputs(
     followed) and, when both exist, with :func:`os.path.samefile` (a hard link, or another
     spelling on a case-insensitive disk, is the same file). Refused: the output *is* an input;
     an input lies inside the output (a folder output is replaced whole); the output is an
-    existing file inside an input folder (a model folder, a folder of Parquet parts).
+    existing file inside an input folder (a model folder, a folder of Parquet parts). A new
+    file beside the inputs is written: it replaces nothing that is read.
 
     Parameters
     ----------

@@ -291,7 +291,8 @@ def plan_sheet(plan: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     -------
     pandas.DataFrame
         The same rows and columns: ``suggested_rung`` as the rung's name (团队内),
-        ``escalation`` and ``is_leader_target`` as 是/否 (缺失 when not applicable); headers
+        ``escalation`` and ``is_leader_target`` as 是/否 (不适用 for a case with no proposed
+        handler: an escalation or an unplaced case); headers
         are the catalogue's ``column.<name>`` where it has one.
     """
     t("column.target", lang)  # ValueError on a bad lang
@@ -302,5 +303,9 @@ def plan_sheet(plan: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
             out[col] = values.map(lambda r: value_label("suggested_rung", r, lang))
         elif col in _CATEGORY_COLUMNS or pd.api.types.is_bool_dtype(values.dtype):
             out[col] = values.astype(object).map(lambda v, c=col: value_label(c, v, lang))
+            if col == "is_leader_target":
+                # No handler is proposed (an escalation, or a case left unplaced): "missing"
+                # would read as a data error, so the sheet says the question does not apply.
+                out.loc[values.isna().to_numpy(), col] = t("plan.not_applicable", lang)
     headers = {c: t(f"column.{c}", lang) for c in out.columns if f"column.{c}" in catalogue()}
     return out.rename(columns=headers)

@@ -3,8 +3,8 @@
 Near rank k the list's own gains are within noise of each other, so which of those cases are
 proposed barely matters to the expected result, and drawing them at random gives the bureau
 an unconfounded test of the model on its own cases (issue "learning from its own decisions").
-With a band of ``band`` (a share of the capacity k), ``m = round(band × k)`` cases just above
-the cut and the ``m`` just below form the band; ``m`` of those ``2m`` are drawn into the
+With a band of ``band`` (a share of the capacity k), ``m = round(band × k)`` (half up) cases
+just above the cut and the ``m`` just below form the band; ``m`` of those ``2m`` are drawn into the
 proposal uniformly without replacement, so
 
 - the proposal still holds exactly ``k`` cases;
@@ -85,7 +85,8 @@ def exploration_draw(n: int, k: int, band: float = 0.0, seed: int = 0) -> Explor
         )
     if not 0 <= k <= n:
         raise ValueError(f"the capacity k={k} must be between 0 and the list's {n} cases")
-    m = min(int(round(band * k)), n - k)
+    # Half up, not Python's round-half-to-even (which makes a band of 0.5 at k=1 empty).
+    m = min(int(np.floor(band * k + 0.5)), n - k)
     proposed = np.zeros(n, dtype=bool)
     proposed[: k - m] = True
     in_band = np.zeros(n, dtype=bool)

@@ -20,6 +20,11 @@ from crossexec_ml.evaluate._compare import (
     compare_models,
     list_rungs,
 )
+from crossexec_ml.evaluate._compare_observed import (
+    ObservedEvidence,
+    cross_fitted_propensity,
+    observed_evidence,
+)
 from crossexec_ml.evaluate._fairness import (
     FairnessAudit,
     audit_history,
@@ -61,6 +66,7 @@ __all__ = [
     "FollowUp",
     "GROUPINGS",
     "METRICS",
+    "ObservedEvidence",
     "VERDICTS",
     "VERDICTS_COMPARE",
     "audit_history",
@@ -70,6 +76,7 @@ __all__ = [
     "backtest_predictions",
     "calibration_table",
     "compare_models",
+    "cross_fitted_propensity",
     "expected_calibration_error",
     "fairness_audit",
     "fairness_summary",
@@ -78,6 +85,7 @@ __all__ = [
     "ledger_half_year",
     "list_rungs",
     "next_rung",
+    "observed_evidence",
     "policy_gains",
     "precision_recall_at_k",
     "qini_curve",

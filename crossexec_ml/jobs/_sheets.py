@@ -51,7 +51,22 @@ def leader_sheets(
             + json.dumps(policy["policy"], ensure_ascii=False, sort_keys=True),
         ]
     sheet = checkup_table(candidates, cases, scored)
+    # The verdict first: the sheet is 60-odd columns, printed over two pages wide, and the
+    # first page must say what is proposed and why, not only the case's facts.
+    lead = [c for c in _CHECKUP_LEAD if c in sheet.columns]
+    sheet = sheet[lead + [c for c in sheet.columns if c not in lead]]
     return {"全面体检": _labelled_cells(sheet, "zh"), "说明": about}
+
+
+#: The 全面体检 sheet's first columns: the case, its place, the proposal and its reasons.
+_CHECKUP_LEAD = (
+    "case_id",
+    "priority_rank",
+    "suggested_rung",
+    "expected_gain",
+    "reasons_zh",
+    "guidance",
+)
 
 
 def _labelled_cells(sheet: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ headline tiles, the re-scoring fragments and the picker's tables.
 """
 
 from crossexec_ml.report._card import INTENDED_USE, KNOWN_LIMITS, MUST_NOT, card_html, write_card
+from crossexec_ml.report._compare import comparison_lines, observed_note, observed_table
 from crossexec_ml.report._dashboard import (
     BASELINE_NAME,
     OBJECTIVE_DEBTOR_STATUS,
@@ -120,6 +121,7 @@ __all__ = [
     "carry_over",
     "checkup_html",
     "checkup_value",
+    "comparison_lines",
     "comparison_table",
     "data_quality",
     "drift_bars",
@@ -141,6 +143,8 @@ __all__ = [
     "list_by_team",
     "load_inputs",
     "measures_bars",
+    "observed_note",
+    "observed_table",
     "outcomes_by_selection_plot",
     "past_results",
     "past_results_bars",

@@ -127,11 +127,24 @@ def test_workbook_settings_for_reading_and_printing(books):
             assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), where
             assert ws.print_title_rows == "$1:$1", where
             assert ws.page_setup.orientation == "landscape", where
-            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, where
             header = [c.value for c in ws[1]]
+            # Readable print: one page wide up to 420 character units (about a third of full
+            # size, as the main list prints), else more pages, each repeating the 案号 column.
+            shown = sum(
+                ws.column_dimensions[openpyxl.utils.get_column_letter(j)].width
+                for j in range(1, ws.max_column + 1)
+                if not ws.column_dimensions[openpyxl.utils.get_column_letter(j)].hidden
+            )
+            assert ws.page_setup.fitToWidth == max(1, -(-shown // 420)), (where, shown)
+            assert shown / ws.page_setup.fitToWidth <= 420, where
+            if ws.page_setup.fitToWidth > 1:
+                assert ws.print_title_cols.replace("$", "").startswith("A:"), where
             if "案号" in header:
                 letter = openpyxl.utils.get_column_letter(header.index("案号") + 1)
                 assert ws.column_dimensions[letter].width >= 22, where
+    # The 全面体检 sheet (60-odd columns) is the one too wide for a single page.
+    assert openpyxl.load_workbook(books["scored"])["全面体检"].page_setup.fitToWidth > 1
     scored = openpyxl.load_workbook(books["scored"])["scored"]
     header = [c.value for c in scored[1]]
     row = {h: c for h, c in zip(header, scored[2], strict=True)}

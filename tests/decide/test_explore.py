@@ -79,3 +79,11 @@ def test_band_counts_of_a_list():
     )
     assert band_counts(scored) == (3, 2)
     assert band_counts(scored.drop(columns="proposal_propensity")) is None
+
+
+def test_the_band_size_rounds_half_up():
+    # round(0.5) is 0 in Python (half to even): a band of 0.5 at k=1 would hold nothing.
+    draw = exploration_draw(4, 1, 0.5, seed=0)
+    assert draw.in_band.sum() == 2  # one case above the cut, one below
+    assert sorted(draw.proposal_propensity) == [0.0, 0.0, 0.5, 0.5]
+    assert exploration_draw(10, 5, 0.5, seed=0).in_band.sum() == 6  # 2.5 -> 3 each side

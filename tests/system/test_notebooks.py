@@ -169,4 +169,5 @@ def test_07_followup_runs_on_the_sample(tmp_path):
     assert len(list(out_dir.glob("ledger-*/demo.sqlite"))) == 1
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "实际化解率" in html and "挑战者 · t_linear" in html
+    assert "按实际层级的预测对数损失" in html  # the observational half, beside the randomised
     assert _n_figures(outputs) == 1
