@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crossexec_ml.data import atomic_path, write_table
+from crossexec_ml.decide import ACTIONS
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, Comparison, FollowUp
 from crossexec_ml.report._html import render
@@ -79,6 +80,84 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         ]
         out[t(f"followup.title.{grouping}", lang)] = frame
     return out
+
+
+#: The per-case detail sheet's columns, in order (labels: the catalogue's ``followup.detail.*``).
+DETAIL_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "seq",
+    "action",
+    "rung",
+    "decided_at",
+    "court_id",
+    "team_id",
+    "outcome",
+    "amount_recovered",
+    "days_to_result",
+    "predicted",
+    "earlier_decisions",
+)
+
+
+def beijing_time(utc_iso: object) -> str:
+    """A ledger ``decided_at`` (UTC ISO) as Beijing time ``YYYY-MM-DD HH:MM``."""
+    stamp = pd.Timestamp(str(utc_iso))
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+
+
+def _trail_text(trail: str, lang: str) -> str:
+    """The detail's correction trail with each action named as leaders name it."""
+    words = [t(f"action.{w}", lang) if w in ACTIONS else w for w in trail.split(" ")]
+    return " ".join(words)
+
+
+def followup_detail(result: FollowUp, lang: str = "zh") -> pd.DataFrame:
+    """One row per decided case as a leader reads it: decision, outcome, prediction, trail.
+
+    Parameters
+    ----------
+    result : FollowUp
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DETAIL_COLUMNS` under their labels; 终本 reads 终本, never 已化解; the amount
+        in 万元; earlier decisions of a corrected case, oldest first.
+    """
+    d = result.detail
+
+    def outcome(r: pd.Series) -> str:
+        if not r["known"]:
+            return t("followup.outcome.unknown", lang)
+        if r["resolved"]:
+            return t("followup.outcome.resolved", lang)
+        key = "terminate_current" if r["terminate_current"] else "open"
+        return t(f"followup.outcome.{key}", lang)
+
+    frame = pd.DataFrame(
+        {
+            "case_id": d["case_id"].astype(str),
+            "seq": d["seq"].astype(int),
+            "action": [t(f"action.{a}", lang) for a in d["action"]],
+            "rung": [_key_cell("rung", r, lang) for r in d["rung"]],
+            "decided_at": [beijing_time(v) for v in d["decided_at"]],
+            "court_id": d["court_id"].astype(str),
+            "team_id": d["team_id"].astype(str),
+            "outcome": d.apply(outcome, axis=1) if len(d) else [],
+            "amount_recovered": [fmt_wan_yuan(v, lang) for v in d["amount_recovered"]],
+            "days_to_result": [
+                "" if pd.isna(v) or not (r or c) else f"{v:.0f}"
+                for v, r, c in zip(
+                    d["days_to_result"], d["resolved"], d["terminate_current"], strict=True
+                )
+            ],
+            "predicted": [fmt_percent(v, lang) for v in d["predicted"]],
+            "earlier_decisions": [_trail_text(v, lang) for v in d["earlier_decisions"]],
+        }
+    )
+    return frame.rename(columns={c: t(f"followup.detail.{c}", lang) for c in DETAIL_COLUMNS})
 
 
 def followup_plot(result: FollowUp, by: str = "rung", lang: str = "zh") -> go.Figure:
@@ -195,9 +274,21 @@ def write_followup(result: FollowUp, path: str | os.PathLike[str], lang: str = "
         sheets = followup_tables(result, lang)
         first, *rest = sheets
         extra = {name: sheets[name] for name in rest}
-        extra[t("followup.sheet.detail", lang)] = result.detail
+        extra[t("followup.sheet.detail", lang)] = followup_detail(result, lang)
         if not result.corrections.empty:
-            extra[t("followup.sheet.corrections", lang)] = result.corrections
+            c = result.corrections
+            extra[t("followup.sheet.corrections", lang)] = pd.DataFrame(
+                {
+                    t("followup.detail.case_id", lang): c["case_id"].astype(str),
+                    t("followup.detail.seq", lang): c["seq"].astype(int),
+                    t("followup.detail.action", lang): [
+                        t(f"action.{a}", lang) for a in c["action"]
+                    ],
+                    t("followup.detail.decided_at", lang): [
+                        beijing_time(v) for v in c["decided_at"]
+                    ],
+                }
+            )
         return write_table(sheets[first], dest, sheet_name=first, extra_sheets=extra)
     raise InputError(
         f"{dest.name}: cannot write a follow-up as {suffix or 'no extension'}; "

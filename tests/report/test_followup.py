@@ -59,6 +59,13 @@ def test_written_as_json_xlsx_and_html(result, tmp_path):
     book = openpyxl.load_workbook(write_followup(result, tmp_path / "f.xlsx"), read_only=True)
     assert book.sheetnames[:2] == ["按决定", "按层级"]
     assert "更正记录" in book.sheetnames
+    # The detail sheet reads as leaders read: named actions, 终本 apart, B's earlier decision.
+    detail = list(book["逐案明细"].iter_rows(values_only=True))
+    head = detail[0]
+    rows = {r[0]: dict(zip(head, r, strict=True)) for r in detail[1:]}
+    assert rows["C"]["180日结果"] == "终本（不计化解）" and rows["C"]["决定"] == "维持原承办"
+    assert rows["B"]["此前的决定（已更正）"].startswith("#2 报请提级/指令执行")
+    assert not any(code in str(v) for r in detail for v in r for code in RAW_CODES)
     first = [c.value for c in next(book["按决定"].iter_rows(max_row=1))]
     assert first[0] == "决定" and "实际化解率" in first
     assert write_followup(result, tmp_path / "f.html", lang="en").read_text(encoding="utf-8")
