@@ -411,7 +411,7 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 def _cmd_followup(args: argparse.Namespace) -> int:
     from crossexec_ml.data import read_cases
     from crossexec_ml.evaluate import follow_up_ledger
-    from crossexec_ml.jobs._learning import known_models
+    from crossexec_ml.jobs import known_models
     from crossexec_ml.report import write_followup
 
     refuse_overwriting_inputs(args.out, args.ledger, args.cases)

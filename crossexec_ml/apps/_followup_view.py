@@ -24,8 +24,8 @@ from crossexec_ml.evaluate import FOLLOWUP_COLUMNS, FOLLOWUP_GROUPINGS, FollowUp
 from crossexec_ml.report import followup_tables, render
 from crossexec_ml.text import fmt_percent, t
 
-#: The follow-up files a run writes (``jobs.FOLLOWUP_FILES``; apps read them, never write).
-FOLLOWUP_JSON, FOLLOWUP_HTML = "followup.json", "followup.html"
+# The follow-up files a run writes (jobs.FOLLOWUP_FILES: a sibling room, so named again here).
+_FOLLOWUP_JSON, _FOLLOWUP_HTML = "followup.json", "followup.html"
 #: The full page is offered as a download link up to this size.
 _MAX_LINK_BYTES = 5_000_000
 
@@ -67,7 +67,7 @@ def read_run_followup(run: RunInfo | None) -> RunFollowUpView:
     if entry.get("status") == "no_decisions":
         return RunFollowUpView(status="no_decisions", entry=entry)
     try:
-        payload = json.loads((run.folder / FOLLOWUP_JSON).read_text(encoding="utf-8"))
+        payload = json.loads((run.folder / _FOLLOWUP_JSON).read_text(encoding="utf-8"))
         if not all(f"by_{g}" in payload for g in FOLLOWUP_GROUPINGS):
             raise ValueError("not a follow-up")
     except (OSError, ValueError):
@@ -203,7 +203,7 @@ class FollowUpSection:
         )
 
     def _link(self, lang: str) -> str:
-        page = self._run.folder / FOLLOWUP_HTML
+        page = self._run.folder / _FOLLOWUP_HTML
         try:
             data = page.read_bytes()
         except OSError:

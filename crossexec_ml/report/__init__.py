@@ -26,7 +26,9 @@ from crossexec_ml.report._dashboard import (
     top_list,
 )
 from crossexec_ml.report._followup import (
+    DETAIL_COLUMNS,
     comparison_table,
+    followup_detail,
     followup_html,
     followup_plot,
     followup_tables,
@@ -89,6 +91,7 @@ from crossexec_ml.report._profile import (
 __all__ = [
     "AGE_BANDS",
     "BASELINE_NAME",
+    "DETAIL_COLUMNS",
     "DashboardInputs",
     "DriftReport",
     "IDLE_BANDS",
@@ -126,6 +129,7 @@ __all__ = [
     "drift_report",
     "fairness_html",
     "fairness_ratio_plot",
+    "followup_detail",
     "followup_html",
     "followup_plot",
     "followup_tables",

@@ -99,7 +99,7 @@ DETAIL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def beijing_time(utc_iso: object) -> str:
+def _beijing_time(utc_iso: object) -> str:
     """A ledger ``decided_at`` (UTC ISO) as Beijing time ``YYYY-MM-DD HH:MM``."""
     stamp = pd.Timestamp(str(utc_iso))
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
@@ -142,7 +142,7 @@ def followup_detail(result: FollowUp, lang: str = "zh") -> pd.DataFrame:
             "seq": d["seq"].astype(int),
             "action": [t(f"action.{a}", lang) for a in d["action"]],
             "rung": [_key_cell("rung", r, lang) for r in d["rung"]],
-            "decided_at": [beijing_time(v) for v in d["decided_at"]],
+            "decided_at": [_beijing_time(v) for v in d["decided_at"]],
             "court_id": d["court_id"].astype(str),
             "team_id": d["team_id"].astype(str),
             "outcome": d.apply(outcome, axis=1) if len(d) else [],
@@ -285,7 +285,7 @@ def write_followup(result: FollowUp, path: str | os.PathLike[str], lang: str = "
                         t(f"action.{a}", lang) for a in c["action"]
                     ],
                     t("followup.detail.decided_at", lang): [
-                        beijing_time(v) for v in c["decided_at"]
+                        _beijing_time(v) for v in c["decided_at"]
                     ],
                 }
             )

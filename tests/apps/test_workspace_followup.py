@@ -145,3 +145,10 @@ def test_no_outcomes_yet_is_a_calm_sentence(decided, tmp_path, state):
     assert ws.followup.table.value == "" and ws.notice.value == ""
     assert ws.followup.by.layout.display == (None if state == "none_known" else "none")
     assert len(ws.page_rows()) > 0  # the rest of the page works as before
+
+
+def test_the_section_reads_the_files_the_run_writes():
+    from crossexec_ml.apps._followup_view import _FOLLOWUP_HTML, _FOLLOWUP_JSON
+    from crossexec_ml.jobs import FOLLOWUP_FILES
+
+    assert (_FOLLOWUP_JSON, _FOLLOWUP_HTML) == FOLLOWUP_FILES
