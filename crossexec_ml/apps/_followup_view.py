@@ -125,7 +125,7 @@ class FollowUpSection:
 
     def __init__(self) -> None:
         self.box = w.HTML()
-        self.by = w.Dropdown(style={"description_width": "initial"}, layout=w.Layout(width="auto"))
+        self.by = w.Dropdown(style={"description_width": "initial"}, layout=w.Layout(width="18em"))
         self.by.observe(lambda _c: self._draw_table(), names="value")
         self.table = w.HTML()
         self.link = w.HTML()
@@ -189,15 +189,21 @@ class FollowUpSection:
         lang, by = self._lang, self.by.value or "action"
         result = _as_result(self._data.payload)
         frame = followup_tables(result, lang)[t(f"followup.title.{by}", lang)]
-        verdicts = [_verdict(r, lang) for r in self._data.payload[f"by_{by}"]]
-        header = [*frame.columns, t("workspace.followup.verdict", lang)]
-        rows = [[*row, v] for row, v in zip(frame.to_numpy().tolist(), verdicts, strict=True)]
+        # The verdict right after the predicted rate: realised, interval, predicted, verdict.
+        at = list(frame.columns).index(t("followup.col.predicted_rate", lang)) + 1
+        frame.insert(
+            at,
+            t("workspace.followup.verdict", lang),
+            [_verdict(r, lang) for r in self._data.payload[f"by_{by}"]],
+        )
+        header, rows = list(frame.columns), frame.to_numpy().tolist()
         self.table.value = render(
             "workspace_followup.html.j2",
             title="",
             lines=[],
             rows=rows,
             header=header,
+            left=[at],
             link="",
             where="",
         )

@@ -46,7 +46,8 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
     Returns
     -------
     dict of str to pandas.DataFrame
-        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is text.
+        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is
+        text. The realised rate, its interval and the predicted rate stand side by side.
     """
     out = {}
     for grouping in FOLLOWUP_GROUPINGS:
@@ -60,12 +61,6 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         )
         for col in _COUNTS:
             frame[t(f"followup.col.{col}", lang)] = table[col].astype(int).astype(str)
-        frame[t("followup.col.amount_recovered", lang)] = [
-            fmt_wan_yuan(v, lang) for v in table["amount_recovered"]
-        ]
-        frame[t("followup.col.median_days_to_result", lang)] = [
-            t("missing", lang) if pd.isna(v) else f"{v:.0f}" for v in table["median_days_to_result"]
-        ]
         frame[t("followup.col.realised_rate", lang)] = [
             fmt_percent(v, lang) for v in table["realised_rate"]
         ]
@@ -77,6 +72,12 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         ]
         frame[t("followup.col.predicted_rate", lang)] = [
             fmt_percent(v, lang) for v in table["predicted_rate"]
+        ]
+        frame[t("followup.col.amount_recovered", lang)] = [
+            fmt_wan_yuan(v, lang) for v in table["amount_recovered"]
+        ]
+        frame[t("followup.col.median_days_to_result", lang)] = [
+            t("missing", lang) if pd.isna(v) else f"{v:.0f}" for v in table["median_days_to_result"]
         ]
         out[t(f"followup.title.{grouping}", lang)] = frame
     return out
