@@ -147,7 +147,8 @@ class FollowUpSection:
             "workspace_followup.html.j2", title=title, lines=lines, rows=[], link="", where=""
         )
         ok = data.status == "ok"
-        self.by.layout.display = None if ok else "none"
+        # The grouping box only with a table to group: no outcome yet, nothing to choose.
+        self.by.layout.display = None if ok and _overall(data.payload)[1] else "none"
         keep = self.by.value
         self.by.description = t("workspace.followup.by", lang)
         self.by.options = [(t(f"followup.title.{g}", lang), g) for g in FOLLOWUP_GROUPINGS]

@@ -143,7 +143,7 @@ def test_no_outcomes_yet_is_a_calm_sentence(decided, tmp_path, state):
     }[state]
     assert expected in text
     assert ws.followup.table.value == "" and ws.notice.value == ""
-    assert ws.followup.by.layout.display == (None if state == "none_known" else "none")
+    assert ws.followup.by.layout.display == "none"
     assert len(ws.page_rows()) > 0  # the rest of the page works as before
 
 
