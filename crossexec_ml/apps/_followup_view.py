@@ -86,20 +86,6 @@ def _as_result(payload: dict[str, Any]) -> FollowUp:
     return FollowUp(detail=pd.DataFrame(), tables=tables)
 
 
-def _verdict(row: dict[str, Any], lang: str) -> str:
-    """Whether the prediction held: inside the realised rate's interval, above or below it."""
-    low, high, predicted = row.get("ci_low"), row.get("ci_high"), row.get("predicted_rate")
-    if not row.get("n_known"):
-        return t("workspace.followup.verdict.unknown", lang)
-    if predicted is None or low is None or math.isnan(predicted):
-        return t("workspace.followup.verdict.no_prediction", lang)
-    if predicted < low:
-        return t("workspace.followup.verdict.better", lang)
-    if predicted > high:
-        return t("workspace.followup.verdict.worse", lang)
-    return t("workspace.followup.verdict.held", lang)
-
-
 def _overall(payload: dict[str, Any]) -> tuple[int, int, int, float]:
     """Cases decided, known, resolved, and the mean predicted rate over the known ones."""
     rows = payload["by_action"]
@@ -190,13 +176,8 @@ class FollowUpSection:
         lang, by = self._lang, self.by.value or "action"
         result = _as_result(self._data.payload)
         frame = followup_tables(result, lang)[t(f"followup.title.{by}", lang)]
-        # The verdict right after the predicted rate: realised, interval, predicted, verdict.
-        at = list(frame.columns).index(t("followup.col.predicted_rate", lang)) + 1
-        frame.insert(
-            at,
-            t("workspace.followup.verdict", lang),
-            [_verdict(r, lang) for r in self._data.payload[f"by_{by}"]],
-        )
+        # The verdict is text; it reads best left-aligned beside the numbers.
+        at = list(frame.columns).index(t("followup.col.verdict", lang))
         header, rows = list(frame.columns), frame.to_numpy().tolist()
         self.table.value = render(
             "workspace_followup.html.j2",

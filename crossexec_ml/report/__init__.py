@@ -32,6 +32,7 @@ from crossexec_ml.report._followup import (
     followup_html,
     followup_plot,
     followup_tables,
+    followup_verdict,
     write_followup,
 )
 from crossexec_ml.report._html import render
@@ -133,6 +134,7 @@ __all__ = [
     "followup_html",
     "followup_plot",
     "followup_tables",
+    "followup_verdict",
     "gain_drivers",
     "gain_lines",
     "hard_bone_bars",

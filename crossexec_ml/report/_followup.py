@@ -34,6 +34,33 @@ def _key_cell(grouping: str, value: object, lang: str) -> str:
     return value_label(grouping, value, lang) if grouping != "month" else str(value)
 
 
+def followup_verdict(row: dict, lang: str = "zh") -> str:
+    """Whether the prediction held for one group: inside the realised rate's 95% interval
+    (与预测相符), below it (好于预测: more resolved than predicted) or above it (低于预测).
+
+    Parameters
+    ----------
+    row : dict
+        One row of a follow-up table (``n_known``, ``predicted_rate``, ``ci_low``, ``ci_high``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        尚无结果 without a known outcome; 无预测 for decisions off the ladder.
+    """
+    low, high, predicted = row.get("ci_low"), row.get("ci_high"), row.get("predicted_rate")
+    if not row.get("n_known"):
+        return t("followup.verdict.unknown", lang)
+    if predicted is None or low is None or pd.isna(predicted) or pd.isna(low):
+        return t("followup.verdict.no_prediction", lang)
+    if predicted < low:
+        return t("followup.verdict.better", lang)
+    if predicted > high:
+        return t("followup.verdict.worse", lang)
+    return t("followup.verdict.held", lang)
+
+
 def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """Every follow-up table with headers and values as a leader reads them.
 
@@ -47,7 +74,8 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
     -------
     dict of str to pandas.DataFrame
         Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is
-        text. The realised rate, its interval and the predicted rate stand side by side.
+        text. The realised rate, its interval, the predicted rate and whether the prediction
+        held (:func:`followup_verdict`) stand side by side.
     """
     out = {}
     for grouping in FOLLOWUP_GROUPINGS:
@@ -72,6 +100,9 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         ]
         frame[t("followup.col.predicted_rate", lang)] = [
             fmt_percent(v, lang) for v in table["predicted_rate"]
+        ]
+        frame[t("followup.col.verdict", lang)] = [
+            followup_verdict(r, lang) for r in table.to_dict("records")
         ]
         frame[t("followup.col.amount_recovered", lang)] = [
             fmt_wan_yuan(v, lang) for v in table["amount_recovered"]

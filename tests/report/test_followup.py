@@ -47,6 +47,7 @@ def test_page_speaks_chinese_without_raw_codes(result):
     page = followup_html(result, "zh")
     assert "团队内交叉执行" in page and "终本" in page and "150.0 万元" in page
     assert "100%" in page  # the one known intra-team case resolved
+    assert "预测是否相符" in page and "与预测相符" in page
     for code in RAW_CODES:
         assert code not in page, code
     assert "<script" not in page
@@ -121,3 +122,14 @@ def test_comparison_table_reads_as_a_sentence_per_model():
     assert table.iloc[0, 0] == "现用模型 · m-old" and table.iloc[1, 1] == "15%"
     assert table.iloc[2, 3] == "挑战者更好" and "3.0 个百分点" in table.iloc[2, 1]
     assert comparison_table(result, "en").iloc[2, 3] == "the challenger is better"
+
+
+def test_the_verdict_says_whether_the_prediction_held():
+    from crossexec_ml.report import followup_verdict
+
+    row = {"n_known": 50, "ci_low": 0.30, "ci_high": 0.50}
+    assert followup_verdict({**row, "predicted_rate": 0.40}) == "与预测相符"
+    assert followup_verdict({**row, "predicted_rate": 0.20}) == "好于预测"  # more resolved
+    assert followup_verdict({**row, "predicted_rate": 0.60}, "en") == "below the prediction"
+    assert followup_verdict({**row, "predicted_rate": float("nan")}) == "无预测（非层级决定）"
+    assert followup_verdict({**row, "n_known": 0, "predicted_rate": 0.4}) == "尚无结果"
