@@ -167,15 +167,8 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     from crossexec_ml.jobs import EXIT_FAILED, EXIT_INVALID, run_rescore, run_scheduled
 
     if args.runs is not None:
-        clash = [
-            flag
-            for flag, value in (
-                ("--out-dir", args.out_dir),
-                ("--previous", args.previous),
-                ("--replace", args.replace),
-            )
-            if value
-        ]
+        given = {"--out-dir": args.out_dir, "--previous": args.previous, "--replace": args.replace}
+        clash = [flag for flag, value in given.items() if value]
         if clash:
             print(
                 f"refused, nothing written (exit 2): --runs chooses the run's folder and the "
@@ -201,6 +194,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
         fairness_path=args.fairness,
         expect_model=args.expect_model,
         challenger_dir=args.challenger,
+        followup_cases=args.followup_cases,
         progress=not args.quiet,
         on_step=None if args.quiet else (lambda msg: print(f"rescore: {msg}", file=sys.stderr)),
     )
@@ -417,11 +411,13 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 def _cmd_followup(args: argparse.Namespace) -> int:
     from crossexec_ml.data import read_cases
     from crossexec_ml.evaluate import follow_up_ledger
+    from crossexec_ml.jobs import known_models
     from crossexec_ml.report import write_followup
 
     refuse_overwriting_inputs(args.out, args.ledger, args.cases)
     later = read_cases(args.cases)
-    result = follow_up_ledger(str(args.ledger), later)
+    models = known_models(args.runs) if args.runs else None
+    result = follow_up_ledger(str(args.ledger), later, known_models=models)
     path = write_followup(result, args.out, lang=args.lang)
     known = int(result.detail["known"].sum())
     print(f"wrote {path}: {len(result.detail)} decided case(s), {known} with a known outcome")
@@ -607,6 +603,13 @@ def _parser() -> argparse.ArgumentParser:
         "--fairness", type=Path, default=None, help="JSON from `crossexec fairness` (report)"
     )
     r.add_argument(
+        "--followup-cases",
+        type=Path,
+        metavar="LATER_EXPORT",
+        help="a later export with outcomes: the --ledger's decisions are followed up into "
+        "followup.json/.html in the run's folder (the workspace shows them)",
+    )
+    r.add_argument(
         "--replace",
         action="store_true",
         help="replace --out-dir once the new run succeeded; only an earlier run's own folder",
@@ -687,10 +690,9 @@ def _parser() -> argparse.ArgumentParser:
         help="what happened to the decided cases: realised against predicted resolution rates",
     )
     fu.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
-    fu.add_argument(
-        "--cases", required=True, type=Path, help="a later export with the cases' outcomes"
-    )
+    fu.add_argument("--cases", required=True, type=Path, help="a later export with outcomes")
     fu.add_argument("--out", required=True, type=Path, help=".html, .xlsx or .json")
+    fu.add_argument("--runs", type=Path, help="runs folder: refuse a ledger on none of its models")
     fu.add_argument("--lang", choices=["zh", "en"], default="zh")
     _allow_personal_option(fu)
     fu.set_defaults(func=_cmd_followup)

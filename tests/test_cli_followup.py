@@ -87,3 +87,26 @@ def test_followup_refuses_to_overwrite_its_ledger(world, capsys):
     )
     assert code == 1
     assert ledger_path.read_bytes() == before
+
+
+def test_followup_with_runs_refuses_a_ledger_decided_on_none_of_their_models(
+    world, tmp_path, capsys
+):
+    _, _, later_path = world
+    case = str(pd.read_csv(later_path, encoding="utf-8-sig")["case_id"].iloc[0])
+    ledger_path = tmp_path / "foreign.sqlite"
+    with Ledger(ledger_path) as ledger:
+        ledger.record(case, "keep", "L01", "另一法院的台账", model_id="their-model")
+    run = tmp_path / "runs" / "2026-12-07"
+    run.mkdir(parents=True)
+    manifest = {"run_id": "20261207T010000Z-aaaaaa", "started_at": "2026-12-07T01:00:00+00:00"}
+    for model_id, expected in (("our-model", 1), ("their-model", 0)):
+        manifest["model"] = {"model_id": model_id}
+        (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        out = tmp_path / f"{model_id}.json"
+        args = ["--ledger", str(ledger_path), "--cases", str(later_path), "--out", str(out)]
+        assert main(["followup", *args, "--runs", str(tmp_path / "runs")]) == expected
+        err = capsys.readouterr().err
+        assert out.exists() == (expected == 0)
+        if expected:
+            assert "their-model" in err and "another court" in err and "our-model" in err

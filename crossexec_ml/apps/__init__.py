@@ -1,6 +1,11 @@
 """Interactive apps for leaders: the workspace, the case picker and their decision form."""
 
 from crossexec_ml.apps._decision import BUTTONS, USER_ENVS, DecisionForm, beijing_time, proxy_user
+from crossexec_ml.apps._followup_view import (
+    FollowUpSection,
+    RunFollowUpView,
+    read_run_followup,
+)
 from crossexec_ml.apps._picker import MODEL_PLACES, TEXT, CasePicker, find_model
 from crossexec_ml.apps._server import VOILA_JUPYTER_PATH, BoundedKernelManager
 from crossexec_ml.apps._workspace import ALL, PAGE_SIZE, Workspace, open_workspace
@@ -29,11 +34,13 @@ __all__ = [
     "CHANGES",
     "CasePicker",
     "DecisionForm",
+    "FollowUpSection",
     "LIST_COLUMNS",
     "ListFilter",
     "ListIndex",
     "MODEL_PLACES",
     "PAGE_SIZE",
+    "RunFollowUpView",
     "TEXT",
     "USER_ENVS",
     "VOILA_JUPYTER_PATH",
@@ -49,6 +56,7 @@ __all__ = [
     "previous_scored",
     "proxy_user",
     "read_ledger",
+    "read_run_followup",
     "read_workspace",
     "trend",
 ]

@@ -1,6 +1,7 @@
 """The leader's workspace: the weekly run, the ranked case list, an open case and its decision.
 
-One page (notebook 04, served by ``make dashboard``) built here; the notebook only calls
+One page (notebook 04, served by ``make dashboard``) built here, ending with what happened to
+the decided cases (:class:`~crossexec_ml.apps.FollowUpSection`); the notebook only calls
 :func:`open_workspace`. It reads the newest run under the runs folder and the ledger **when it
 is built**, i.e. when the page is opened (``make dashboard`` serves without a preheated kernel,
 so a decision recorded a second before shows on the next load), and again on 刷新.
@@ -23,6 +24,7 @@ import pandas as pd
 
 from crossexec_ml.apps._answer import _AnswerMixin
 from crossexec_ml.apps._decision import DecisionForm, beijing_time, proxy_user
+from crossexec_ml.apps._followup_view import FollowUpSection
 from crossexec_ml.apps._workspace_data import (
     AMOUNT_BANDS,
     ListFilter,
@@ -142,6 +144,7 @@ class Workspace(_AnswerMixin):
         self.recent = w.HTML()
         self.export_button = w.Button(layout=auto(), icon="download")
         self.export_link = w.HTML()
+        self.followup = FollowUpSection()
         for control in (self.court, self.team, self.rung, self.band, self.livelihood, self.search):
             control.observe(self._on_filter, names="value")
         for box in self.flags.values():
@@ -180,6 +183,7 @@ class Workspace(_AnswerMixin):
                 self.trend_box,
                 self.changes_box,
                 w.HBox([self.export_button, self.export_link], layout=row()),
+                self.followup.view,
             ]
         )
         self.view = w.VBox(
@@ -288,6 +292,7 @@ class Workspace(_AnswerMixin):
 
     # ------------------------------------------------------------------ drawing
     def _draw_run(self) -> None:
+        self.followup.draw(self.data.run, self.lang.value)
         if self.listed is None:
             self.header.value = self.tiles.value = self.trend_box.value = ""
             self.changes_box.value = ""

@@ -15,7 +15,9 @@ Rules, so that a leader can trust the counts:
 - 终本 (``terminate_current``) is never counted as resolved;
 - an outcome is known when the later export has the case's row at the decision's as-of date
   (or, when the decision names none, its latest row) with ``closure_mode_180d`` filled;
-- an outcome dated before its decision is refused: the export and the ledger disagree.
+- an outcome dated before its decision is refused: the export and the ledger disagree;
+- a ledger from another court's deployment is refused: given the models this bureau ran
+  (``known_models``), a ledger whose every model-stamped decision names another model.
 """
 
 from __future__ import annotations
@@ -66,12 +68,16 @@ class FollowUp:
         One table per grouping in :data:`FOLLOWUP_GROUPINGS`, columns
         :data:`FOLLOWUP_COLUMNS`.
     corrections : pandas.DataFrame
-        The earlier decisions of cases decided more than once (the correction trail).
+        The earlier decisions of cases decided more than once (the correction trail; each
+        case's trail is also in the detail's ``earlier_decisions``).
+    n_other_model : int
+        Decisions recorded under a model none of ``known_models`` names (0 when not checked).
     """
 
     detail: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     corrections: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_other_model: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The follow-up as plain JSON values: ``{"by_action": [...], "by_rung": [...], ...}``.
@@ -80,11 +86,14 @@ class FollowUp:
         -------
         dict
             ``by_<grouping>`` lists of rows (the grouping column, then
-            :data:`FOLLOWUP_COLUMNS`; NaN becomes None) and ``n_cases``, ``n_corrections``.
+            :data:`FOLLOWUP_COLUMNS`; NaN becomes None), ``n_cases``, ``n_known``,
+            ``n_corrections`` and ``n_other_model``.
         """
         out: dict[str, Any] = {
             "n_cases": int(len(self.detail)),
             "n_corrections": int(len(self.corrections)),
+            "n_known": int(self.detail["known"].sum()),
+            "n_other_model": int(self.n_other_model),
         }
         for name, table in self.tables.items():
             out[f"by_{name}"] = [
@@ -154,7 +163,41 @@ def _outcome_rows(decisions: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
     return joined.reindex(decisions["seq"]).set_axis(decisions.index)
 
 
-def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
+def _check_models(latest: pd.DataFrame, known_models: set[str] | None) -> int:
+    """How many decisions name a model this bureau never ran; refuse a wholly foreign ledger."""
+    if not known_models or "model_id" not in latest:
+        return 0
+    stamped = latest["model_id"].dropna().astype(str)
+    stamped = stamped[stamped.str.strip() != ""]
+    other = stamped[~stamped.isin(known_models)]
+    if len(stamped) and len(other) == len(stamped):
+        named = ", ".join(sorted(set(other))[:3])
+        ours = ", ".join(sorted(known_models)[:3])
+        raise InputError(
+            f"the ledger's {len(stamped)} decisions were all made on model(s) {named}, none of "
+            f"which this bureau ran (its models: {ours}): the ledger seems to come from another "
+            "court's deployment; pass this bureau's own ledger (--ledger)"
+        )
+    return int(len(other))
+
+
+def _trail(corrections: pd.DataFrame) -> dict[str, str]:
+    """Each corrected case's earlier decisions, oldest first: ``#seq action by date; ...``."""
+    out: dict[str, str] = {}
+    for case, rows in corrections.sort_values("seq").groupby("case_id", sort=False):
+        out[str(case)] = "; ".join(
+            " ".join(
+                str(x) for x in (f"#{int(r.seq)}", r.action, getattr(r, "decided_by", "")) if x
+            )
+            + f" {str(r.decided_at)[:10]}"
+            for r in rows.itertuples()
+        )
+    return out
+
+
+def follow_up(
+    decisions: pd.DataFrame, later: pd.DataFrame, *, known_models: set[str] | None = None
+) -> FollowUp:
     """Join recorded decisions to their later outcomes and count them.
 
     Parameters
@@ -165,6 +208,11 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
     later : pandas.DataFrame
         A later case export read with :func:`crossexec_ml.data.read_cases`: ``case_id,
         as_of_date, court_id, team_id`` and the outcome columns.
+    known_models : set of str, optional
+        The ``model_id`` of every model this bureau ran (its runs' manifests, the model in
+        use). When given, a ledger whose every model-stamped decision names another model is
+        refused: it comes from another court's deployment. Decisions without a model (recorded
+        by hand) are never held against it.
 
     Returns
     -------
@@ -173,8 +221,8 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
     Raises
     ------
     InputError
-        When the export shares no case with the ledger, or an outcome is dated before the
-        decision it follows (the first few cases are named).
+        When the export shares no case with the ledger, an outcome is dated before the
+        decision it follows (the first few cases are named), or the ledger is another court's.
     """
     if decisions.empty:
         raise InputError("the ledger holds no decision yet: there is nothing to follow up")
@@ -188,6 +236,7 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
     rows = rows.assign(case_id=rows["case_id"].astype(str))
     latest = rows.drop_duplicates("case_id", keep="last").set_index("seq", drop=False)
     corrections = rows[~rows["seq"].isin(latest["seq"])].reset_index(drop=True)
+    n_other_model = _check_models(latest, known_models)
     shared = latest["case_id"].isin(set(later["case_id"].astype(str)))
     if not shared.any():
         raise InputError(
@@ -211,6 +260,7 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
             "later export is older than the ledger or its outcome_date is wrong; export again"
         )
 
+    trail = _trail(corrections)
     mode = outcome["closure_mode_180d"].astype("string")
     known = mode.notna()
     resolved = known & mode.isin(_RESOLVED_MODES)
@@ -234,10 +284,13 @@ def follow_up(decisions: pd.DataFrame, later: pd.DataFrame) -> FollowUp:
             ).to_numpy(),
             "days_to_result": (outcome_date - decided_day).dt.days.to_numpy(),
             "predicted": _predicted(latest).to_numpy(),
+            "earlier_decisions": [trail.get(c, "") for c in latest["case_id"]],
         }
     )
     tables = {g: _table(detail, g) for g in FOLLOWUP_GROUPINGS}
-    return FollowUp(detail=detail, tables=tables, corrections=corrections)
+    return FollowUp(
+        detail=detail, tables=tables, corrections=corrections, n_other_model=n_other_model
+    )
 
 
 def _table(detail: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -270,7 +323,9 @@ def _table(detail: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=[by, *FOLLOWUP_COLUMNS])
 
 
-def follow_up_ledger(ledger_path: str, later: pd.DataFrame) -> FollowUp:
+def follow_up_ledger(
+    ledger_path: str, later: pd.DataFrame, *, known_models: set[str] | None = None
+) -> FollowUp:
     """:func:`follow_up` of the decisions in a ledger file, opened read-only.
 
     Parameters
@@ -279,6 +334,8 @@ def follow_up_ledger(ledger_path: str, later: pd.DataFrame) -> FollowUp:
         The ledger (``var/ledger.sqlite``).
     later : pandas.DataFrame
         The later export, as for :func:`follow_up`.
+    known_models : set of str, optional
+        As for :func:`follow_up`.
 
     Returns
     -------
@@ -288,7 +345,7 @@ def follow_up_ledger(ledger_path: str, later: pd.DataFrame) -> FollowUp:
 
     with Ledger(ledger_path, create=False, read_only=True) as ledger:
         decisions = ledger.rows(expand_scores=True)
-    return follow_up(decisions, later)
+    return follow_up(decisions, later, known_models=known_models)
 
 
 #: The action a simulated leader takes for each suggested rung (the demo's "follow the list").

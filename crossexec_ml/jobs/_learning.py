@@ -10,6 +10,11 @@ shadow: only the champion's list (``scored.*``, ``plan.xlsx``) goes to leaders; 
 the manifest say where the two lists differ, so a bureau sees what switching models would
 change before any outcome is known (``crossexec compare`` judges them once outcomes are in).
 
+**The follow-up** (``crossexec rescore --followup-cases LATER_EXPORT``): the run follows the
+ledger's decisions up in a later export with outcomes (:func:`check_followup`, before anything
+is written, so a bad export refuses the run with exit 2) and writes ``followup.json`` and
+``followup.html`` beside its list (:func:`add_followup`); the workspace shows them.
+
 Both lists are compared at the same size, the champion's number of candidates ``k``: the
 champion's first ``k`` ranks (its list before any exploration draw, which is the same lottery
 whichever model ranks) against the challenger's candidates when it is given that capacity.
@@ -17,13 +22,16 @@ whichever model ranks) against the challenger's candidates when it is given that
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from crossexec_ml.decide import band_counts
+from crossexec_ml.evaluate import FollowUp
 from crossexec_ml.text import fmt_percent, rung_label, t
 
 if TYPE_CHECKING:  # the run's result, defined where runs are made
@@ -238,3 +246,136 @@ def shadow_html(comparison: ShadowComparison | None, lang: str = "zh", n: int = 
         return render("rescore_shadow.html.j2", lines=[text, t("shadow.same", lang)], table="")
     table = table_html(shadow_table(comparison, lang, n), lang)
     return render("rescore_shadow.html.j2", lines=[text], table=table)
+
+
+#: What ``rescore --followup-cases`` adds to a run's folder (when the ledger holds decisions).
+FOLLOWUP_FILES: tuple[str, ...] = ("followup.json", "followup.html")
+
+
+def known_models(runs_dir: Path, *model_dirs: Path | None) -> set[str]:
+    """Every ``model_id`` this bureau ran: the runs' manifests (champions and challengers) and
+    the given model folders' cards.
+
+    Parameters
+    ----------
+    runs_dir : pathlib.Path
+        The folder holding the runs (a run's parent); unreadable runs are passed over.
+    *model_dirs : pathlib.Path or None
+        Model folders whose ``card.json`` names a model in use (None is skipped).
+
+    Returns
+    -------
+    set of str
+    """
+    from crossexec_ml.data import list_runs
+    from crossexec_ml.model import CARD_FILE
+
+    ids: set[str] = set()
+    for run in list_runs(runs_dir) if runs_dir.is_dir() else []:
+        for part in ("model", "challenger"):
+            entry = run.manifest.get(part) or {}
+            if entry.get("model_id"):
+                ids.add(str(entry["model_id"]))
+    for folder in model_dirs:
+        if folder is not None:
+            try:
+                card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+                ids.add(str(card["model_id"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # the run's own checks refuse a broken model folder
+    return ids
+
+
+@dataclass
+class RunFollowUp:
+    """The follow-up a run writes beside its list (``rescore --followup-cases``).
+
+    Attributes
+    ----------
+    source : pathlib.Path
+        The later export with the outcomes.
+    result : FollowUp or None
+        None when the ledger holds no decision yet (the run says so; nothing to count).
+    """
+
+    source: Path
+    result: FollowUp | None
+
+
+def check_followup(
+    ledger_path: Path | None, cases_path: Path, models: set[str]
+) -> tuple[RunFollowUp | None, str | None]:
+    """Read the later export and follow the ledger's decisions up, before anything is written.
+
+    Parameters
+    ----------
+    ledger_path : pathlib.Path or None
+        ``--ledger``; required with ``--followup-cases``.
+    cases_path : pathlib.Path
+        ``--followup-cases``: a later export with ``closure_mode_180d`` and the other outcome
+        columns.
+    models : set of str
+        :func:`known_models`: a ledger whose every decision names another model is refused.
+
+    Returns
+    -------
+    tuple
+        ``(RunFollowUp, None)``, or ``(None, problem)`` with the sentence to refuse the run with.
+    """
+    from crossexec_ml.data import ValidationError, read_cases
+    from crossexec_ml.decide import Ledger
+    from crossexec_ml.errors import CrossExecError
+    from crossexec_ml.evaluate import follow_up
+
+    where = f"--followup-cases {cases_path}"
+    if ledger_path is None:
+        return None, f"{where}: give --ledger too, the decisions to follow up are in it"
+    try:
+        later = read_cases(cases_path)
+        with Ledger(ledger_path, create=False, read_only=True) as ledger:
+            decisions = ledger.rows(expand_scores=True)
+        if decisions.empty:
+            return RunFollowUp(cases_path, None), None
+        return RunFollowUp(cases_path, follow_up(decisions, later, known_models=models)), None
+    except ValidationError as err:
+        return None, f"{where}:\n{err.report.summary()}\n{err.report.problem_text()}"
+    except CrossExecError as err:
+        return None, f"{where}: {err}"
+
+
+def add_followup(folder: Path, manifest: dict, followup: RunFollowUp | None) -> None:
+    """Write the follow-up's files into a run's folder and record them in its manifest.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The run's (temporary) folder.
+    manifest : dict
+        The run's manifest, updated in place: ``followup`` (source file and SHA-256, counts or
+        ``no_decisions``) and ``files``.
+    followup : RunFollowUp or None
+        None when the run had no ``--followup-cases`` (the manifest says so with None).
+    """
+    from crossexec_ml.jobs._pipeline import file_sha256
+    from crossexec_ml.report import write_followup
+
+    if followup is None:
+        manifest["followup"] = None
+        return
+    entry: dict = {"cases": {"file": followup.source.name, "sha256": file_sha256(followup.source)}}
+    result = followup.result
+    if result is None:
+        entry["status"] = "no_decisions"
+    else:
+        for name in FOLLOWUP_FILES:
+            write_followup(result, folder / name)
+        summary = result.to_json()
+        entry.update(
+            status="ok",
+            n_cases=summary["n_cases"],
+            n_known=summary["n_known"],
+            n_corrections=summary["n_corrections"],
+            n_other_model=summary["n_other_model"],
+        )
+        manifest["files"] = sorted({*manifest["files"], *FOLLOWUP_FILES})
+    manifest["followup"] = entry

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from crossexec_ml.data import ValidationError, atomic_path
 from crossexec_ml.errors import CrossExecError, LedgerError
+from crossexec_ml.jobs import _learning as learning
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
 from crossexec_ml.jobs._runs import RunInfo, list_runs, next_run_folder
 
@@ -110,7 +111,9 @@ def report_html(executed: Path, title: str) -> str:
 
 
 #: Every file a run's folder may hold: what the notebook writes and what the runner adds.
-_RUN_FOLDER_FILES: frozenset[str] = frozenset({*RUN_FILES, REPORT_FILE, EXECUTED_NOTEBOOK})
+_RUN_FOLDER_FILES: frozenset[str] = frozenset(
+    {*RUN_FILES, REPORT_FILE, EXECUTED_NOTEBOOK, *learning.FOLLOWUP_FILES}
+)
 
 
 class _Refused(Exception):
@@ -370,6 +373,7 @@ def run_rescore(
     replace: bool = False,
     expect_model: str | None = None,
     challenger_dir: str | os.PathLike[str] | None = None,
+    followup_cases: str | os.PathLike[str] | None = None,
     progress: bool = False,
     notebook: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
@@ -413,6 +417,10 @@ def run_rescore(
         A challenger model (``--challenger``) scoring the same cases in the shadow: the report
         shows where its list differs and the manifest records its model id and SHA-256; only
         the champion's list is written. A folder that is not a model is refused (exit 2).
+    followup_cases : path-like, optional
+        A later export with outcomes (``--followup-cases``, needs ``ledger_path``): the ledger's
+        decisions are followed up into ``followup.json`` and ``followup.html`` in the run's
+        folder. An export the follow-up refuses refuses the run (exit 2), nothing written.
     progress : bool
         papermill's cell progress bar.
     notebook : path-like, optional
@@ -434,6 +442,7 @@ def run_rescore(
     fairness = Path(fairness_path).absolute() if fairness_path else None
     ledger = Path(ledger_path).absolute() if ledger_path else None
     challenger = Path(challenger_dir).absolute() if challenger_dir else None
+    later = Path(followup_cases).absolute() if followup_cases else None
     if as_of_date:
         try:
             dt.date.fromisoformat(as_of_date)
@@ -465,6 +474,12 @@ def run_rescore(
             )
             if problem:
                 raise _Refused(problem)
+            followup = None
+            if later is not None:
+                models = learning.known_models(dest.parent, model_dir, challenger)
+                followup, problem = learning.check_followup(ledger, later, models)
+                if problem:
+                    raise _Refused(problem)
             made = []
             return _run_locked(
                 source=Path(notebook) if notebook else NOTEBOOK,
@@ -474,6 +489,7 @@ def run_rescore(
                 replace=replace,
                 progress=progress,
                 say=say,
+                followup=followup,
                 parameters={
                     "cases_path": str(cases_path),
                     "model_dir": str(model_dir),
@@ -589,6 +605,7 @@ def _run_locked(
     progress: bool,
     say: Callable[[str], None],
     parameters: dict[str, object],
+    followup: learning.RunFollowUp | None = None,
 ) -> RescoreOutcome:
     """The run itself, under the output folder's lock: notebook, report, manifest, rename."""
     import papermill
@@ -623,6 +640,7 @@ def _run_locked(
         manifest["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest["notebook"] = source.name
         manifest["files"] = sorted({*manifest["files"], REPORT_FILE, EXECUTED_NOTEBOOK})
+        learning.add_followup(tmp, manifest, followup)  # followup.json/.html beside the list
         with atomic_path(tmp / MANIFEST_FILE) as mtmp:
             mtmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         try:

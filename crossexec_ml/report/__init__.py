@@ -27,10 +27,13 @@ from crossexec_ml.report._dashboard import (
     top_list,
 )
 from crossexec_ml.report._followup import (
+    DETAIL_COLUMNS,
     comparison_table,
+    followup_detail,
     followup_html,
     followup_plot,
     followup_tables,
+    followup_verdict,
     write_followup,
 )
 from crossexec_ml.report._html import render
@@ -90,6 +93,7 @@ from crossexec_ml.report._profile import (
 __all__ = [
     "AGE_BANDS",
     "BASELINE_NAME",
+    "DETAIL_COLUMNS",
     "DashboardInputs",
     "DriftReport",
     "IDLE_BANDS",
@@ -128,9 +132,11 @@ __all__ = [
     "drift_report",
     "fairness_html",
     "fairness_ratio_plot",
+    "followup_detail",
     "followup_html",
     "followup_plot",
     "followup_tables",
+    "followup_verdict",
     "gain_drivers",
     "gain_lines",
     "hard_bone_bars",

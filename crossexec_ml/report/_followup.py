@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from crossexec_ml.data import atomic_path, write_table
+from crossexec_ml.decide import ACTIONS
 from crossexec_ml.errors import InputError
 from crossexec_ml.evaluate import FOLLOWUP_GROUPINGS, Comparison, FollowUp
 from crossexec_ml.report._html import render
@@ -33,6 +34,33 @@ def _key_cell(grouping: str, value: object, lang: str) -> str:
     return value_label(grouping, value, lang) if grouping != "month" else str(value)
 
 
+def followup_verdict(row: dict, lang: str = "zh") -> str:
+    """Whether the prediction held for one group: inside the realised rate's 95% interval
+    (与预测相符), below it (好于预测: more resolved than predicted) or above it (低于预测).
+
+    Parameters
+    ----------
+    row : dict
+        One row of a follow-up table (``n_known``, ``predicted_rate``, ``ci_low``, ``ci_high``).
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        尚无结果 without a known outcome; 无预测 for decisions off the ladder.
+    """
+    low, high, predicted = row.get("ci_low"), row.get("ci_high"), row.get("predicted_rate")
+    if not row.get("n_known"):
+        return t("followup.verdict.unknown", lang)
+    if predicted is None or low is None or pd.isna(predicted) or pd.isna(low):
+        return t("followup.verdict.no_prediction", lang)
+    if predicted < low:
+        return t("followup.verdict.better", lang)
+    if predicted > high:
+        return t("followup.verdict.worse", lang)
+    return t("followup.verdict.held", lang)
+
+
 def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFrame]:
     """Every follow-up table with headers and values as a leader reads them.
 
@@ -45,7 +73,9 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
     Returns
     -------
     dict of str to pandas.DataFrame
-        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is text.
+        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is
+        text. The realised rate, its interval, the predicted rate and whether the prediction
+        held (:func:`followup_verdict`) stand side by side.
     """
     out = {}
     for grouping in FOLLOWUP_GROUPINGS:
@@ -59,12 +89,6 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         )
         for col in _COUNTS:
             frame[t(f"followup.col.{col}", lang)] = table[col].astype(int).astype(str)
-        frame[t("followup.col.amount_recovered", lang)] = [
-            fmt_wan_yuan(v, lang) for v in table["amount_recovered"]
-        ]
-        frame[t("followup.col.median_days_to_result", lang)] = [
-            t("missing", lang) if pd.isna(v) else f"{v:.0f}" for v in table["median_days_to_result"]
-        ]
         frame[t("followup.col.realised_rate", lang)] = [
             fmt_percent(v, lang) for v in table["realised_rate"]
         ]
@@ -77,8 +101,95 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
         frame[t("followup.col.predicted_rate", lang)] = [
             fmt_percent(v, lang) for v in table["predicted_rate"]
         ]
+        frame[t("followup.col.verdict", lang)] = [
+            followup_verdict(r, lang) for r in table.to_dict("records")
+        ]
+        frame[t("followup.col.amount_recovered", lang)] = [
+            fmt_wan_yuan(v, lang) for v in table["amount_recovered"]
+        ]
+        frame[t("followup.col.median_days_to_result", lang)] = [
+            t("missing", lang) if pd.isna(v) else f"{v:.0f}" for v in table["median_days_to_result"]
+        ]
         out[t(f"followup.title.{grouping}", lang)] = frame
     return out
+
+
+#: The per-case detail sheet's columns, in order (labels: the catalogue's ``followup.detail.*``).
+DETAIL_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "seq",
+    "action",
+    "rung",
+    "decided_at",
+    "court_id",
+    "team_id",
+    "outcome",
+    "amount_recovered",
+    "days_to_result",
+    "predicted",
+    "earlier_decisions",
+)
+
+
+def _beijing_time(utc_iso: object) -> str:
+    """A ledger ``decided_at`` (UTC ISO) as Beijing time ``YYYY-MM-DD HH:MM``."""
+    stamp = pd.Timestamp(str(utc_iso))
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+
+
+def _trail_text(trail: str, lang: str) -> str:
+    """The detail's correction trail with each action named as leaders name it."""
+    words = [t(f"action.{w}", lang) if w in ACTIONS else w for w in trail.split(" ")]
+    return " ".join(words)
+
+
+def followup_detail(result: FollowUp, lang: str = "zh") -> pd.DataFrame:
+    """One row per decided case as a leader reads it: decision, outcome, prediction, trail.
+
+    Parameters
+    ----------
+    result : FollowUp
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DETAIL_COLUMNS` under their labels; 终本 reads 终本, never 已化解; the amount
+        in 万元; earlier decisions of a corrected case, oldest first.
+    """
+    d = result.detail
+
+    def outcome(r: pd.Series) -> str:
+        if not r["known"]:
+            return t("followup.outcome.unknown", lang)
+        if r["resolved"]:
+            return t("followup.outcome.resolved", lang)
+        key = "terminate_current" if r["terminate_current"] else "open"
+        return t(f"followup.outcome.{key}", lang)
+
+    frame = pd.DataFrame(
+        {
+            "case_id": d["case_id"].astype(str),
+            "seq": d["seq"].astype(int),
+            "action": [t(f"action.{a}", lang) for a in d["action"]],
+            "rung": [_key_cell("rung", r, lang) for r in d["rung"]],
+            "decided_at": [_beijing_time(v) for v in d["decided_at"]],
+            "court_id": d["court_id"].astype(str),
+            "team_id": d["team_id"].astype(str),
+            "outcome": d.apply(outcome, axis=1) if len(d) else [],
+            "amount_recovered": [fmt_wan_yuan(v, lang) for v in d["amount_recovered"]],
+            "days_to_result": [
+                "" if pd.isna(v) or not (r or c) else f"{v:.0f}"
+                for v, r, c in zip(
+                    d["days_to_result"], d["resolved"], d["terminate_current"], strict=True
+                )
+            ],
+            "predicted": [fmt_percent(v, lang) for v in d["predicted"]],
+            "earlier_decisions": [_trail_text(v, lang) for v in d["earlier_decisions"]],
+        }
+    )
+    return frame.rename(columns={c: t(f"followup.detail.{c}", lang) for c in DETAIL_COLUMNS})
 
 
 def followup_plot(result: FollowUp, by: str = "rung", lang: str = "zh") -> go.Figure:
@@ -195,9 +306,21 @@ def write_followup(result: FollowUp, path: str | os.PathLike[str], lang: str = "
         sheets = followup_tables(result, lang)
         first, *rest = sheets
         extra = {name: sheets[name] for name in rest}
-        extra[t("followup.sheet.detail", lang)] = result.detail
+        extra[t("followup.sheet.detail", lang)] = followup_detail(result, lang)
         if not result.corrections.empty:
-            extra[t("followup.sheet.corrections", lang)] = result.corrections
+            c = result.corrections
+            extra[t("followup.sheet.corrections", lang)] = pd.DataFrame(
+                {
+                    t("followup.detail.case_id", lang): c["case_id"].astype(str),
+                    t("followup.detail.seq", lang): c["seq"].astype(int),
+                    t("followup.detail.action", lang): [
+                        t(f"action.{a}", lang) for a in c["action"]
+                    ],
+                    t("followup.detail.decided_at", lang): [
+                        _beijing_time(v) for v in c["decided_at"]
+                    ],
+                }
+            )
         return write_table(sheets[first], dest, sheet_name=first, extra_sheets=extra)
     raise InputError(
         f"{dest.name}: cannot write a follow-up as {suffix or 'no extension'}; "

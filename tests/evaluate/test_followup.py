@@ -136,6 +136,10 @@ def test_a_case_decided_twice_counts_once_under_its_latest_decision(ledger_path)
     keep = _by(result, "action", "keep")
     assert (keep.n_decided, keep.n_resolved) == (3, 1)
     assert result.corrections["case_id"].tolist() == ["A"]
+    # The trail is in the detail too, on the case's one row.
+    trail = result.detail.set_index("case_id")["earlier_decisions"]
+    assert trail["A"] == f"#{first} reassign_intra_team L01 {pd.Timestamp.now('UTC'):%Y-%m-%d}"
+    assert trail.drop("A").eq("").all()
 
 
 def test_the_row_at_the_decisions_as_of_date_is_used(ledger_path):
@@ -160,6 +164,25 @@ def test_an_outcome_before_its_decision_is_refused(ledger_path):
     early = [*LATER[1:], {**LATER[0], "outcome_date": pd.Timestamp("2020-01-01")}]
     with pytest.raises(InputError, match="before their decision.*A"):
         follow_up_ledger(str(ledger_path), _later(early))
+
+
+def _stamp(path, model_ids):
+    """A ledger whose decisions were recorded on the given models (None: recorded by hand)."""
+    with Ledger(path) as ledger:
+        for case, model_id in zip("ABCDE", model_ids, strict=True):
+            ledger.record(case, "keep", "L01", "test", model_id=model_id, as_of_date=AS_OF)
+    return path
+
+
+def test_a_ledger_from_another_courts_models_is_refused(tmp_path):
+    foreign = _stamp(tmp_path / "other.sqlite", ["x-court-model"] * 4 + [None])
+    with pytest.raises(InputError, match="x-court-model.*our-model.*another court"):
+        follow_up_ledger(str(foreign), _later(LATER), known_models={"our-model"})
+    # Unchecked without the bureau's models; a ledger partly on an older model is kept.
+    assert follow_up_ledger(str(foreign), _later(LATER)).n_other_model == 0
+    mixed = _stamp(tmp_path / "mixed.sqlite", ["old-model", "our-model", None, None, None])
+    result = follow_up_ledger(str(mixed), _later(LATER), known_models={"our-model"})
+    assert result.n_other_model == 1 and result.to_json()["n_other_model"] == 1
 
 
 def test_wilson_interval():

@@ -673,6 +673,8 @@ def _srv(tmp_path: Path, model_dir: Path) -> tuple[Path, dict[str, str]]:
         "/srv/crossexec": str(srv),
         "/data/exports/current.xlsx": str(SAMPLE / "current.csv"),
         "/data/exports/handlers.xlsx": str(SAMPLE / "handlers.csv"),
+        # The court's export with outcomes: the sample history carries the outcome columns.
+        "/data/exports/outcomes.xlsx": str(SAMPLE / "history.csv"),
     }
     return srv, paths
 
@@ -732,6 +734,8 @@ def test_readme_cron_line_as_printed_works_from_the_first_run_and_twice_a_day(
     assert log.splitlines()[-1] in (f"{today} exit 0", f"{today} exit 3"), log
     m1 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m1["inputs"]["previous_run"] is None and m1["inputs"]["ledger"]
+    # The first week's ledger is empty: a calm status, not a refusal.
+    assert m1["followup"]["status"] == "no_decisions"
     assert sorted(p.name for p in (srv / "runs").iterdir()) == [today]  # no lock left
 
     # The same line again the same day: its own folder, the first run as previous.

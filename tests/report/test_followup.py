@@ -47,6 +47,7 @@ def test_page_speaks_chinese_without_raw_codes(result):
     page = followup_html(result, "zh")
     assert "团队内交叉执行" in page and "终本" in page and "150.0 万元" in page
     assert "100%" in page  # the one known intra-team case resolved
+    assert "预测是否相符" in page and "与预测相符" in page
     for code in RAW_CODES:
         assert code not in page, code
     assert "<script" not in page
@@ -59,6 +60,13 @@ def test_written_as_json_xlsx_and_html(result, tmp_path):
     book = openpyxl.load_workbook(write_followup(result, tmp_path / "f.xlsx"), read_only=True)
     assert book.sheetnames[:2] == ["按决定", "按层级"]
     assert "更正记录" in book.sheetnames
+    # The detail sheet reads as leaders read: named actions, 终本 apart, B's earlier decision.
+    detail = list(book["逐案明细"].iter_rows(values_only=True))
+    head = detail[0]
+    rows = {r[0]: dict(zip(head, r, strict=True)) for r in detail[1:]}
+    assert rows["C"]["180日结果"] == "终本（不计化解）" and rows["C"]["决定"] == "维持原承办"
+    assert rows["B"]["此前的决定（已更正）"].startswith("#2 报请提级/指令执行")
+    assert not any(code in str(v) for r in detail for v in r for code in RAW_CODES)
     first = [c.value for c in next(book["按决定"].iter_rows(max_row=1))]
     assert first[0] == "决定" and "实际化解率" in first
     assert write_followup(result, tmp_path / "f.html", lang="en").read_text(encoding="utf-8")
@@ -114,3 +122,14 @@ def test_comparison_table_reads_as_a_sentence_per_model():
     assert table.iloc[0, 0] == "现用模型 · m-old" and table.iloc[1, 1] == "15%"
     assert table.iloc[2, 3] == "挑战者更好" and "3.0 个百分点" in table.iloc[2, 1]
     assert comparison_table(result, "en").iloc[2, 3] == "the challenger is better"
+
+
+def test_the_verdict_says_whether_the_prediction_held():
+    from crossexec_ml.report import followup_verdict
+
+    row = {"n_known": 50, "ci_low": 0.30, "ci_high": 0.50}
+    assert followup_verdict({**row, "predicted_rate": 0.40}) == "与预测相符"
+    assert followup_verdict({**row, "predicted_rate": 0.20}) == "好于预测"  # more resolved
+    assert followup_verdict({**row, "predicted_rate": 0.60}, "en") == "below the prediction"
+    assert followup_verdict({**row, "predicted_rate": float("nan")}) == "无预测（非层级决定）"
+    assert followup_verdict({**row, "n_known": 0, "predicted_rate": 0.4}) == "尚无结果"
