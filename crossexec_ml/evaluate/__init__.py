@@ -22,6 +22,7 @@ from crossexec_ml.evaluate._compare import (
 )
 from crossexec_ml.evaluate._compare_observed import (
     ObservedEvidence,
+    cross_fitted_outcomes,
     cross_fitted_propensity,
     observed_evidence,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "backtest_predictions",
     "calibration_table",
     "compare_models",
+    "cross_fitted_outcomes",
     "cross_fitted_propensity",
     "expected_calibration_error",
     "fairness_audit",
