@@ -89,7 +89,7 @@ print(
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 ledger_path = str(Path(tempfile.mkdtemp(prefix="ledger-", dir=out_dir)) / "demo.sqlite")
 n_decided = evaluate.simulate_decisions(scored, ledger_path)
-later = evaluate.ledger_half_year(ledger_path, current, truth, seed=seed)
+later = evaluate.ledger_half_year(ledger_path, current, truth, scored=scored, seed=seed)
 print(f"模拟决定 simulated decisions: {n_decided} -> {ledger_path}")
 
 # %% [markdown]

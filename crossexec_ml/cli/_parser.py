@@ -332,7 +332,11 @@ def _explore_options(parser: argparse.ArgumentParser) -> None:
         "recorded in the list and the ledger); a person still decides every case",
     )
     parser.add_argument(
-        "--explore-seed", type=int, default=None, help="seed of the band's draw (default 0)"
+        "--explore-seed",
+        type=int,
+        default=None,
+        help="seed of the band's draw (score: default 0; rescore: the run date as YYYYMMDD, so "
+        "each run draws afresh)",
     )
 
 

@@ -414,7 +414,12 @@ def simulate_decisions(
 
 
 def ledger_half_year(
-    ledger_path: str, current: pd.DataFrame, truth: pd.DataFrame, *, seed: int = 0
+    ledger_path: str,
+    current: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    scored: pd.DataFrame | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The generator plays the next half-year for a ledger's decisions.
 
@@ -429,6 +434,12 @@ def ledger_half_year(
         The ledger.
     current, truth : pandas.DataFrame
         The current cases and the generator's truth (:func:`crossexec_ml.data.play_half_year`).
+    scored : pandas.DataFrame, optional
+        The run's scored list (``candidate``, ``proposal_propensity``). With it, *every* case of
+        the exploration band is marked randomised, as the run's list and manifest record the
+        draw: a case drawn in with its ``proposal_propensity``, a case left out (kept, by the
+        lottery) with one minus it. Without it only the band cases the ledger holds are, and
+        the band's kept half, its control arm, is lost.
     seed : int
 
     Returns
@@ -450,6 +461,14 @@ def ledger_half_year(
         p = pd.to_numeric(latest["proposal_propensity"], errors="coerce")
         band = p.between(0, 1, inclusive="neither")
         randomised = pd.Series(p[band].to_numpy(), index=ids[band].to_numpy())
+    if scored is not None and "proposal_propensity" in scored:
+        p = pd.to_numeric(scored["proposal_propensity"], errors="coerce").to_numpy(float)
+        band = (p > 0) & (p < 1)
+        drawn = scored["candidate"].astype(bool).to_numpy()
+        listed = pd.Series(
+            np.where(drawn, p, 1 - p)[band], index=scored["case_id"].astype(str).to_numpy()[band]
+        )
+        randomised = listed if randomised is None else listed.combine_first(randomised)
     return play_half_year(
         current,
         truth,

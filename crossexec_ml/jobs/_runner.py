@@ -394,7 +394,8 @@ def run_rescore(
     capacity : int, optional
         Cases to reassign or escalate this cycle (default 10% of the ranked stock).
     explore, explore_seed : optional
-        The exploration band and its seed (``--explore``, ``--explore-seed``; off unless
+        The exploration band and its seed (``--explore``, ``--explore-seed``; the seed
+        defaults to the run date as YYYYMMDD, so each week draws afresh; the band is off unless
         given): the list keeps ``proposal_propensity``, the plan proposes the band's draw, and
         the manifest's ``scoring_policy`` names both.
     previous_dir : path-like, optional
@@ -448,6 +449,11 @@ def run_rescore(
             dt.date.fromisoformat(as_of_date)
         except ValueError:
             return RescoreOutcome(EXIT_INVALID, f"--as-of-date {as_of_date!r}: use YYYY-MM-DD")
+    if explore and explore_seed is None:
+        # A fixed default seed would draw the same places in the band every week, so the
+        # weeks' randomised cases would not be independent draws: the run date (YYYYMMDD)
+        # is the seed, recorded in the manifest like a given one.
+        explore_seed = int((as_of_date or f"{started:%Y-%m-%d}").replace("-", ""))
     say("checking inputs")
     problem = _check_out_dir(dest, replace)
     if problem:

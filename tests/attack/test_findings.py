@@ -208,7 +208,7 @@ def test_half_year_marks_every_band_case_randomised_not_only_the_drawn_half(cli_
     assert len(band) >= 4
     ledger = str(tmp_path / "demo.sqlite")
     simulate_decisions(scored, ledger)
-    later = ledger_half_year(ledger, data.current, data.truth, seed=0)
+    later = ledger_half_year(ledger, data.current, data.truth, scored=scored, seed=0)
     marked = later.loc[later["assignment_randomised"].astype(bool), "case_id"].astype(str)
     # A band case left out by the draw was kept *at random* (probability 1/2): it is the
     # control arm. Without it, compare's "randomised" rows are all one arm (proposed, on the

@@ -316,6 +316,15 @@ def test_end_to_end_list_band_simulated_decisions_half_year_follow_up(tmp_path):
     band = scored["candidate"].astype(bool) & (scored["proposal_propensity"] == 0.5)
     marked = set(later.loc[later["assignment_randomised"], "case_id"].astype(str))
     assert marked == set(scored.loc[band, "case_id"].astype(str)) and marked
+    # With the run's list, the band's left-out half (kept by the lottery) comes back too: the
+    # control arm, with the propensity of being kept.
+    both = ledger_half_year(ledger_path, sample["current"], sample["truth"], scored=scored, seed=2)
+    in_band = scored["proposal_propensity"] == 0.5
+    marked_both = both.set_index(both["case_id"].astype(str)).loc[
+        lambda f: f["assignment_randomised"].astype(bool), "assignment_propensity"
+    ]
+    assert set(marked_both.index) == set(scored.loc[in_band, "case_id"].astype(str))
+    assert set(marked) < set(marked_both.index) and (marked_both == 0.5).all()
     result = follow_up_ledger(ledger_path, later)
     expected = later.set_index(later["case_id"].astype(str))["p_taken"]
     scores = scored.set_index(scored["case_id"].astype(str))
