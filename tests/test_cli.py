@@ -90,3 +90,20 @@ def test_console_script_runs(tmp_path):
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: bad.xlsx: not a readable .xlsx workbook")
+
+
+def test_ctrl_c_ends_with_a_sentence_and_exit_130(monkeypatch, capsys):
+    import importlib
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    # The parser binds the command when it is built, so patch both modules before main builds
+    # it. The package re-exports a function named _parser, hence import_module, not attributes.
+    for name in ("crossexec_ml.cli._commands", "crossexec_ml.cli._parser"):
+        module = importlib.import_module(name)
+        if hasattr(module, "_cmd_validate"):
+            monkeypatch.setattr(module, "_cmd_validate", interrupted)
+    assert main(["validate", "whatever.csv"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err

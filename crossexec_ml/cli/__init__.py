@@ -43,6 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CrossExecError as err:  # every refusal of the package: one sentence, exit 1
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # every output is written atomically: nothing half-written
+        print(
+            "interrupted: every output is written whole or not at all, none is half-written",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -145,11 +145,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
     counts = band_counts(scored)
-    if counts is not None:
+    if counts is not None and counts[0]:
         print(
             f"  exploration band: {counts[0]} cases around the cut, {counts[1]} drawn into the "
-            "proposal "
-            "at random (proposal_propensity 0.5); a person still decides each case"
+            "proposal at random (proposal_propensity 0.5); a person still decides each case"
+        )
+    elif counts is not None:
+        print(
+            "  exploration band: empty (the band rounds to no case at this capacity, or no case "
+            "lies below the cut); the list is proposed as ranked"
         )
     return 0
 

@@ -450,9 +450,8 @@ def run_rescore(
         except ValueError:
             return RescoreOutcome(EXIT_INVALID, f"--as-of-date {as_of_date!r}: use YYYY-MM-DD")
     if explore and explore_seed is None:
-        # A fixed default seed would draw the same places in the band every week, so the
-        # weeks' randomised cases would not be independent draws: the run date (YYYYMMDD)
-        # is the seed, recorded in the manifest like a given one.
+        # A fixed seed would draw the same band places every week (not independent draws):
+        # the run date (YYYYMMDD) is the seed, recorded in the manifest like a given one.
         explore_seed = int((as_of_date or f"{started:%Y-%m-%d}").replace("-", ""))
     say("checking inputs")
     problem = _check_out_dir(dest, replace)
