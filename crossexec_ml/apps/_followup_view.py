@@ -68,7 +68,8 @@ def read_run_followup(run: RunInfo | None) -> RunFollowUpView:
         return RunFollowUpView(status="no_decisions", entry=entry)
     try:
         payload = json.loads((run.folder / _FOLLOWUP_JSON).read_text(encoding="utf-8"))
-        if not all(f"by_{g}" in payload for g in FOLLOWUP_GROUPINGS):
+        # A run written before the proposal table existed still shows its other tables.
+        if not all(f"by_{g}" in payload for g in FOLLOWUP_GROUPINGS if g != "proposal"):
             raise ValueError("not a follow-up")
     except (OSError, ValueError):
         return RunFollowUpView(status="unreadable", entry=entry)
@@ -82,6 +83,7 @@ def _as_result(payload: dict[str, Any]) -> FollowUp:
             {c: float for c in FOLLOWUP_COLUMNS}
         )
         for g in FOLLOWUP_GROUPINGS
+        if f"by_{g}" in payload
     }
     return FollowUp(detail=pd.DataFrame(), tables=tables)
 
@@ -106,7 +108,7 @@ class FollowUpSection:
     ----------
     view : ipywidgets.VBox
     by : ipywidgets.Dropdown
-        The grouping shown: decision, rung, court, team or month of decision.
+        The grouping shown: decision, rung, court, team, month of decision or proposal.
     """
 
     def __init__(self) -> None:
@@ -137,8 +139,9 @@ class FollowUpSection:
         self.by.layout.display = None if ok and _overall(data.payload)[1] else "none"
         keep = self.by.value
         self.by.description = t("workspace.followup.by", lang)
-        self.by.options = [(t(f"followup.title.{g}", lang), g) for g in FOLLOWUP_GROUPINGS]
-        self.by.value = keep if keep in FOLLOWUP_GROUPINGS else "action"
+        shown = [g for g in FOLLOWUP_GROUPINGS if ok and f"by_{g}" in data.payload] or ["action"]
+        self.by.options = [(t(f"followup.title.{g}", lang), g) for g in shown]
+        self.by.value = keep if keep in shown else "action"
         self._draw_table()
         self.link.value = self._link(lang) if ok else ""
 

@@ -406,16 +406,25 @@ def _cmd_ledger(args: argparse.Namespace) -> int:
 def _cmd_followup(args: argparse.Namespace) -> int:
     from crossexec_ml.data import read_cases
     from crossexec_ml.evaluate import follow_up_ledger
-    from crossexec_ml.jobs import known_models
+    from crossexec_ml.jobs import known_models, proposed_cases
     from crossexec_ml.report import write_followup
 
     refuse_overwriting_inputs(args.out, args.ledger, args.cases)
     later = read_cases(args.cases)
     models = known_models(args.runs) if args.runs else None
-    result = follow_up_ledger(str(args.ledger), later, known_models=models)
+    proposals = proposed_cases(args.runs) if args.runs else None
+    result = follow_up_ledger(str(args.ledger), later, known_models=models, proposals=proposals)
     path = write_followup(result, args.out, lang=args.lang)
-    known = int(result.detail["known"].sum())
-    print(f"wrote {path}: {len(result.detail)} decided case(s), {known} with a known outcome")
+    counts = result.to_json()
+    undecided = (
+        f"; {counts['n_undecided']} proposed case(s) nobody decided, followed up as kept"
+        if args.runs
+        else ""
+    )
+    print(
+        f"wrote {path}: {counts['n_cases']} decided case(s), {counts['n_known']} with a known "
+        f"outcome{undecided}"
+    )
     return 0
 
 

@@ -251,7 +251,12 @@ def _parser() -> argparse.ArgumentParser:
     fu.add_argument("--ledger", type=Path, default=Path("var/ledger.sqlite"))
     fu.add_argument("--cases", required=True, type=Path, help="a later export with outcomes")
     fu.add_argument("--out", required=True, type=Path, help=".html, .xlsx or .json")
-    fu.add_argument("--runs", type=Path, help="runs folder: refuse a ledger on none of its models")
+    fu.add_argument(
+        "--runs",
+        type=Path,
+        help="runs folder: follow up the cases its runs proposed that nobody decided, and "
+        "refuse a ledger made on none of its models",
+    )
     fu.add_argument("--lang", choices=["zh", "en"], default="zh")
     _allow_personal_option(fu)
     fu.set_defaults(func=_cmd_followup)

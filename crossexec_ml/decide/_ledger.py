@@ -1483,7 +1483,8 @@ def _ledger_form(latest: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
     return form[first + [c for c in form.columns if c not in first]]
 
 
-#: The scores a decider saw, recorded with each decision in the ledger.
+#: The scores a decider saw, recorded with each decision in the ledger. ``candidate`` says
+#: whether this cycle's list proposed the case (the follow-up's "proposed and kept").
 SHOWN_SCORES: tuple[str, ...] = (
     "p_keep",
     "p_intra_team",
@@ -1495,6 +1496,7 @@ SHOWN_SCORES: tuple[str, ...] = (
     "suggested_rung",
     "priority_rank",
     "proposal_propensity",
+    "candidate",
     "case_fingerprint",
 )
 
@@ -1505,7 +1507,13 @@ def scores_shown(row: pd.Series) -> dict[str, object]:
     ``case_fingerprint`` lets the next scoring tell whether the case changed since.
     """
     return {
-        k: (row[k].item() if hasattr(row[k], "item") else str(row[k]))
+        k: (
+            row[k].item()
+            if hasattr(row[k], "item")
+            else row[k]
+            if isinstance(row[k], bool | int | float)
+            else str(row[k])
+        )
         for k in SHOWN_SCORES
         if k in row.index and not pd.isna(row[k])
     }

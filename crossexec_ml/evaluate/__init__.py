@@ -50,6 +50,7 @@ from crossexec_ml.evaluate._fairness_summary import (
 from crossexec_ml.evaluate._followup import (
     FOLLOWUP_COLUMNS,
     FOLLOWUP_GROUPINGS,
+    PROPOSAL_KINDS,
     FollowUp,
     follow_up,
     follow_up_ledger,
@@ -63,6 +64,7 @@ __all__ = [
     "Comparison",
     "FOLLOWUP_COLUMNS",
     "FOLLOWUP_GROUPINGS",
+    "PROPOSAL_KINDS",
     "FairnessAudit",
     "FollowUp",
     "GROUPINGS",

@@ -18,6 +18,14 @@ Rules, so that a leader can trust the counts:
 - an outcome dated before its decision is refused: the export and the ledger disagree;
 - a ledger from another court's deployment is refused: given the models this bureau ran
   (``known_models``), a ledger whose every model-stamped decision names another model.
+
+The ``proposal`` table answers "what became of the cases the list proposed": each decided case
+is ``followed`` (proposed, and moved to a rung), ``kept`` (proposed, and kept, deferred or sent
+to judicial aid), ``not_proposed`` (decided without being proposed) or ``unrecorded`` (decided
+before the ledger recorded the proposal flag, with no run to tell). Given the runs' proposals,
+a proposed case nobody decided is followed up too, as ``undecided``: it stayed where it was, so
+its predicted rate is the ``p_keep`` of the run that first proposed it. Undecided cases appear
+only in that table; every other table counts decisions.
 """
 
 from __future__ import annotations
@@ -33,7 +41,18 @@ from crossexec_ml.decide import ACTION_TO_RUNG
 from crossexec_ml.errors import InputError
 
 #: How the follow-up tables are cut: never by handler.
-FOLLOWUP_GROUPINGS: tuple[str, ...] = ("action", "rung", "court_id", "team_id", "month")
+FOLLOWUP_GROUPINGS: tuple[str, ...] = (
+    "action",
+    "rung",
+    "court_id",
+    "team_id",
+    "month",
+    "proposal",
+)
+
+#: What became of a case the list proposed (the ``proposal`` grouping's values, in order).
+PROPOSAL_KINDS: tuple[str, ...] = ("followed", "kept", "undecided", "not_proposed", "unrecorded")
+_MOVED = frozenset({"intra_team", "inter_team", "higher_court"})
 
 #: The columns of every follow-up table, after the grouping column.
 FOLLOWUP_COLUMNS: tuple[str, ...] = (
@@ -86,13 +105,16 @@ class FollowUp:
         -------
         dict
             ``by_<grouping>`` lists of rows (the grouping column, then
-            :data:`FOLLOWUP_COLUMNS`; NaN becomes None), ``n_cases``, ``n_known``,
-            ``n_corrections`` and ``n_other_model``.
+            :data:`FOLLOWUP_COLUMNS`; NaN becomes None), ``n_cases`` and ``n_known`` (decided
+            cases), ``n_undecided`` (proposed, never decided), ``n_corrections`` and
+            ``n_other_model``.
         """
+        decided = self.detail[self.detail["decided"]] if "decided" in self.detail else self.detail
         out: dict[str, Any] = {
-            "n_cases": int(len(self.detail)),
+            "n_cases": int(len(decided)),
+            "n_undecided": int(len(self.detail) - len(decided)),
             "n_corrections": int(len(self.corrections)),
-            "n_known": int(self.detail["known"].sum()),
+            "n_known": int(decided["known"].sum()),
             "n_other_model": int(self.n_other_model),
         }
         for name, table in self.tables.items():
@@ -155,7 +177,15 @@ def _outcome_rows(decisions: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
         case_id=later["case_id"].astype(str),
         _as_of=pd.to_datetime(later["as_of_date"]).dt.strftime("%Y-%m-%d"),
     )
-    wanted = decisions[["seq", "case_id", "as_of_date"]].rename(columns={"as_of_date": "_want"})
+    wanted = pd.DataFrame(
+        {
+            "seq": decisions["seq"].to_numpy(),
+            "case_id": decisions["case_id"].astype(str).to_numpy(),
+            # Both sides as YYYY-MM-DD text: a datetime compared with Arrow-backed text is
+            # silently never equal.
+            "_want": pd.to_datetime(decisions["as_of_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
+        }
+    )
     joined = wanted.merge(later.drop(columns=["as_of_date"]), on="case_id", how="left")
     joined["_exact"] = joined["_as_of"] == joined["_want"]
     joined = joined.sort_values(["seq", "_exact", "_as_of"], na_position="first")
@@ -196,7 +226,11 @@ def _trail(corrections: pd.DataFrame) -> dict[str, str]:
 
 
 def follow_up(
-    decisions: pd.DataFrame, later: pd.DataFrame, *, known_models: set[str] | None = None
+    decisions: pd.DataFrame,
+    later: pd.DataFrame,
+    *,
+    known_models: set[str] | None = None,
+    proposals: pd.DataFrame | None = None,
 ) -> FollowUp:
     """Join recorded decisions to their later outcomes and count them.
 
@@ -204,7 +238,8 @@ def follow_up(
     ----------
     decisions : pandas.DataFrame
         Every ledger row with scores expanded (``Ledger.rows(expand_scores=True)``): at least
-        ``seq, case_id, action, decided_at, as_of_date`` and the recorded ``p_<rung>`` scores.
+        ``seq, case_id, action, decided_at, as_of_date`` and the recorded ``p_<rung>`` scores
+        (and ``candidate``, whether the list proposed the case, where it was recorded).
     later : pandas.DataFrame
         A later case export read with :func:`crossexec_ml.data.read_cases`: ``case_id,
         as_of_date, court_id, team_id`` and the outcome columns.
@@ -213,6 +248,11 @@ def follow_up(
         use). When given, a ledger whose every model-stamped decision names another model is
         refused: it comes from another court's deployment. Decisions without a model (recorded
         by hand) are never held against it.
+    proposals : pandas.DataFrame, optional
+        The cases the bureau's runs proposed (:func:`crossexec_ml.jobs.proposed_cases`):
+        ``case_id, as_of_date, p_keep, proposed_at`` (ISO UTC), the first proposal of each
+        case. Proposed cases nobody decided are then followed up as ``undecided`` in the
+        ``proposal`` table, and decisions recorded without the proposal flag are told apart.
 
     Returns
     -------
@@ -244,32 +284,45 @@ def follow_up(
             f"{later['case_id'].nunique()} exported): check that it comes from the same court "
             "and covers the decided cases"
         )
+    kind = _proposal_kind(latest, proposals)
+    predicted = _predicted(latest)
+    undecided = _undecided(proposals, set(rows["case_id"]))
+    if len(undecided):
+        latest = pd.concat([latest, undecided])
+        kind = pd.concat([kind, pd.Series("undecided", index=undecided.index)])
+        predicted = pd.concat([predicted, pd.to_numeric(undecided["p_keep"], errors="coerce")])
+    decided = latest["seq"].to_numpy() > 0
 
     outcome = _outcome_rows(latest, later)
-    decided_at = pd.to_datetime(latest["decided_at"], utc=True)
+    decided_at = pd.to_datetime(latest["decided_at"], utc=True, format="ISO8601")
     decided_day = decided_at.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize()
     outcome_date = pd.to_datetime(
         outcome["outcome_date"] if "outcome_date" in outcome else pd.Series(pd.NaT, outcome.index),
         errors="coerce",
     )
     early = outcome_date.notna() & (outcome_date < decided_day)
-    if early.any():
-        named = ", ".join(latest.loc[early, "case_id"].head(5))
+    if (early & decided).any():
+        named = ", ".join(latest.loc[early & decided, "case_id"].head(5))
         raise InputError(
-            f"{int(early.sum())} outcome(s) are dated before their decision (cases {named}): the "
-            "later export is older than the ledger or its outcome_date is wrong; export again"
+            f"{int((early & decided).sum())} outcome(s) are dated before their decision (cases "
+            f"{named}): the later export is older than the ledger or its outcome_date is wrong; "
+            "export again"
         )
 
     trail = _trail(corrections)
-    mode = outcome["closure_mode_180d"].astype("string")
+    # An undecided case whose outcome came before the run proposed it was no longer stalled
+    # then: its outcome says nothing about the proposal, so it counts as not known.
+    mode = outcome["closure_mode_180d"].astype("string").where(~early)
     known = mode.notna()
     resolved = known & mode.isin(_RESOLVED_MODES)
     detail = pd.DataFrame(
         {
             "case_id": latest["case_id"].to_numpy(),
             "seq": latest["seq"].to_numpy(),
+            "decided": decided,
             "action": latest["action"].to_numpy(),
             "rung": latest["action"].map(ACTION_TO_RUNG).to_numpy(),
+            "proposal": kind.to_numpy(),
             "decided_at": latest["decided_at"].to_numpy(),
             "month": decided_day.dt.strftime("%Y-%m").to_numpy(),
             "court_id": outcome["court_id"].to_numpy(),
@@ -283,13 +336,71 @@ def follow_up(
                 errors="coerce",
             ).to_numpy(),
             "days_to_result": (outcome_date - decided_day).dt.days.to_numpy(),
-            "predicted": _predicted(latest).to_numpy(),
+            "predicted": predicted.to_numpy(),
             "earlier_decisions": [trail.get(c, "") for c in latest["case_id"]],
         }
     )
-    tables = {g: _table(detail, g) for g in FOLLOWUP_GROUPINGS}
+    decisions_only = detail[detail["decided"]]
+    tables = {
+        g: _table(detail if g == "proposal" else decisions_only, g) for g in FOLLOWUP_GROUPINGS
+    }
     return FollowUp(
         detail=detail, tables=tables, corrections=corrections, n_other_model=n_other_model
+    )
+
+
+def _proposal_kind(latest: pd.DataFrame, proposals: pd.DataFrame | None) -> pd.Series:
+    """``followed``, ``kept``, ``not_proposed`` or ``unrecorded`` for each latest decision.
+
+    The flag recorded with the decision wins; without one (a decision recorded before the flag
+    was, or by hand) the runs' proposals tell, counting only a proposal made by the decision.
+    """
+    recorded = latest["candidate"] if "candidate" in latest else pd.Series(None, latest.index)
+    words = {True: True, False: False, "True": True, "False": False}  # 1 and 0 hash as bools
+    flag = pd.Series(
+        [words.get(v, pd.NA) if not isinstance(v, float) else pd.NA for v in recorded],
+        index=latest.index,
+        dtype="boolean",
+    )
+    if proposals is not None and len(proposals):  # no run's list at hand tells nothing
+        first = pd.to_datetime(
+            proposals.assign(case_id=proposals["case_id"].astype(str)).set_index("case_id")[
+                "proposed_at"
+            ],
+            utc=True,
+            format="ISO8601",
+        )
+        first = first.groupby(level=0).min()
+        when = pd.to_datetime(latest["decided_at"], utc=True, format="ISO8601")
+        proposed_by = pd.Series(first.reindex(latest["case_id"]).to_numpy(), latest.index)
+        flag = flag.fillna(proposed_by.notna() & (proposed_by <= when))
+    moved = latest["action"].map(ACTION_TO_RUNG).isin(_MOVED)
+    kind = np.where(
+        flag.isna(),
+        "unrecorded",
+        np.where(flag.fillna(False), np.where(moved, "followed", "kept"), "not_proposed"),
+    )
+    return pd.Series(kind, index=latest.index, dtype=object)
+
+
+def _undecided(proposals: pd.DataFrame | None, decided_cases: set[str]) -> pd.DataFrame:
+    """Proposed cases with no ledger row, as decision-shaped rows (negative ``seq``)."""
+    if proposals is None or proposals.empty:
+        return pd.DataFrame()
+    left = proposals.assign(case_id=proposals["case_id"].astype(str))
+    left = left[~left["case_id"].isin(decided_cases)]
+    left = left.sort_values("proposed_at").drop_duplicates("case_id", keep="first")
+    seq = -np.arange(1, len(left) + 1)
+    return pd.DataFrame(
+        {
+            "seq": seq,
+            "case_id": left["case_id"].to_numpy(),
+            "action": None,
+            "decided_at": pd.to_datetime(left["proposed_at"], utc=True, format="ISO8601").array,
+            "as_of_date": pd.to_datetime(left["as_of_date"]).to_numpy(),
+            "p_keep": left["p_keep"].to_numpy(),
+        },
+        index=pd.Index(seq, name="seq"),
     )
 
 
@@ -320,11 +431,19 @@ def _table(detail: pd.DataFrame, by: str) -> pd.DataFrame:
                 "ci_high": high,
             }
         )
-    return pd.DataFrame.from_records(records, columns=[by, *FOLLOWUP_COLUMNS])
+    table = pd.DataFrame.from_records(records, columns=[by, *FOLLOWUP_COLUMNS])
+    if by == "proposal":  # in the order a leader reads it, not alphabetical
+        order = {kind: i for i, kind in enumerate(PROPOSAL_KINDS)}
+        table = table.sort_values(by, key=lambda c: c.map(order)).reset_index(drop=True)
+    return table
 
 
 def follow_up_ledger(
-    ledger_path: str, later: pd.DataFrame, *, known_models: set[str] | None = None
+    ledger_path: str,
+    later: pd.DataFrame,
+    *,
+    known_models: set[str] | None = None,
+    proposals: pd.DataFrame | None = None,
 ) -> FollowUp:
     """:func:`follow_up` of the decisions in a ledger file, opened read-only.
 
@@ -334,7 +453,7 @@ def follow_up_ledger(
         The ledger (``var/ledger.sqlite``).
     later : pandas.DataFrame
         The later export, as for :func:`follow_up`.
-    known_models : set of str, optional
+    known_models, proposals : optional
         As for :func:`follow_up`.
 
     Returns
@@ -345,7 +464,7 @@ def follow_up_ledger(
 
     with Ledger(ledger_path, create=False, read_only=True) as ledger:
         decisions = ledger.rows(expand_scores=True)
-    return follow_up(decisions, later, known_models=known_models)
+    return follow_up(decisions, later, known_models=known_models, proposals=proposals)
 
 
 #: The action a simulated leader takes for each suggested rung (the demo's "follow the list").

@@ -286,6 +286,55 @@ def known_models(runs_dir: Path, *model_dirs: Path | None) -> set[str]:
     return ids
 
 
+def proposed_cases(runs_dir: Path) -> pd.DataFrame:
+    """Every case a run under ``runs_dir`` proposed, at its first proposal.
+
+    Parameters
+    ----------
+    runs_dir : pathlib.Path
+        The folder holding the runs; a run without a readable ``scored.parquet`` is passed
+        over (an older or damaged run tells nothing about what it proposed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id, as_of_date, p_keep, proposed_at`` (the run's start, ISO UTC), one row per
+        case, for :func:`crossexec_ml.evaluate.follow_up`'s ``proposals``.
+    """
+    from crossexec_ml.data import list_runs
+
+    columns = ["case_id", "as_of_date", "p_keep", "proposed_at"]
+    parts = []
+    for run in list_runs(runs_dir) if runs_dir.is_dir() else []:
+        try:
+            scored = pd.read_parquet(
+                run.folder / "scored.parquet",
+                columns=["case_id", "as_of_date", "p_keep", "candidate"],
+            )
+        except (OSError, ValueError, KeyError):
+            continue
+        try:
+            started = pd.Timestamp(run.started_at)
+        except ValueError:
+            continue
+        if pd.isna(started):  # a run that says not when it ran proposed at no known time
+            continue
+        chosen = scored[scored["candidate"].astype(bool)]
+        started = (
+            started.tz_localize("UTC") if started.tzinfo is None else started.tz_convert("UTC")
+        )
+        parts.append(
+            chosen[columns[:3]].assign(
+                case_id=chosen["case_id"].astype(str),
+                proposed_at=started.isoformat(timespec="microseconds"),
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    every = pd.concat(parts, ignore_index=True).sort_values("proposed_at", kind="stable")
+    return every.drop_duplicates("case_id", keep="first").reset_index(drop=True)
+
+
 @dataclass
 class RunFollowUp:
     """The follow-up a run writes beside its list (``rescore --followup-cases``).
@@ -303,7 +352,10 @@ class RunFollowUp:
 
 
 def check_followup(
-    ledger_path: Path | None, cases_path: Path, models: set[str]
+    ledger_path: Path | None,
+    cases_path: Path,
+    models: set[str],
+    proposals: pd.DataFrame | None = None,
 ) -> tuple[RunFollowUp | None, str | None]:
     """Read the later export and follow the ledger's decisions up, before anything is written.
 
@@ -316,6 +368,9 @@ def check_followup(
         columns.
     models : set of str
         :func:`known_models`: a ledger whose every decision names another model is refused.
+    proposals : pandas.DataFrame, optional
+        :func:`proposed_cases` of the earlier runs: proposed cases nobody decided are followed
+        up too (the ``proposal`` table).
 
     Returns
     -------
@@ -336,7 +391,8 @@ def check_followup(
             decisions = ledger.rows(expand_scores=True)
         if decisions.empty:
             return RunFollowUp(cases_path, None), None
-        return RunFollowUp(cases_path, follow_up(decisions, later, known_models=models)), None
+        result = follow_up(decisions, later, known_models=models, proposals=proposals)
+        return RunFollowUp(cases_path, result), None
     except ValidationError as err:
         return None, f"{where}:\n{err.report.summary()}\n{err.report.problem_text()}"
     except CrossExecError as err:

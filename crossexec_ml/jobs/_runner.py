@@ -196,8 +196,7 @@ def _check_inputs(
     if not NOTEBOOK.is_file():
         return f"{NOTEBOOK} is missing: run crossexec rescore from a checkout of the project"
     try:
-        # Reads and validates everything the notebook will read (the notebook reads it again:
-        # a clear refusal before anything is created is worth the second read).
+        # Validates all the notebook reads (it reads again: refusing first is worth the read).
         load_run_inputs(
             cases_path,
             model_dir,
@@ -482,7 +481,8 @@ def run_rescore(
             followup = None
             if later is not None:
                 models = learning.known_models(dest.parent, model_dir, challenger)
-                followup, problem = learning.check_followup(ledger, later, models)
+                proposed = learning.proposed_cases(dest.parent)
+                followup, problem = learning.check_followup(ledger, later, models, proposed)
                 if problem:
                     raise _Refused(problem)
             made = []

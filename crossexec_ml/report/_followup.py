@@ -31,6 +31,8 @@ def _key_cell(grouping: str, value: object, lang: str) -> str:
         return t(f"action.{value}", lang)
     if grouping == "rung":
         return t(f"rung.{value}.full", lang)
+    if grouping == "proposal":
+        return t(f"followup.proposal.{value}", lang)
     return value_label(grouping, value, lang) if grouping != "month" else str(value)
 
 
@@ -73,13 +75,16 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
     Returns
     -------
     dict of str to pandas.DataFrame
-        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份); every cell is
+        Keyed by the table's title (按决定, 按层级, 按法院, 按团队, 按决定月份, 按是否提议:
+        what became of the cases the list proposed, undecided ones included); every cell is
         text. The realised rate, its interval, the predicted rate and whether the prediction
         held (:func:`followup_verdict`) stand side by side.
     """
     out = {}
     for grouping in FOLLOWUP_GROUPINGS:
-        table = result.tables[grouping]
+        table = result.tables.get(grouping)
+        if table is None:  # a follow-up written before the proposal table existed
+            continue
         frame = pd.DataFrame(
             {
                 t(f"followup.by.{grouping}", lang): [
@@ -120,6 +125,7 @@ DETAIL_COLUMNS: tuple[str, ...] = (
     "seq",
     "action",
     "rung",
+    "proposal",
     "decided_at",
     "court_id",
     "team_id",
@@ -145,7 +151,10 @@ def _trail_text(trail: str, lang: str) -> str:
 
 
 def followup_detail(result: FollowUp, lang: str = "zh") -> pd.DataFrame:
-    """One row per decided case as a leader reads it: decision, outcome, prediction, trail.
+    """One row per followed-up case as a leader reads it: decision, outcome, prediction, trail.
+
+    A proposed case nobody decided has no ledger row or decision: its row shows the run's
+    proposal time and 提议未决定.
 
     Parameters
     ----------
@@ -171,9 +180,13 @@ def followup_detail(result: FollowUp, lang: str = "zh") -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "case_id": d["case_id"].astype(str),
-            "seq": d["seq"].astype(int),
-            "action": [t(f"action.{a}", lang) for a in d["action"]],
+            "seq": d["seq"].where(d["seq"] > 0).astype("Int64"),
+            "action": [t(f"action.{a}", lang) if a in ACTIONS else "" for a in d["action"]],
             "rung": [_key_cell("rung", r, lang) for r in d["rung"]],
+            "proposal": [
+                _key_cell("proposal", p, lang)
+                for p in d.get("proposal", pd.Series("unrecorded", d.index))
+            ],
             "decided_at": [_beijing_time(v) for v in d["decided_at"]],
             "court_id": d["court_id"].astype(str),
             "team_id": d["team_id"].astype(str),
@@ -264,8 +277,12 @@ def followup_html(result: FollowUp, lang: str = "zh") -> str:
         lang=lang,
         title=t("followup.title", lang),
         note=t(
-            "followup.note", lang, n_cases=len(result.detail), n_corrections=len(result.corrections)
-        ),
+            "followup.note",
+            lang,
+            n_cases=result.to_json()["n_cases"],
+            n_corrections=len(result.corrections),
+        )
+        + t("followup.note.undecided", lang, n_undecided=result.to_json()["n_undecided"]),
         tables=tables,
     )
 

@@ -104,8 +104,15 @@ def test_the_section_shows_realised_against_predicted_by_decision_court_and_mont
         assert (verdict == "与预测相符") == inside, (row, verdict)
     for code in ("reassign_intra_team", "keep_", "SIM-HANDLER", "SIMULATED", "nan", "None"):
         assert code not in table, code
-    # Never per handler: the groupings are decision, rung, court, team and month only.
-    assert [v for _, v in section.by.options] == ["action", "rung", "court_id", "team_id", "month"]
+    # Never per handler: decision, rung, court, team, month and proposal only.
+    assert [v for _, v in section.by.options] == [
+        "action",
+        "rung",
+        "court_id",
+        "team_id",
+        "month",
+        "proposal",
+    ]
     section.by.value = "court_id"
     for court in result.tables["court_id"]["court_id"]:
         assert f">{court}<" in section.table.value

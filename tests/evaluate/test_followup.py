@@ -98,7 +98,7 @@ def test_counts_and_rates_by_action(ledger_path):
     assert defer.n_resolved == 1 and math.isnan(defer.predicted_rate)
     # Rung tables follow the ladder; deferral has no rung.
     assert _by(result, "rung", "intra_team").n_decided == 2
-    assert set(result.tables) == {"action", "rung", "court_id", "team_id", "month"}
+    assert set(result.tables) == {"action", "rung", "court_id", "team_id", "month", "proposal"}
 
 
 def test_json_shape(ledger_path):
@@ -333,3 +333,118 @@ def test_end_to_end_list_band_simulated_decisions_half_year_follow_up(tmp_path):
         assert row.ci_low <= expected.loc[decided].mean() <= row.ci_high, rung
         # What the model said at decision time, as the ledger recorded it.
         assert row.predicted_rate == pytest.approx(scores.loc[decided, f"p_{rung}"].mean())
+
+
+def _proposal_ledger(tmp_path, rows):
+    path = tmp_path / "proposal.sqlite"
+    with Ledger(path) as ledger:
+        for case, action, candidate in rows:
+            scores = _scores(0.3, 0.6)
+            if candidate is not None:
+                scores["candidate"] = candidate
+            ledger.record(
+                case,
+                action,
+                "L01",
+                "test",
+                target_handler_id="H1" if action.startswith("reassign") else None,
+                scores=scores,
+                as_of_date=AS_OF,
+            )
+    return path
+
+
+def _outcomes(cases, mode="fully_executed"):
+    return _later(
+        [
+            {
+                "case_id": c,
+                "closure_mode_180d": mode,
+                "amount_recovered_180d": 1.0,
+                "outcome_date": pd.Timestamp("2027-02-01"),
+            }
+            for c in cases
+        ]
+    )
+
+
+def test_proposal_table_tells_followed_kept_not_proposed_and_unrecorded(tmp_path):
+    path = _proposal_ledger(
+        tmp_path,
+        [
+            ("A", "reassign_intra_team", True),
+            ("B", "escalate_higher_court", True),
+            ("C", "keep", True),
+            ("D", "defer", True),
+            ("E", "reassign_inter_team", False),
+            ("F", "keep", None),
+        ],
+    )
+    result = follow_up_ledger(str(path), _outcomes("ABCDEF"))
+    kind = dict(zip(result.detail["case_id"], result.detail["proposal"], strict=True))
+    assert kind == {
+        "A": "followed",
+        "B": "followed",
+        "C": "kept",
+        "D": "kept",
+        "E": "not_proposed",
+        "F": "unrecorded",
+    }
+    table = result.tables["proposal"].set_index("proposal")
+    # In the order a leader reads it, only the kinds present.
+    assert list(table.index) == ["followed", "kept", "not_proposed", "unrecorded"]
+    assert table.loc["followed", "n_decided"] == 2 and table.loc["kept", "n_decided"] == 2
+    # The kept ones were predicted at p_keep (0.3), the followed intra one at p_intra (0.6).
+    assert table.loc["kept", "predicted_rate"] == pytest.approx(0.3)
+    assert result.to_json()["n_undecided"] == 0
+
+
+def test_proposed_cases_nobody_decided_are_followed_up_as_kept(tmp_path):
+    path = _proposal_ledger(tmp_path, [("A", "reassign_intra_team", None), ("B", "keep", None)])
+    proposals = pd.DataFrame(
+        {
+            "case_id": ["A", "U1", "U2", "U1"],
+            "as_of_date": [AS_OF] * 4,
+            "p_keep": [0.1, 0.25, 0.35, 0.9],
+            # A was proposed before its decision; U1 twice: its first proposal counts.
+            "proposed_at": [
+                "2026-11-30T01:00:00+00:00",
+                "2026-11-30T01:00:00+00:00",
+                "2026-11-30T01:00:00+00:00",
+                "2026-12-07T01:00:00+00:00",
+            ],
+        }
+    )
+    later = pd.concat(
+        [_outcomes("AB"), _outcomes(["U1"]), _outcomes(["U2"], mode="open")], ignore_index=True
+    )
+    result = follow_up_ledger(str(path), later, proposals=proposals)
+    d = result.detail.set_index("case_id")
+    # A: no flag recorded, but a run proposed it before the decision; B was never proposed.
+    assert d.loc["A", "proposal"] == "followed" and d.loc["B", "proposal"] == "not_proposed"
+    assert list(d.index[d["proposal"] == "undecided"]) == ["U1", "U2"]
+    table = result.tables["proposal"].set_index("proposal")
+    assert table.loc["undecided", "n_decided"] == 2
+    assert table.loc["undecided", "n_resolved"] == 1
+    assert table.loc["undecided", "predicted_rate"] == pytest.approx((0.25 + 0.35) / 2)
+    # Undecided cases count in the proposal table only: every other table counts decisions.
+    for grouping in ("action", "rung", "court_id", "team_id", "month"):
+        assert result.tables[grouping]["n_decided"].sum() == 2, grouping
+    counts = result.to_json()
+    assert counts["n_cases"] == 2 and counts["n_undecided"] == 2
+    kinds = [r["proposal"] for r in counts["by_proposal"]]
+    assert kinds == ["followed", "undecided", "not_proposed"]
+
+
+def test_a_proposal_after_the_decision_does_not_make_it_proposed(tmp_path):
+    path = _proposal_ledger(tmp_path, [("A", "keep", None)])
+    proposals = pd.DataFrame(
+        {
+            "case_id": ["A"],
+            "as_of_date": [AS_OF],
+            "p_keep": [0.2],
+            "proposed_at": ["2099-01-01T00:00:00+00:00"],
+        }
+    )
+    result = follow_up_ledger(str(path), _outcomes("A"), proposals=proposals)
+    assert result.detail["proposal"].tolist() == ["not_proposed"]

@@ -18,7 +18,12 @@ from crossexec_ml.data import load_sample, write_table
 from crossexec_ml.decide import Ledger
 from crossexec_ml.evaluate import follow_up_ledger, ledger_half_year, simulate_decisions
 from crossexec_ml.jobs import load_run_inputs, score_cases, train
-from crossexec_ml.jobs._learning import add_followup, check_followup, known_models
+from crossexec_ml.jobs._learning import (
+    add_followup,
+    check_followup,
+    known_models,
+    proposed_cases,
+)
 from tests.conftest import REPO
 
 SAMPLE = REPO / "data" / "sample"
@@ -146,3 +151,48 @@ def test_known_models_are_the_runs_and_the_model_in_use(setup, tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     found = known_models(tmp_path / "runs", setup["model"], None, tmp_path / "not-a-model")
     assert found == {"older-model", "shadow-model", card["model_id"]}
+
+
+def test_proposed_cases_nobody_decided_are_followed_up_from_the_runs(setup, tmp_path):
+    inputs = load_run_inputs(SAMPLE / "current.csv", setup["model"])
+    scored = score_cases(
+        inputs.model, inputs.cases, model_id=inputs.card["model_id"], explain_top=0
+    )
+    proposed = scored.index[scored["candidate"].astype(bool)]
+    assert len(proposed) >= 4
+    # The leader decided the first half of the proposal; nobody touched the rest.
+    half = proposed[: len(proposed) // 2]
+    partly = scored.assign(candidate=scored.index.isin(half))
+    ledger = tmp_path / "partly.sqlite"
+    simulate_decisions(partly, str(ledger))
+    runs = tmp_path / "runs"
+    for name, started, frame in (
+        ("2026-11-21", "2026-11-21T01:00:00Z", scored.head(0)),  # an earlier, empty proposal
+        ("2026-11-28", "2026-11-28T01:00:00Z", scored),
+        ("broken", "", scored),  # no start time: passed over
+    ):
+        (runs / name).mkdir(parents=True)
+        manifest = {"run_id": f"run-{name}", "started_at": started}
+        (runs / name / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        frame.to_parquet(runs / name / "scored.parquet")
+    proposals = proposed_cases(runs)
+    assert sorted(proposals["case_id"]) == sorted(scored.loc[proposed, "case_id"].astype(str))
+    assert set(proposals["proposed_at"]) == {"2026-11-28T01:00:00.000000+00:00"}
+    models = known_models(runs, setup["model"])
+    followup, problem = check_followup(ledger, setup["later"], models, proposals)
+    assert problem is None
+    table = followup.result.tables["proposal"].set_index("proposal")
+    decided = len(half)
+    undecided = len(proposed) - decided
+    assert table.loc["undecided", "n_decided"] == undecided
+    # Every decision recorded with the list's flag: followed or kept, none unrecorded.
+    acted = sum(int(table.loc[k, "n_decided"]) for k in ("followed", "kept") if k in table.index)
+    assert acted == decided and "unrecorded" not in table.index
+    # The undecided stayed where they were: predicted at the proposal's p_keep.
+    undecided_ids = set(scored.loc[proposed[len(half) :], "case_id"].astype(str))
+    expected = scored.set_index(scored["case_id"].astype(str)).loc[list(undecided_ids), "p_keep"]
+    detail = followup.result.detail.set_index("case_id")
+    assert detail.loc[list(undecided_ids), "predicted"].to_numpy() == pytest.approx(
+        expected.to_numpy()
+    )
+    assert followup.result.tables["action"]["n_decided"].sum() == decided
