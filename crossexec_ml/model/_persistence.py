@@ -85,6 +85,9 @@ def save_model(model: CrossExecModel, model_dir: str | os.PathLike[str], card: d
     folder = Path(model_dir)
     # What was fitted and why is the model's to say: the learner, its description and the
     # truth-free evidence that chose it replace whatever the caller wrote there.
+    # A card read back from a saved model names the old file's hash: the new file's replaces
+    # it, and the copy inside the file never holds one (load_model compares them without).
+    card = {k: v for k, v in card.items() if k not in ("model_sha256", "model_id")}
     card = {
         **card,
         "method": _describe_learner(model.learner_),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -146,6 +147,18 @@ def test_round_trip(saved, fitted, data):
     assert card["note"] == "test"
     assert card["contract_version"] == cases_contract().version
     assert len(card["model_id"]) == 12
+
+
+def test_a_loaded_card_saves_again_into_a_folder_that_loads(saved, tmp_path):
+    # Re-saving a model with the card load_model gave (it names the old file's hash) must
+    # write a folder load_model accepts, stamped with the new file's hash.
+    model, card = load_model(saved)
+    save_model(model, tmp_path / "again", {**card, "note": "re-saved"})
+    _, again = load_model(tmp_path / "again")
+    assert again["note"] == "re-saved"
+    on_disk = (tmp_path / "again" / MODEL_FILE).read_bytes()
+    assert again["model_sha256"] == hashlib.sha256(on_disk).hexdigest()
+    assert again["model_id"] == again["model_sha256"][:12]
 
 
 def test_altered_model_file_refused(saved):
