@@ -93,7 +93,9 @@ def followup_tables(result: FollowUp, lang: str = "zh") -> dict[str, pd.DataFram
             }
         )
         for col in _COUNTS:
-            frame[t(f"followup.col.{col}", lang)] = table[col].astype(int).astype(str)
+            # The proposal table also counts proposed cases nobody decided: 案件数, not 决定案件数.
+            key = "n_cases" if grouping == "proposal" and col == "n_decided" else col
+            frame[t(f"followup.col.{key}", lang)] = table[col].astype(int).astype(str)
         frame[t("followup.col.realised_rate", lang)] = [
             fmt_percent(v, lang) for v in table["realised_rate"]
         ]

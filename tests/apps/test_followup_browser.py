@@ -33,7 +33,7 @@ def run_with_followup(tmp_path_factory):
     _need_chromium()
     from crossexec_ml.data import load_sample, write_table
     from crossexec_ml.evaluate import follow_up_ledger, ledger_half_year, simulate_decisions
-    from crossexec_ml.jobs import RunFollowUp, add_followup, score_cases
+    from crossexec_ml.jobs import RunFollowUp, add_followup, proposed_cases, score_cases
     from crossexec_ml.model import CrossExecModel
 
     root = tmp_path_factory.mktemp("followup_browser")
@@ -41,7 +41,11 @@ def run_with_followup(tmp_path_factory):
     model = CrossExecModel(learner="s_linear_0.2").fit(sample["history"])
     scored = score_cases(model, sample["current"], model_id="m-demo", explain_top=20)
     ledger = root / "ledger.sqlite"
-    simulate_decisions(scored, str(ledger))
+    # The leader decided the first half of the proposal; the rest nobody decided.
+    proposed = scored.index[scored["candidate"].astype(bool)]
+    simulate_decisions(
+        scored.assign(candidate=scored.index.isin(proposed[: len(proposed) // 2])), str(ledger)
+    )
     later = ledger_half_year(str(ledger), sample["current"], sample["truth"], seed=1)
     write_table(later, root / "later.parquet")
     folder = root / "runs" / "2026-12-07"
@@ -59,7 +63,8 @@ def run_with_followup(tmp_path_factory):
         "alarms": [],
         "files": ["manifest.json"],
     }
-    result = follow_up_ledger(str(ledger), later)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = follow_up_ledger(str(ledger), later, proposals=proposed_cases(root / "runs"))
     add_followup(folder, manifest, RunFollowUp(root / "later.parquet", result))
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return {"root": root, "runs": root / "runs", "ledger": ledger, "run": folder, "result": result}
@@ -94,7 +99,7 @@ def test_the_follow_up_section_and_page_read_as_a_leader_reads_them(
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser_page
-    known = int(result.detail["known"].sum())
+    known = result.to_json()["n_known"]  # decided cases only; undecided ones have a table
     with _Voila(nb) as server:
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
@@ -117,6 +122,16 @@ def test_the_follow_up_section_and_page_read_as_a_leader_reads_them(
             arg=len(courts) + 1,
         )
         assert section.locator("a[download]").inner_text() == "下载完整跟踪页"
+        # What became of the proposal: moved or kept, and the proposed cases nobody decided.
+        by.select_option(label="按是否提议")
+        page.wait_for_function(
+            "() => document.querySelector('.crossexec-followup-section table')"
+            ".innerText.includes('提议未决定')"
+        )
+        table = section.locator("table").inner_text()
+        undecided = result.to_json()["n_undecided"]
+        assert undecided > 0 and "提议并调整" in table and not RAW.findall(table)
+        section.screenshot(path=str(SCREENSHOTS / "workspace-followup-proposal.png"))
     # The full page, as the link downloads it (the run's followup.html), at both sizes.
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
