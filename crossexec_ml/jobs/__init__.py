@@ -21,6 +21,7 @@ from crossexec_ml.jobs._learning import (
     shadow_html,
     shadow_table,
 )
+from crossexec_ml.jobs._notebook import report_html
 from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
     PartitionError,
@@ -77,7 +78,6 @@ from crossexec_ml.jobs._runner import (
     NOTEBOOK,
     REPORT_FILE,
     RescoreOutcome,
-    report_html,
     run_rescore,
     run_scheduled,
 )

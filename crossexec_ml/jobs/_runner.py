@@ -43,6 +43,7 @@ from pathlib import Path
 from crossexec_ml.data import ValidationError, atomic_path
 from crossexec_ml.errors import CrossExecError, LedgerError
 from crossexec_ml.jobs import _learning as learning
+from crossexec_ml.jobs._notebook import report_html
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
 from crossexec_ml.jobs._runs import RunInfo, list_runs, next_run_folder
 
@@ -52,14 +53,10 @@ KERNEL = "crossexec-ml"
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_rescore.ipynb"
 EXECUTED_NOTEBOOK = "rescore.ipynb"
 REPORT_FILE = "report.html"
-_TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 _TMP_PREFIX = ".tmp-"
 #: A run's hidden temporary folder: ``.<out-dir name>.tmp-<run id>-<pid>``.
 _TMP_NAME = re.compile(r"\..+\.tmp-\d{8}T\d{6}Z-[0-9a-f]{6}-(?P<pid>\d+)")
 _LOCK_SUFFIX = ".lock"
-# plotly's notebook renderer adds a MathJax <script> from a CDN to every figure (hard-coded in
-# plotly.io._base_renderers); the report uses no LaTeX, and it must not reach the network.
-_CDN_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
 
 
 @dataclass
@@ -71,43 +68,6 @@ class RescoreOutcome:
     out_dir: Path | None = None
     manifest: dict | None = None
     failed_notebook: Path | None = None
-
-
-def report_html(executed: Path, title: str) -> str:
-    """Render an executed notebook as a self-contained HTML report (no code, no network).
-
-    Parameters
-    ----------
-    executed : pathlib.Path
-        The executed ``.ipynb``.
-    title : str
-        The page title.
-
-    Returns
-    -------
-    str
-        HTML that opens offline: plotly.js is embedded once by the notebook renderer, and the
-        CDN scripts of nbconvert's lab template and of plotly's MathJax hook are left out.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            html = output.get("data", {}).get("text/html")
-            if html is not None:
-                text = "".join(html) if isinstance(html, list) else html
-                output["data"]["text/html"] = _CDN_SCRIPT.sub("", text)
-    exporter = HTMLExporter(
-        extra_template_basedirs=[str(_TEMPLATES)],
-        template_name="crossexec_report",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
 
 
 #: Every file a run's folder may hold: what the notebook writes and what the runner adds.
