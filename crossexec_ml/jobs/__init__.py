@@ -21,7 +21,7 @@ from crossexec_ml.jobs._learning import (
     shadow_html,
     shadow_table,
 )
-from crossexec_ml.jobs._notebook import report_html
+from crossexec_ml.jobs._notebook import kernel_config, report_html
 from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
     PartitionError,
@@ -127,18 +127,19 @@ __all__ = [
     "exploration_summary",
     "fairness_html",
     "file_sha256",
+    "kernel_config",
     "known_models",
     "leader_sheets",
     "list_pieces",
     "list_runs",
     "load_run_inputs",
     "newest_run",
-    "proposed_cases",
     "next_run_folder",
     "outcome_html",
     "outcome_text",
     "output_columns",
     "plan",
+    "proposed_cases",
     "rank_rows",
     "read_piece",
     "read_previous_run",

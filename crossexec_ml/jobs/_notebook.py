@@ -46,3 +46,22 @@ def report_html(executed: Path, title: str) -> str:
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
+
+
+def kernel_config() -> object:
+    """The papermill kernel's configuration: its loopback sockets encrypted (CurveZMQ).
+
+    ipykernel 7.4 warns, at every start, of a kernel "running over TCP without encryption":
+    in a weekly cron log that reads like a breach. The project's kernelspec declares Curve
+    support, so ``transport_encryption="auto"`` encrypts where pyzmq was built with it, and
+    falls back to the plain loopback socket (and the warning) where it was not.
+
+    Returns
+    -------
+    traitlets.config.Config
+    """
+    import zmq
+    from traitlets.config import Config
+
+    policy = "auto" if zmq.has("curve") else "disabled"
+    return Config({"KernelManager": {"transport_encryption": policy}})

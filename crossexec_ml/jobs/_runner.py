@@ -43,7 +43,7 @@ from pathlib import Path
 from crossexec_ml.data import ValidationError, atomic_path
 from crossexec_ml.errors import CrossExecError, LedgerError
 from crossexec_ml.jobs import _learning as learning
-from crossexec_ml.jobs._notebook import report_html
+from crossexec_ml.jobs._notebook import kernel_config, report_html
 from crossexec_ml.jobs._rescore import MANIFEST_FILE, RUN_FILES, load_run_inputs
 from crossexec_ml.jobs._runs import RunInfo, list_runs, next_run_folder
 
@@ -588,6 +588,7 @@ def _run_locked(
                 kernel_name=KERNEL,
                 cwd=str(source.parent),
                 progress_bar=progress,
+                config=kernel_config(),  # no plain-text-TCP warning in the weekly log
             )
         except Exception as err:  # a failing cell, or a kernel that died or never started
             kept = _keep_failed(executed, dest, run_id)

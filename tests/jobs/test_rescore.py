@@ -732,6 +732,8 @@ def test_readme_cron_line_as_printed_works_from_the_first_run_and_twice_a_day(
     assert first.wait(timeout=300) == 0
     log = (srv / "var" / "rescore.log").read_text(encoding="utf-8")
     assert log.splitlines()[-1] in (f"{today} exit 0", f"{today} exit 3"), log
+    # The weekly log holds the run's own lines: no kernel warning of plain-text sockets.
+    assert "without encryption" not in log and "WARNING" not in log, log
     m1 = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m1["inputs"]["previous_run"] is None and m1["inputs"]["ledger"]
     # The first week's ledger is empty: a calm status, not a refusal.
