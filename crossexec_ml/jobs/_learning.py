@@ -307,9 +307,11 @@ def proposed_cases(runs_dir: Path) -> pd.DataFrame:
     parts = []
     for run in list_runs(runs_dir) if runs_dir.is_dir() else []:
         try:
+            # Only the proposed rows are read in: a year of province-sized runs stays small.
             scored = pd.read_parquet(
                 run.folder / "scored.parquet",
                 columns=["case_id", "as_of_date", "p_keep", "candidate"],
+                filters=[("candidate", "==", True)],
             )
         except (OSError, ValueError, KeyError):
             continue
