@@ -432,6 +432,7 @@ def add_followup(folder: Path, manifest: dict, followup: RunFollowUp | None) -> 
             status="ok",
             n_cases=summary["n_cases"],
             n_known=summary["n_known"],
+            n_undecided=summary["n_undecided"],
             n_corrections=summary["n_corrections"],
             n_other_model=summary["n_other_model"],
         )

@@ -92,7 +92,7 @@ def test_a_run_writes_the_follow_up_beside_its_list(setup):
     entry = manifest["followup"]
     assert entry["status"] == "ok" and entry["cases"]["file"] == "later.parquet"
     assert entry["n_cases"] == direct["n_cases"] > 0 and entry["n_known"] == direct["n_known"]
-    assert entry["n_other_model"] == 0
+    assert entry["n_other_model"] == 0 and entry["n_undecided"] == direct["n_undecided"] == 0
     page = (out / "followup.html").read_text(encoding="utf-8")
     assert "交叉执行决定跟踪" in page and "reassign_intra_team" not in page
 
