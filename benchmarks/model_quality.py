@@ -3,11 +3,13 @@
 Prints, for every structural variant of the generator (``crossexec_ml.data.VARIANTS``) side by
 side, the share of the oracle's extra resolutions at 10% capacity (mean +- sd over seeds) of:
 the ceiling (a model fitted to the true gains, observed columns only), today's practice (oldest
-idle first, each case given its true best rung), ranking by the model's own P(resolve | cross),
-the chosen model's gain list (best allowed gain, each case at its best rung, no floors), the
-fixed model of earlier versions (``s_linear_0.2``) and the chosen model's priority list
-(``learner="auto"``, chosen with no truth) with what it chose; then AUC gap and calibration
-error against the truth; the fit time (selection included) on all rows; and the scoring throughput.
+idle first, each case given its true best rung), ranking by the model's own P(resolve | cross)
+as it is and through the product's rung rule and floors (like for like), the chosen model's
+gain list (best allowed gain, each case at its best rung, no floors), its priority list's picks
+each given their true best rung (the choice of cases alone), the fixed model of earlier
+versions (``s_linear_0.2``) and the chosen model's priority list (``learner="auto"``, chosen
+with no truth) with what it chose; then AUC gap and calibration error against the truth; the
+fit time (selection included) on all rows; and the scoring throughput.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/model_quality.py [--sizes 20000]
         [--seeds 1 2 3] [--variants default divergent ...] [--learners] [--score-rows 1000000]
@@ -149,8 +151,7 @@ def one_world(variant: str, n: int, seed: int, learners: bool) -> dict:
     s = BacktestSettings(seed=seed)
     out: dict = {"variant": variant, "seed": seed}
     chosen: list[str] = []
-
-    scored: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+    scored: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # (cases, probabilities) per window
 
     class Recording(CrossExecModel):
         def fit(self, history):
