@@ -92,6 +92,7 @@ from crossexec_ml.data._write import (
     atomic_path,
     refuse_overwriting_inputs,
     temp_path_beside,
+    write_batches,
     write_table,
 )
 
@@ -181,6 +182,7 @@ __all__ = [
     "validate_table",
     "value_rule",
     "without_pandas_index",
+    "write_batches",
     "write_synthetic",
     "write_table",
     "xlsx_batches",

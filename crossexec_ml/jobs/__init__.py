@@ -20,6 +20,7 @@ from crossexec_ml.jobs._learning import (
     shadow_html,
     shadow_table,
 )
+from crossexec_ml.jobs._merge import MergedList, merge_parts, score_to_file
 from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
     PartitionError,
@@ -97,6 +98,7 @@ __all__ = [
     "GLOBAL_COLUMNS",
     "KERNEL",
     "MANIFEST_FILE",
+    "MergedList",
     "NOTEBOOK",
     "PIECE_ROWS",
     "PartitionError",
@@ -131,6 +133,7 @@ __all__ = [
     "list_pieces",
     "list_runs",
     "load_run_inputs",
+    "merge_parts",
     "newest_run",
     "next_run_folder",
     "outcome_html",
@@ -151,6 +154,7 @@ __all__ = [
     "score_cases",
     "score_partitioned",
     "score_rows",
+    "score_to_file",
     "scored_model_card",
     "shadow_compare",
     "shadow_html",

@@ -71,6 +71,8 @@ from crossexec_ml.settings import (
 #: The engines :func:`score_partitioned` knows.
 ENGINES: tuple[str, ...] = ("pandas", "dask")
 
+_PART_ROW_GROUP = 16_384  # rows per row group of an output part
+
 _ROWS_DIR = "_rows"  # row-wise results between the passes, inside the temporary output folder
 _SPOOL_DIR = "_spool"  # CSV/XLSX inputs as text Parquet pieces, inside the same folder
 
@@ -228,7 +230,11 @@ def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
         *SCORE_COLUMNS,
         *(["proposal_propensity"] if "proposal_propensity" in ranked else []),
     ]
-    ranked[columns].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
+    # Row groups of 16,384 rows: a merge into one file (jobs/_merge.py) holds one group of
+    # each part at a time, not whole parts.
+    ranked[columns].to_parquet(
+        Path(job.out_dir) / _part_name(i), index=False, row_group_size=_PART_ROW_GROUP
+    )
     (rows_dir / _rows_name(i)).unlink()
     (rows_dir / _order_name(i)).unlink()
     return len(ranked)
