@@ -389,9 +389,12 @@ class _Workers:
         self._pool.shutdown(wait=True)
 
 
-#: A pandas-engine run starts worker processes only from this many rows: below it, starting
-#: them (an interpreter, the libraries and the model each, about 2-3 s) costs more than it saves.
-_PROCESS_ROWS = 200_000
+# By default a pandas-engine run starts worker processes for Parquet input of this many rows
+# or more: below it, starting them (an interpreter, the libraries and the model each, about
+# 3.5 s of CPU) costs about what it saves. Not for CSV or XLSX input: a piece read as text
+# takes about 1 GB in a worker, and two of them broke the 2 GB bound of a 1M-row CSV (2.8 GB
+# measured, against 1.3 GB in one process).
+_PROCESS_ROWS = 500_000
 
 
 class _DaskRunner:
@@ -596,9 +599,11 @@ def score_partitioned(
     processes : int, optional
         Pandas only: pieces scored at the same time by that many worker processes (each loads
         the model once; BLAS, OpenMP and Arrow held to one thread each). Default: 2 on a
-        machine with 2 cores or more when the input has 200,000 rows or more in two pieces or
-        more (below that, starting the workers costs more than it saves), else 1 (this
-        process); 1 also when ``threads`` is given. Memory holds one piece per worker.
+        machine with 2 cores or more for Parquet input of 500,000 rows or more in two pieces
+        or more, else 1 (this process): below that, starting the workers costs about what it
+        saves, and a CSV or XLSX piece read as text takes about 1 GB in a worker (two broke
+        the 2 GB bound of a 1M-row CSV). 1 also when ``threads`` is given. Memory holds one
+        piece per worker (about 0.6 GB for a Parquet piece of 250,000 rows).
 
     Returns
     -------
@@ -665,7 +670,8 @@ def score_partitioned(
         seconds["spool"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if runner is None and processes > 1 and len(pieces) > 1:
-            if not auto or sum(p.n_rows for p in pieces) >= _PROCESS_ROWS:
+            typed = all(not p.source for p in pieces)  # Parquet, not spooled CSV/XLSX text
+            if not auto or (typed and sum(p.n_rows for p in pieces) >= _PROCESS_ROWS):
                 workers = _Workers(min(processes, len(pieces)))
         jobs = [(job, i, p) for i, p in enumerate(pieces)]
         if runner is None:
