@@ -235,6 +235,11 @@ def main() -> None:
                 f"(target <= 1.3); outputs identical: {same}",
                 flush=True,
             )
+        first = args.engines[0]
+        for engine in args.engines[1:]:
+            if engine != "dask" or first != "pandas":
+                same = identical(results[first][1], results[engine][1])
+                print(f"{'':>11} {engine} identical to {first}: {same}", flush=True)
 
     for n in args.csv_rows:
         subset = files[: -(-n // args.chunk)]
