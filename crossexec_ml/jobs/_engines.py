@@ -21,9 +21,10 @@ parts and sorting by ``priority_rank`` (:func:`read_scored_parts`) gives exactly
 :func:`crossexec_ml.jobs.score_cases` on all cases at once.
 
 ``engine="pandas"`` runs the pieces one after another in this process (memory bounded by one
-piece plus the keys); ``engine="dask"`` runs them as ``dask.dataframe`` partitions on a
-``distributed`` cluster: a local one by default (processes, 2 workers x 1 thread) or an existing
-scheduler. Workers load the model folder themselves (the same files, checked against the same
+piece plus the keys), or, for large Parquet input on two cores or more, in two spawned worker
+processes that each load the model once; ``engine="dask"`` runs them as ``dask.dataframe``
+partitions on a ``distributed`` cluster: a local one by default (processes, 2 workers x 1
+thread) or an existing scheduler. Workers load the model folder themselves (the same files, checked against the same
 SHA-256), so nothing but paths and small arrays travels between processes.
 """
 
