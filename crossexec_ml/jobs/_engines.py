@@ -24,8 +24,9 @@ parts and sorting by ``priority_rank`` (:func:`read_scored_parts`) gives exactly
 piece plus the keys), or, for large Parquet input on two cores or more, in two spawned worker
 processes that each load the model once; ``engine="dask"`` runs them as ``dask.dataframe``
 partitions on a ``distributed`` cluster: a local one by default (processes, 2 workers x 1
-thread) or an existing scheduler. Workers load the model folder themselves (the same files, checked against the same
-SHA-256), so nothing but paths and small arrays travels between processes.
+thread) or an existing scheduler. Workers load the model folder themselves (the same files,
+checked against the same SHA-256), so nothing but paths and small arrays travels between
+processes.
 """
 
 from __future__ import annotations
