@@ -378,7 +378,8 @@ class _Workers:
         except BrokenProcessPool:
             raise InputError(
                 "a worker process of the scoring run ended abruptly (most likely out of "
-                "memory); run again with processes=1 (one piece at a time in this process)"
+                "memory); nothing was written: free memory and run again, or score one piece "
+                "at a time in one process (score_partitioned(..., processes=1))"
             ) from None
 
     def close(self, *, failed: bool = False) -> None:
