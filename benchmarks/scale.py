@@ -148,12 +148,16 @@ def one(engine: str, model: str, out: str, files: list[str]) -> None:
     """The child process: score and print a JSON line."""
     from crossexec_ml.jobs import score_partitioned
 
-    # "pandas-2t": the pandas engine scoring two pieces at a time (threads).
-    threads = int(engine.split("-")[1].rstrip("t")) if "-" in engine else 1  # "pandas": one
+    # "pandas": the default (two worker processes on two cores); "pandas-1p": one piece at a
+    # time in this process; "pandas-2t": two pieces at a time in threads of this process.
+    kind, _, n = engine.partition("-")
+    options = {}
+    if n.endswith("t"):
+        options["threads"] = int(n[:-1])
+    elif n.endswith("p"):
+        options["processes"] = int(n[:-1])
     t0 = time.perf_counter()
-    run = score_partitioned(
-        model, files, out, engine=engine.split("-")[0], progress=False, threads=threads
-    )
+    run = score_partitioned(model, files, out, engine=kind, progress=False, **options)
     seconds = time.perf_counter() - t0
     print(
         json.dumps(
@@ -190,7 +194,8 @@ def main() -> None:
         "--engines",
         nargs="+",
         default=["pandas", "dask"],
-        help="pandas (one piece at a time), pandas-2t (two at a time: the API default), dask",
+        help="pandas (the API default: two worker processes on two cores), pandas-1p (one "
+        "piece at a time in one process), pandas-2t (two at a time in threads), dask",
     )
     ap.add_argument(
         "--csv-rows", type=int, nargs="*", default=[], help="also score these sizes from one CSV"
@@ -230,6 +235,11 @@ def main() -> None:
                 f"(target <= 1.3); outputs identical: {same}",
                 flush=True,
             )
+        first = args.engines[0]
+        for engine in args.engines[1:]:
+            if engine != "dask" or first != "pandas":
+                same = identical(results[first][1], results[engine][1])
+                print(f"{'':>11} {engine} identical to {first}: {same}", flush=True)
 
     for n in args.csv_rows:
         subset = files[: -(-n // args.chunk)]

@@ -84,6 +84,34 @@ def _partitioned(args: argparse.Namespace) -> bool:
     )
 
 
+#: ``crossexec score --out FILE.parquet|.csv`` scores one CSV larger than this many MB, or one
+#: Parquet file of more rows than :data:`SCORE_STREAM_ROWS`, in pieces and merges the parts
+#: into the file (memory bounded by the pieces); smaller inputs are scored in memory.
+SCORE_STREAM_MB = 200
+
+#: See :data:`SCORE_STREAM_MB` (600,000 rows: about 200 MB as CSV).
+SCORE_STREAM_ROWS = 600_000
+
+
+def _streamed(args: argparse.Namespace) -> bool:
+    """One large CSV or Parquet file in, one .parquet or .csv file out: scored in pieces."""
+    src, out = Path(args.cases), Path(args.out)
+    if out.suffix.lower() not in (".csv", ".parquet") or not src.is_file():
+        return False
+    kind = src.suffix.lower()
+    if kind in (".csv", ".txt"):
+        return src.stat().st_size > SCORE_STREAM_MB * 2**20
+    if kind in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(src).metadata.num_rows > SCORE_STREAM_ROWS
+        except (pa.ArrowInvalid, OSError):  # unreadable: the in-memory reader says what is wrong
+            return False
+    return False
+
+
 def _case_inputs(cases: str) -> list[str]:
     """The paths ``--cases`` names: itself, and every file a glob pattern matches."""
     if any(ch in cases for ch in "*?["):
@@ -126,6 +154,23 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"({run.n_parts} parts, ranked across all of them)"
         )
         return 0
+    if _streamed(args):
+        from crossexec_ml.jobs import score_to_file
+        from crossexec_ml.model import load_model
+
+        if args.expect_model is not None:
+            load_model(args.model, args.expect_model)  # the engine loads the same folder
+        _, merged = score_to_file(
+            args.model,
+            args.cases,
+            args.out,
+            ledger_path=args.ledger,
+            capacity=args.capacity,
+            explore=args.explore,
+            explore_seed=args.explore_seed,
+        )
+        _print_list(merged.n_rows, merged.n_ranked, merged.shown, args.out)
+        return 0
     scored = score(
         args.model,
         args.cases,
@@ -136,15 +181,20 @@ def _cmd_score(args: argparse.Namespace) -> int:
         explore=args.explore,
         explore_seed=args.explore_seed,
     )
-    ranked = scored[scored["priority_rank"].notna()]
-    top = ranked[ranked["candidate"].astype(bool)]
-    print(f"scored {len(scored)} cases ({len(ranked)} in the stalled cohort) -> {args.out}")
+    _print_list(len(scored), int(scored["priority_rank"].notna().sum()), scored, args.out)
+    return 0
+
+
+def _print_list(n_rows: int, n_ranked: int, shown, out) -> None:
+    """The lines ``score`` prints; ``shown`` holds at least the candidates and the band."""
+    top = shown[shown["priority_rank"].notna() & shown["candidate"].astype(bool)]
+    print(f"scored {n_rows} cases ({n_ranked} in the stalled cohort) -> {out}")
     rungs = top["suggested_rung"].value_counts().reindex(top["suggested_rung"].cat.categories)
     print(
         f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
         + ", ".join(f"{r} {n}" for r, n in rungs.items())
     )
-    counts = band_counts(scored)
+    counts = band_counts(shown)
     if counts is not None and counts[0]:
         print(
             f"  exploration band: {counts[0]} cases around the cut, {counts[1]} drawn into the "
@@ -155,7 +205,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
             "  exploration band: empty (the band rounds to no case at this capacity, or no case "
             "lies below the cut); the list is proposed as ranked"
         )
-    return 0
 
 
 def _cmd_rescore(args: argparse.Namespace) -> int:

@@ -70,6 +70,7 @@ from crossexec_ml.data._synthetic_truth import (
 )
 from crossexec_ml.data._synthetic_variants import VARIANTS, Variant
 from crossexec_ml.data._truth import read_truth
+from crossexec_ml.data._typed import table_as_text, validate_table
 from crossexec_ml.data._validate import (
     MAX_PROBLEMS,
     TRUTH_PROB_COLUMNS,
@@ -91,6 +92,7 @@ from crossexec_ml.data._write import (
     atomic_path,
     refuse_overwriting_inputs,
     temp_path_beside,
+    write_batches,
     write_table,
 )
 
@@ -171,13 +173,16 @@ __all__ = [
     "read_truth",
     "refuse_overwriting_inputs",
     "scan_values",
+    "table_as_text",
     "temp_path_beside",
     "true_probabilities",
     "truth_contract",
     "validate_file",
     "validate_frame",
+    "validate_table",
     "value_rule",
     "without_pandas_index",
+    "write_batches",
     "write_synthetic",
     "write_table",
     "xlsx_batches",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -381,6 +381,7 @@ def validate_frame(
     row_numbers: np.ndarray | None = None,
     check_keys: bool = True,
     max_problems: int = MAX_PROBLEMS,
+    typed: Mapping[int, pd.Series] | None = None,
 ) -> ValidationReport:
     """Validate a table against the contract and return a typed frame with every problem.
 
@@ -415,6 +416,9 @@ def validate_frame(
     max_problems : int
         Problems listed in the report (the count covers all); a batch lists more, so the
         whole file's first problems are among them.
+    typed : mapping of int to pandas.Series, optional
+        Contract columns, by position in ``header``, already typed and found clean in every
+        cell (:func:`validate_table` on typed Parquet); ``raw`` need not hold them.
 
     Returns
     -------
@@ -449,17 +453,20 @@ def validate_frame(
     report = ValidationReport(source=source, kind=kind, frame=pd.DataFrame())
 
     _check_required_present(contract, kind, pos_of, found, col_order, report)
-    typed: dict[str, pd.Series] = {}
+    done = typed or {}
+    columns: dict[str, pd.Series] = {}
     for name, spec in contract.columns.items():
         if name not in pos_of:
-            typed[name] = _empty_column(spec, raw.index)
+            columns[name] = _empty_column(spec, raw.index)
+        elif pos_of[name] in done:
+            columns[name] = done[pos_of[name]]
         else:
             col = raw[pos_of[name]]
-            typed[name] = _check_column(col, spec, kind, rows, col_order[name], found, report)
+            columns[name] = _check_column(col, spec, kind, rows, col_order[name], found, report)
     texts, kept = _check_extras(
         raw, extras, pos_of, rows, len(col_order), found, report, bool(allow_personal_columns)
     )
-    frame = pd.DataFrame(typed, index=raw.index)
+    frame = pd.DataFrame(columns, index=raw.index)
     if kept:
         # One concat, not one insert per column: thousands of extra columns stay fast.
         extra = pd.DataFrame(texts[:, kept], index=raw.index, columns=[extras[j] for j in kept])

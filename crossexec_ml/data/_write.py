@@ -6,10 +6,11 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from crossexec_ml.data._contract import (
     OUTPUT_LABELS,
@@ -291,3 +292,65 @@ def _write_xlsx(sheets: dict[str, tuple[pd.DataFrame, list[str]]], path: Path) -
                     df[c] = df[c].dt.date
             df.to_excel(xw, index=False, sheet_name=sheet_name[:31])
             format_sheet(xw.sheets[sheet_name[:31]], df, kinds)
+
+
+def write_batches(
+    batches: Iterable[pa.Table],
+    path: str | os.PathLike[str],
+    schema: pa.Schema,
+    *,
+    crlf: bool = False,
+) -> Path:
+    """Write tables arriving one after another as one ``.csv`` or ``.parquet`` file, atomically.
+
+    The file is the one :func:`write_table` writes for their concatenation (read back, the same
+    rows, values and types), with one batch in memory at a time: a province's scored list
+    merged from its parts never has to be held whole.
+
+    Parameters
+    ----------
+    batches : iterable of pyarrow.Table
+        The rows in order, each with ``schema`` (its pandas metadata gives the CSV's types).
+    path : path-like
+        ``.csv`` (UTF-8 with BOM, formula-like text quoted, as :func:`write_table`) or
+        ``.parquet``.
+    schema : pyarrow.Schema
+    crlf : bool
+        CSV only: end lines in ``"\\r\\n"``, as :func:`write_table` does when any text cell
+        holds a carriage return (the caller knows it before the first batch).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pyarrow.parquet as pq
+
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"{dest.name}: a list is written in batches as .csv or .parquet only")
+    with atomic_path(dest) as tmp:
+        if suffix == ".parquet":
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for table in batches:
+                    writer.write_table(table.cast(schema))
+        else:
+            # One handle for the whole file: the byte-order mark is written once, at its start.
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+                first = True
+                for table in batches:
+                    frame = _neutralise_formulas(table.cast(schema).to_pandas())
+                    if first or len(frame):
+                        frame.to_csv(
+                            fh,
+                            index=False,
+                            header=first,
+                            date_format="%Y-%m-%d",
+                            lineterminator="\r\n" if crlf else "\n",
+                        )
+                        first = False
+                if first:  # no batch at all: the header alone, as an empty frame writes
+                    _neutralise_formulas(schema.empty_table().to_pandas()).to_csv(
+                        fh, index=False, lineterminator="\r\n" if crlf else "\n"
+                    )
+    return dest

@@ -21,6 +21,7 @@ from crossexec_ml.jobs._learning import (
     shadow_html,
     shadow_table,
 )
+from crossexec_ml.jobs._merge import MergedList, merge_parts, score_to_file
 from crossexec_ml.jobs._notebook import kernel_config, report_html
 from crossexec_ml.jobs._pieces import (
     PIECE_ROWS,
@@ -98,6 +99,7 @@ __all__ = [
     "GLOBAL_COLUMNS",
     "KERNEL",
     "MANIFEST_FILE",
+    "MergedList",
     "NOTEBOOK",
     "PIECE_ROWS",
     "PartitionError",
@@ -133,6 +135,7 @@ __all__ = [
     "list_pieces",
     "list_runs",
     "load_run_inputs",
+    "merge_parts",
     "newest_run",
     "next_run_folder",
     "outcome_html",
@@ -154,6 +157,7 @@ __all__ = [
     "score_cases",
     "score_partitioned",
     "score_rows",
+    "score_to_file",
     "scored_model_card",
     "shadow_compare",
     "shadow_html",

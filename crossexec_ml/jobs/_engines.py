@@ -21,10 +21,12 @@ parts and sorting by ``priority_rank`` (:func:`read_scored_parts`) gives exactly
 :func:`crossexec_ml.jobs.score_cases` on all cases at once.
 
 ``engine="pandas"`` runs the pieces one after another in this process (memory bounded by one
-piece plus the keys); ``engine="dask"`` runs them as ``dask.dataframe`` partitions on a
-``distributed`` cluster: a local one by default (processes, 2 workers x 1 thread) or an existing
-scheduler. Workers load the model folder themselves (the same files, checked against the same
-SHA-256), so nothing but paths and small arrays travels between processes.
+piece plus the keys), or, for large Parquet input on two cores or more, in two spawned worker
+processes that each load the model once; ``engine="dask"`` runs them as ``dask.dataframe``
+partitions on a ``distributed`` cluster: a local one by default (processes, 2 workers x 1
+thread) or an existing scheduler. Workers load the model folder themselves (the same files,
+checked against the same SHA-256), so nothing but paths and small arrays travels between
+processes.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ from crossexec_ml.settings import (
 
 #: The engines :func:`score_partitioned` knows.
 ENGINES: tuple[str, ...] = ("pandas", "dask")
+
+_PART_ROW_GROUP = 16_384  # rows per row group of an output part
 
 _ROWS_DIR = "_rows"  # row-wise results between the passes, inside the temporary output folder
 _SPOOL_DIR = "_spool"  # CSV/XLSX inputs as text Parquet pieces, inside the same folder
@@ -154,6 +158,25 @@ def _part_name(i: int) -> str:
     return f"part-{i:05d}.parquet"
 
 
+def _rows_name(i: int) -> str:
+    return f"rows-{i:05d}.arrow"
+
+
+def _save(frame: pd.DataFrame, path: Path) -> None:
+    """A frame between the passes, as Arrow IPC (LZ4): written and read back several times
+    faster than Parquet, and never seen by anyone (the temporary folder goes at the end)."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), path, "lz4")
+
+
+def _load(path: Path) -> pd.DataFrame:
+    import pyarrow.feather as feather
+
+    return feather.read_table(path).to_pandas()
+
+
 def _pass_rows(job: _Job, i: int, piece: Piece) -> pd.DataFrame:
     """Pass 1: read, validate and score one piece row-wise; keep its rows; return its keys."""
     cases = read_piece(piece, allow_personal_columns=job.allow_personal)
@@ -166,7 +189,7 @@ def _pass_rows(job: _Job, i: int, piece: Piece) -> pd.DataFrame:
         priority=job.priority,
         decisions=job.decisions,
     )
-    rows.to_parquet(Path(job.rows_dir) / _part_name(i), index=False)
+    _save(rows, Path(job.rows_dir) / _rows_name(i))
     keys = rows[list(RANK_KEYS)].copy()
     keys["piece"] = np.int32(i)
     # A 64-bit hash of each row's key, made here (in parallel, piece by piece) so the global
@@ -178,7 +201,7 @@ def _pass_rows(job: _Job, i: int, piece: Piece) -> pd.DataFrame:
 
 
 def _order_name(i: int) -> str:
-    return f"order-{i:05d}.parquet"
+    return f"order-{i:05d}.arrow"
 
 
 def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
@@ -187,8 +210,8 @@ def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
     ``explain``: the piece's rows (0-based, in rank order) among the top of the list.
     """
     rows_dir = Path(job.rows_dir)
-    rows = pd.read_parquet(rows_dir / _part_name(i))
-    sl = pd.read_parquet(rows_dir / _order_name(i))
+    rows = _load(rows_dir / _rows_name(i))
+    sl = _load(rows_dir / _order_name(i))
     order = PriorityOrder(
         gain=rows["expected_gain"].to_numpy(),
         rank=sl["rank"].to_numpy(),
@@ -209,8 +232,12 @@ def _pass_write(job: _Job, i: int, piece: Piece, explain: np.ndarray) -> int:
         *SCORE_COLUMNS,
         *(["proposal_propensity"] if "proposal_propensity" in ranked else []),
     ]
-    ranked[columns].to_parquet(Path(job.out_dir) / _part_name(i), index=False)
-    (rows_dir / _part_name(i)).unlink()
+    # Row groups of 16,384 rows: a merge into one file (jobs/_merge.py) holds one group of
+    # each part at a time, not whole parts.
+    ranked[columns].to_parquet(
+        Path(job.out_dir) / _part_name(i), index=False, row_group_size=_PART_ROW_GROUP
+    )
+    (rows_dir / _rows_name(i)).unlink()
     (rows_dir / _order_name(i)).unlink()
     return len(ranked)
 
@@ -229,7 +256,7 @@ def _write_order(
     }
     if order.proposal_propensity is not None:
         piece["proposal_propensity"] = order.proposal_propensity[lo:hi]
-    pd.DataFrame(piece).to_parquet(rows_dir / _order_name(i), index=False)
+    _save(pd.DataFrame(piece), rows_dir / _order_name(i))
     top = np.flatnonzero(~np.isnan(rank) & (rank <= explain_top))
     return top[np.argsort(rank[top], kind="stable")]
 
@@ -240,17 +267,29 @@ def _write_order(
 
 
 def _run_pandas(
-    fn: Callable, jobs: list[tuple], desc: str, progress: bool, threads: int = 1
+    fn: Callable,
+    jobs: list[tuple],
+    desc: str,
+    progress: bool,
+    threads: int = 1,
+    pool: _Workers | None = None,
 ) -> Iterator[tuple[int, object]]:
-    """The jobs in this process, in order; with ``threads`` > 1 that many at a time.
+    """The jobs in order: in ``pool``'s worker processes, else in this process (with
+    ``threads`` > 1 that many at a time).
 
-    Threads pay because most of a piece's time is in Arrow kernels and NumPy, which release
-    the GIL; each thread's BLAS and OpenMP pools are held to one thread meanwhile, so two
-    pieces never ask for more cores than there are (NOTEBOOK_NOTES: oversubscription).
+    Threads pay only where a piece's time is in Arrow kernels and NumPy, which release the
+    GIL; each thread's BLAS and OpenMP pools are held to one thread meanwhile, so two pieces
+    never ask for more cores than there are (NOTEBOOK_NOTES: oversubscription).
     """
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc=desc, unit="part", disable=not progress)
+    if pool is not None:
+        for i, result in enumerate(pool.map(fn, jobs)):
+            yield i, result
+            bar.update(1)
+        bar.close()
+        return
     if threads <= 1:
         for i, args in enumerate(jobs):
             yield i, fn(*args)
@@ -261,11 +300,104 @@ def _run_pandas(
 
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1), ThreadPoolExecutor(threads) as pool:
-        for i, result in enumerate(pool.map(lambda args: fn(*args), jobs)):
+    with threadpool_limits(limits=1), ThreadPoolExecutor(threads) as pool_:
+        for i, result in enumerate(pool_.map(lambda args: fn(*args), jobs)):
             yield i, result
             bar.update(1)
     bar.close()
+
+
+# What each worker process holds to one thread: BLAS/OpenMP (read when a library loads, so set
+# before the worker imports scikit-learn) and Arrow's own pool (set in the worker).
+_ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _init_worker() -> None:
+    import signal
+
+    import pyarrow as pa
+    from threadpoolctl import threadpool_limits
+
+    # Ctrl-C reaches the whole process group: the parent stops the run and ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(_ONE_THREAD)
+    threadpool_limits(limits=1)  # libraries already loaded while unpickling this function
+    pa.set_cpu_count(1)
+
+
+def _call(task: tuple[Callable, tuple]) -> object:
+    fn, args = task
+    return fn(*args)
+
+
+class _Workers:
+    """Worker processes for the pandas engine, one piece each at a time.
+
+    Processes, not threads: with reading and validation vectorised, most of a piece's time is
+    the model's Python-level work and pandas, which hold the GIL; two threads measured slower
+    than one (53 s against 36 s for 2M rows), two processes scale. Each worker loads the model
+    once (as Dask workers do) and keeps it for both passes. Spawned, not forked, so no lock or
+    thread of this process is copied into them; a worker that dies (killed for memory) fails
+    the run with a message instead of hanging it.
+    """
+
+    def __init__(self, n: int):
+        import multiprocessing
+        import sys
+        import types
+        from concurrent.futures import ProcessPoolExecutor
+
+        saved = {k: os.environ.get(k) for k in _ONE_THREAD}
+        main = sys.modules["__main__"]
+        os.environ.update(_ONE_THREAD)  # inherited by the spawned interpreters
+        # The workers need nothing from the caller's script: shown a bare main module, spawn
+        # does not import the script again in each worker (which would run a script without
+        # an `if __name__ == "__main__":` guard a second time), as for a notebook.
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self._pool = ProcessPoolExecutor(
+                n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+            )
+            # Start every worker now, while the bare main module is in place.
+            for f in [self._pool.submit(os.getpid) for _ in range(n)]:
+                f.result()
+        finally:
+            sys.modules["__main__"] = main
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def map(self, fn: Callable, jobs: list[tuple]) -> Iterator[object]:
+        """``fn(*args)`` for each job, in order (at most ``n`` running at once)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            yield from self._pool.map(_call, [(fn, args) for args in jobs])
+        except BrokenProcessPool:
+            raise InputError(
+                "a worker process of the scoring run ended abruptly (most likely out of "
+                "memory); nothing was written: free memory and run again, or score one piece "
+                "at a time in one process (score_partitioned(..., processes=1))"
+            ) from None
+
+    def close(self, *, failed: bool = False) -> None:
+        if failed:
+            # A task still running must not write into the output being removed.
+            procs = list((getattr(self._pool, "_processes", None) or {}).values())
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.terminate()
+        self._pool.shutdown(wait=True)
+
+
+# By default a pandas-engine run starts worker processes for Parquet input of this many rows
+# or more: below it, starting them (an interpreter, the libraries and the model each, about
+# 3.5 s of CPU) costs about what it saves. Not for CSV or XLSX input: a piece read as text
+# takes about 1 GB in a worker, and two of them broke the 2 GB bound of a 1M-row CSV (2.8 GB
+# measured, against 1.3 GB in one process).
+_PROCESS_ROWS = 500_000
 
 
 class _DaskRunner:
@@ -423,6 +555,7 @@ def score_partitioned(
     threads: int | None = None,
     explore: float | None = None,
     explore_seed: int | None = None,
+    processes: int | None = None,
 ) -> ScaleRun:
     """Score partitioned Parquet into partitioned Parquet, ranked across all partitions.
 
@@ -461,11 +594,19 @@ def score_partitioned(
     progress : bool
         Progress bars (parts done) for both passes.
     threads : int, optional
-        Pandas only: pieces scored at the same time in this process (BLAS and OpenMP held to
-        one thread each meanwhile); default 2 on a machine with 2 cores or more, else 1.
-        Memory holds one piece per thread (about 0.3 GB per 250,000 rows).
+        Pandas only: pieces scored at the same time by threads of this process (BLAS and
+        OpenMP held to one thread each meanwhile); default 1. Measured slower than processes
+        (the GIL): kept for a machine where worker processes cannot be started.
     explore, explore_seed : optional
         The exploration band and its seed, as :func:`crossexec_ml.jobs.score`.
+    processes : int, optional
+        Pandas only: pieces scored at the same time by that many worker processes (each loads
+        the model once; BLAS, OpenMP and Arrow held to one thread each). Default: 2 on a
+        machine with 2 cores or more for Parquet input of 500,000 rows or more in two pieces
+        or more, else 1 (this process): below that, starting the workers costs about what it
+        saves, and a CSV or XLSX piece read as text takes about 1 GB in a worker (two broke
+        the 2 GB bound of a 1M-row CSV). 1 also when ``threads`` is given. Memory holds one
+        piece per worker (about 0.6 GB for a Parquet piece of 250,000 rows).
 
     Returns
     -------
@@ -486,8 +627,12 @@ def score_partitioned(
         raise ValueError("scheduler and client are for engine='dask'")
     if allow_personal_columns is None:
         allow_personal_columns = personal_columns_allowed()
-    if threads is None:
-        threads = min(2, os.cpu_count() or 1)
+    if threads is not None and threads > 1 and processes is not None and processes > 1:
+        raise ValueError("pieces run in threads or in processes, not both")
+    auto = processes is None
+    if processes is None:
+        processes = 1 if threads is not None and threads > 1 else min(2, os.cpu_count() or 1)
+    threads = threads or 1
     model_dir = str(Path(model_dir).resolve())
     _, card = load_model(model_dir)  # refuse a bad model before any work
     policy, policy_record = resolve_policy(
@@ -518,6 +663,7 @@ def score_partitioned(
         allow_personal=bool(allow_personal_columns),
     )
     runner = _DaskRunner(scheduler, client, n_workers) if engine == "dask" else None
+    workers: _Workers | None = None
     seconds: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
@@ -526,9 +672,13 @@ def score_partitioned(
         )
         seconds["spool"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        if runner is None and processes > 1 and len(pieces) > 1:
+            typed = all(not p.source for p in pieces)  # Parquet, not spooled CSV/XLSX text
+            if not auto or (typed and sum(p.n_rows for p in pieces) >= _PROCESS_ROWS):
+                workers = _Workers(min(processes, len(pieces)))
         jobs = [(job, i, p) for i, p in enumerate(pieces)]
         if runner is None:
-            done = _run_pandas(_pass_rows, jobs, "score (rows)", progress, threads)
+            done = _run_pandas(_pass_rows, jobs, "score (rows)", progress, threads, workers)
         else:
             done = runner.run(_pass_rows, jobs, _keys_meta(), "score (rows)", progress)
         parts: list[pd.DataFrame | None] = [None] * len(pieces)
@@ -553,7 +703,7 @@ def score_partitioned(
             for i, p in enumerate(pieces)
         ]
         if runner is None:
-            for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress, threads):
+            for _ in _run_pandas(_pass_write, jobs, "write (parts)", progress, threads, workers):
                 pass
         else:
             count_meta = pd.DataFrame({"rows": pd.Series([], dtype=int)})
@@ -569,11 +719,16 @@ def score_partitioned(
         if runner is not None:
             runner.close()
             runner = None
+        if workers is not None:
+            workers.close(failed=True)
+            workers = None
         _remove(tmp)
         raise
     finally:
         if runner is not None:
             runner.close()
+        if workers is not None:
+            workers.close()
     ranked = ~np.isnan(order.rank)
     return ScaleRun(
         out_dir=out,

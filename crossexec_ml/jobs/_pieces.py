@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import ValidationError, validate_frame, without_pandas_index
+from crossexec_ml.data import (
+    ValidationError,
+    table_as_text,
+    validate_frame,
+    validate_table,
+    without_pandas_index,
+)
 from crossexec_ml.errors import InputError
 
 #: Rows per piece when a file is split by row groups or read in batches (bounds one worker's
@@ -240,7 +246,7 @@ def spool_pieces(
                 if not report.ok:
                     raise PartitionError(ValidationError(report).args[0])
                 typed = pa.Table.from_pandas(report.frame, preserve_index=False)
-                pieces.append(put(j, _as_text_table(typed), list(report.frame.columns), done))
+                pieces.append(put(j, table_as_text(typed), list(report.frame.columns), done))
             return pieces
         for fast in (True, False):
             pieces: list[Piece] = []
@@ -264,34 +270,8 @@ def spool_pieces(
     raise AssertionError("unreachable: the Python reader never asks for itself")
 
 
-def _as_text_table(table):
-    """Every column as text, the way a CSV export holds it.
-
-    The validator's text path is vectorised, its per-cell path for typed columns is not; text
-    is what it parses anyway, so typed Parquet is handed over as text (dates as ISO days,
-    which is what the typed path keeps of a timestamp; NaN as missing, as it reads NaN).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cols = []
-    for col in table.columns:
-        t = col.type
-        try:
-            if pa.types.is_timestamp(t) or pa.types.is_date(t):
-                col = pc.strftime(col, format="%Y-%m-%d")
-            elif pa.types.is_floating(t):
-                col = pc.cast(pc.if_else(pc.is_nan(col), None, col), pa.string())
-            elif not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-                col = pc.cast(col, pa.string())
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            pass  # left typed: the validator reads such cells one by one
-        cols.append(col)
-    return pa.table(cols, names=table.column_names)
-
-
-def _validate_raw(
-    raw: pd.DataFrame,
+def _validate(
+    table,
     header: list[str],
     piece: Piece,
     allow_personal: bool,
@@ -301,9 +281,11 @@ def _validate_raw(
     # the validator then uses these numbers everywhere, in the rows listed inside a message
     # (personal data "in rows ...", "duplicate: row ...") as much as in each problem's row.
     # Shifting the problems' rows afterwards left those inner numbers counted within the piece.
-    local = np.arange(len(raw)) if rows is None else np.asarray(rows, dtype=np.int64)
-    report = validate_frame(
-        raw,
+    local = np.arange(table.num_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+    # Typed Parquet columns clean in every cell are taken typed; the rest (all of a spooled
+    # CSV piece, any column with a problem) are validated as text, as the whole file would be.
+    report = validate_table(
+        table,
         header,
         kind="cases",
         source=piece.name,
@@ -354,10 +336,8 @@ def read_piece(
     if rows is not None:
         table = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
     header = list(piece.header) if piece.header is not None else list(map(str, table.column_names))
-    raw = _as_text_table(table).to_pandas()
-    raw.columns = range(len(header))
     try:
-        return _validate_raw(raw, header, piece, allow_personal_columns, rows)
+        return _validate(table, header, piece, allow_personal_columns, rows)
     except InputError as exc:
         if isinstance(exc, PartitionError):
             raise

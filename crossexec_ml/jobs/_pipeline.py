@@ -300,7 +300,7 @@ def score_rows(
     ladder = ladder or LadderSettings()
     cases = cases.reset_index(drop=True)
     derived = derived_features(cases, model.flag_settings)
-    probs = model.predict_rungs(cases, derived=derived)
+    probs = _predict(model, cases, derived)
     rung = suggest_rung(probs, cases["ladder_stage"], ladder)
     ids = ["case_id", "as_of_date", "court_id", "team_id", "handler_id", "previous_handler_ids"]
     out = pd.concat([cases[ids], probs, rung], axis=1)
@@ -322,6 +322,26 @@ def score_rows(
     livelihood = cases.get("is_livelihood", pd.Series(False, index=cases.index))
     out["is_livelihood"] = livelihood.astype("boolean").fillna(False).astype(bool)
     return out[list(ROW_COLUMNS)]
+
+
+# Rows per call of the model when scoring: a case's probabilities do not depend on its batch,
+# and batches of this size ran about a quarter faster than 250,000 rows at once (the model's
+# working arrays stay small enough to be reused instead of fresh pages for every call).
+_PREDICT_ROWS = 65_536
+
+
+def _predict(model: CrossExecModel, cases: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+    """``model.predict_rungs`` on ``cases`` in batches of :data:`_PREDICT_ROWS` rows."""
+    if len(cases) <= _PREDICT_ROWS:
+        return model.predict_rungs(cases, derived=derived)
+    parts = [
+        model.predict_rungs(
+            cases.iloc[i : i + _PREDICT_ROWS], derived=derived.iloc[i : i + _PREDICT_ROWS]
+        )
+        for i in range(0, len(cases), _PREDICT_ROWS)
+    ]
+    values = np.vstack([p.to_numpy(dtype=float) for p in parts])
+    return pd.DataFrame(values, columns=parts[0].columns, index=cases.index)
 
 
 def _decided(

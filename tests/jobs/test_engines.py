@@ -100,7 +100,9 @@ def test_scores_of_a_case_do_not_depend_on_its_batch():
     np.testing.assert_array_equal(np.vstack(pieces), whole)
 
 
-def test_chunked_pandas_engine_equals_score_cases(setup):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_chunked_pandas_engine_equals_score_cases(setup, processes):
+    # processes=2: the pieces in two worker processes (the default from 200,000 rows on).
     root = setup["root"]
     run = score_partitioned(
         root / "model",
@@ -110,6 +112,7 @@ def test_chunked_pandas_engine_equals_score_cases(setup):
         explain_top=EXPLAIN,
         piece_rows=200,
         progress=False,
+        processes=processes,
     )
     assert (run.n_rows, run.n_parts) == (800, 6)
     got = read_scored_parts(root / "out-pandas")
@@ -154,19 +157,20 @@ def _bad_copy(setup, tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("engine", ["pandas", "dask"])
+@pytest.mark.parametrize("engine", ["pandas", "pandas-2p", "dask"])
 def test_invalid_partition_is_named_and_nothing_is_written(setup, tmp_path, engine, request):
     folder = _bad_copy(setup, tmp_path)
     client = request.getfixturevalue("dask_client") if engine == "dask" else None
-    with pytest.raises(PartitionError) as err:
+    with pytest.raises(PartitionError) as err:  # raised in a worker process for pandas-2p
         score_partitioned(
             setup["root"] / "model",
             folder,
             tmp_path / "out",
-            engine=engine,
+            engine=engine.split("-")[0],
             client=client,
             piece_rows=200,
             progress=False,
+            processes=2 if engine == "pandas-2p" else None,
         )
     msg = str(err.value)
     assert "b.parquet" in msg and "row 252" in msg and "debtor_type" in msg and "dragon" in msg
