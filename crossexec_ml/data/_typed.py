@@ -223,7 +223,7 @@ def validate_table(
     header: list[str] | None = None,
     *,
     kind: str = "cases",
-    source: str = "<table>",
+    source: str = "<Arrow table>",
     allow_personal_columns: bool | None = None,
     row_numbers: np.ndarray | None = None,
     check_keys: bool = True,
