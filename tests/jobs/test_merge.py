@@ -72,21 +72,13 @@ def test_merge_equals_reading_the_parts(setup, tmp_path, monkeypatch):
     )
 
 
+def _score_cli(setup, out) -> int:
+    return main(["score", "--model", str(setup["model"]), "--cases", str(setup["cases"]),
+                 "--out", str(out)])  # fmt: skip
+
+
 def test_cli_scores_a_large_file_through_the_merge(setup, tmp_path, monkeypatch, capsys):
-    assert (
-        main(
-            [
-                "score",
-                "--model",
-                str(setup["model"]),
-                "--cases",
-                str(setup["cases"]),
-                "--out",
-                str(tmp_path / "memory.parquet"),
-            ]
-        )
-        == 0
-    )
+    assert _score_cli(setup, tmp_path / "memory.parquet") == 0
     said_memory = capsys.readouterr().out
     monkeypatch.setattr(commands, "SCORE_STREAM_MB", 0)  # any CSV counts as large
     import crossexec_ml.jobs as jobs
@@ -97,20 +89,7 @@ def test_cli_scores_a_large_file_through_the_merge(setup, tmp_path, monkeypatch,
     monkeypatch.setattr(
         jobs, "score_to_file", lambda *a, **k: called.append(1) or original(*a, **k)
     )
-    assert (
-        main(
-            [
-                "score",
-                "--model",
-                str(setup["model"]),
-                "--cases",
-                str(setup["cases"]),
-                "--out",
-                str(tmp_path / "streamed.parquet"),
-            ]
-        )
-        == 0
-    )
+    assert _score_cli(setup, tmp_path / "streamed.parquet") == 0
     said_streamed = capsys.readouterr().out
     assert called == [1]
     pd.testing.assert_frame_equal(
