@@ -192,6 +192,12 @@ def test_a_double_click_records_one_decision(ws, tmp_path):
     assert all(b.disabled for b in ws.form.buttons.values())
     with Ledger(tmp_path / "ledger.sqlite", create=False) as ledger:
         assert ledger.n_rows == 1
+        recorded = ledger.rows(expand_scores=True).iloc[0]
+    # The decision records whether the list proposed the case (the follow-up's 提议但维持).
+    listed = ws.listed.set_index("case_id").loc[case]
+    assert recorded["candidate"] in (True, False)  # a true/false, not the text "True"
+    assert recorded["candidate"] == bool(listed["candidate"])
+    assert recorded["p_keep"] == pytest.approx(float(listed["p_keep"]))
     # Shown at once: the list's row, the recent decisions and the tile.
     assert "维持原承办" in ws.table.value
     assert case in ws.recent.value and "L007" in ws.recent.value
