@@ -189,7 +189,11 @@ def _print_list(n_rows: int, n_ranked: int, shown, out) -> None:
     """The lines ``score`` prints; ``shown`` holds at least the candidates and the band."""
     top = shown[shown["priority_rank"].notna() & shown["candidate"].astype(bool)]
     print(f"scored {n_rows} cases ({n_ranked} in the stalled cohort) -> {out}")
-    rungs = top["suggested_rung"].value_counts().reindex(top["suggested_rung"].cat.categories)
+    from crossexec_ml.settings import RUNGS
+
+    # Every rung, in ladder order, even when nothing is proposed (an empty merged list's
+    # category has no categories).
+    rungs = top["suggested_rung"].astype(str).value_counts().reindex(RUNGS, fill_value=0)
     print(
         f"  top {len(top)}: expected extra resolutions {top['uplift'].sum():.1f}; rungs: "
         + ", ".join(f"{r} {n}" for r, n in rungs.items())

@@ -63,12 +63,32 @@ def _column_as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
         if pa.types.is_timestamp(t) or pa.types.is_date(t):
             return pc.strftime(col, format="%Y-%m-%d")
         if pa.types.is_floating(t):
-            return pc.cast(pc.if_else(pc.is_nan(col), None, col), pa.string())
+            return _floats_as_text(col)
+        if pa.types.is_duration(t):
+            # As pandas prints it ("641 days 00:00:00"), so a duration is refused as a number
+            # the way read_cases refuses it, never read as a count of microseconds.
+            series = col.to_pandas()
+            return pa.chunked_array([pa.array(series.astype(str).where(series.notna(), None))])
         if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
             return pc.cast(col, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         pass  # left typed: the validator reads such cells one by one
     return col
+
+
+def _floats_as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Floats as a CSV holds them: whole numbers as digits, never ``1.3812345678e+10``.
+
+    Widened to float64 first (a float32 prints its rounded value; read_cases widens to the
+    exact double). A whole number below 2**53 is printed as an integer, so a mobile or ID
+    number stored as float (what pandas writes for an integer column with gaps) is seen by
+    the personal-data scan; NaN is missing.
+    """
+    col = pc.cast(col, pa.float64())
+    col = pc.if_else(pc.is_nan(col), None, col)
+    whole = pc.and_(pc.equal(pc.trunc(col), col), pc.less(pc.abs(col), float(2**53)))
+    digits = pc.cast(pc.cast(pc.if_else(whole, col, None), pa.int64()), pa.string())
+    return pc.if_else(whole, digits, pc.cast(col, pa.string()))
 
 
 def _numbers(col: pa.ChunkedArray) -> np.ndarray:
