@@ -274,17 +274,17 @@ def followup_html(result: FollowUp, lang: str = "zh") -> str:
         {"title": title, "header": list(frame.columns), "rows": frame.to_numpy().tolist()}
         for title, frame in followup_tables(result, lang).items()
     ]
+    counts = result.to_json()
+    note = t(
+        "followup.note", lang, n_cases=counts["n_cases"], n_corrections=len(result.corrections)
+    )
+    if counts["n_undecided"]:  # the sentence explains a row that only the runs can add
+        note += t("followup.note.undecided", lang, n_undecided=counts["n_undecided"])
     return render(
         "followup_page.html.j2",
         lang=lang,
         title=t("followup.title", lang),
-        note=t(
-            "followup.note",
-            lang,
-            n_cases=result.to_json()["n_cases"],
-            n_corrections=len(result.corrections),
-        )
-        + t("followup.note.undecided", lang, n_undecided=result.to_json()["n_undecided"]),
+        note=note,
         tables=tables,
     )
 

@@ -138,5 +138,7 @@ def test_the_follow_up_section_and_page_read_as_a_leader_reads_them(
         page.goto((run_with_followup["run"] / "followup.html").as_uri())
         body = page.inner_text("body")
         assert "交叉执行决定跟踪" in body and "终本（不计化解）" in body
+        # The note explains the undecided row, which only the runs' proposals add.
+        assert f"没有任何决定的案件（{result.to_json()['n_undecided']} 件）" in body
         assert not RAW.findall(body), RAW.findall(body)
         page.screenshot(path=str(SCREENSHOTS / f"followup-page-{width}x{height}.png"))

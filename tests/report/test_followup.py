@@ -51,6 +51,8 @@ def test_page_speaks_chinese_without_raw_codes(result):
     for code in RAW_CODES:
         assert code not in page, code
     assert "<script" not in page
+    # No run's proposals were given: no undecided row, so no sentence explaining one.
+    assert "提议未决定" not in page
 
 
 def test_written_as_json_xlsx_and_html(result, tmp_path):
