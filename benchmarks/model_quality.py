@@ -11,15 +11,19 @@ versions (``s_linear_0.2``) and the chosen model's priority list (``learner="aut
 with no truth) with what it chose; then AUC gap and calibration error against the truth; the
 fit time (selection included) on all rows; and the scoring throughput.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/model_quality.py [--sizes 20000]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/model_quality.py [--sizes 20000 6000]
         [--seeds 1 2 3] [--variants default divergent ...] [--learners] [--score-rows 1000000]
 
 ``--learners`` adds every candidate learner fitted as it is (slow: one back-test each).
 
 Targets (issue 15): on every variant at 20,000 rows the default priority list >= 0.75 of the
-oracle and above the p_cross ranking, AUC gap <= 0.025, calibration error <= 0.015; the chosen
-model wins or ties the fixed one; fit with selection and back-test under 60 s; scoring
->= 100,000 cases/s in memory on one thread.
+oracle and above the p_cross ranking, AUC gap <= 0.025, calibration error <= 0.015; at 6,000
+rows >= 0.68; the chosen model wins or ties the fixed one; fit with selection and back-test
+under 60 s; scoring >= 100,000 cases/s in memory on one thread. After the table of each size,
+a block prints every target per variant: met or MISSED on the mean over seeds, and how many
+seeds miss. "Above the p_cross ranking" is judged like for like, through the same rung rule,
+floors and vulnerability boost (the floors are the domain's, DOMAIN.md section 3; the raw
+p_cross list obeys none of them); the raw comparison is printed beside it.
 """
 
 from __future__ import annotations
@@ -124,7 +128,10 @@ def _decomposition(
       (the choice of cases alone);
     - ``p_cross_rules``: P(resolve | suggested rung) ranked through the product's own rules
       (cheapest close rung, ``min_gain``, floors, vulnerability boost), the like-for-like
-      comparison with the priority list: cases suggested ``keep`` score 0, as they gain 0.
+      comparison with the priority list: cases suggested ``keep`` score 0, as they gain 0;
+    - ``list_no_floors`` and ``p_cross_rules_no_floors``: the same two lists with the floors
+      and the vulnerability boost switched off (the rung rule kept), so what the floors cost
+      each list shows apart from what the ranking adds.
     """
     cases = pd.concat([c for c, _ in scored], ignore_index=True)
     probs = pd.concat([p for _, p in scored], ignore_index=True)
@@ -134,15 +141,22 @@ def _decomposition(
     oracle = np.sort(true_gain)[::-1][:k].sum()
     top, _ = _priority_list(cases, probs, k, LadderSettings())
     sug = suggest_rung(probs, cases["ladder_stage"])
+    sug["flag_long_unresolved"] = hard_bone_flags(cases)["flag_long_unresolved"].to_numpy()
     as_p = sug.assign(uplift=np.where(sug["suggested_rung"] != "keep", sug["p_cross"], 0.0))
-    as_p["flag_long_unresolved"] = hard_bone_flags(cases)["flag_long_unresolved"].to_numpy()
-    rank = priority_order(as_p, cases, replace(PrioritySettings(), capacity=k)).rank
-    top_p = np.flatnonzero(rank <= k)
-    rung_p = as_p["suggested_rung"].cat.codes.to_numpy()[top_p]
-    return {
-        "picks_true_rung": float(true_gain[top].sum() / oracle),
-        "p_cross_rules": float(truth_gain(tp, top_p, rung_p) / oracle),
-    }
+    codes = sug["suggested_rung"].cat.codes.to_numpy()
+    out = {"picks_true_rung": float(true_gain[top].sum() / oracle)}
+    no_floors = PrioritySettings(
+        livelihood_floor=0.0, long_unresolved_floor=0.0, vulnerability_boost=1.0
+    )
+    for name, frame, prio in (
+        ("p_cross_rules", as_p, PrioritySettings()),
+        ("p_cross_rules_no_floors", as_p, no_floors),
+        ("list_no_floors", sug, no_floors),
+    ):
+        rank = priority_order(frame, cases, replace(prio, capacity=k)).rank
+        chosen = np.flatnonzero(rank <= k)
+        out[name] = float(truth_gain(tp, chosen, codes[chosen]) / oracle)
+    return out
 
 
 def one_world(variant: str, n: int, seed: int, learners: bool) -> dict:
@@ -205,16 +219,25 @@ COLUMNS = (
     ("p_cross_rules", "p_cross rules"),
     ("auto_gain_list", "gain list**"),
     ("picks_true_rung", "picks@true rung"),
+    ("p_cross_rules_no_floors", "p_x rules nofl"),
+    ("list_no_floors", "list no floors"),
     ("fixed", "fixed s_lin0.2"),
     ("auto", "chosen (auto)"),
 )
+
+#: Issue 15's targets: (share of the oracle the list must reach, or None) per history size.
+SHARE_TARGET = {20000: 0.75, 6000: 0.68}
 
 
 def print_table(frame: pd.DataFrame, n: int) -> None:
     """Variants side by side: mean +- sd over seeds of each policy's share of the oracle."""
     extra = [(c, c.removeprefix("L:")) for c in frame.columns if c.startswith("L:")]
     cols = list(COLUMNS) + extra + [("auc_gap", "AUC gap"), ("ece_vs_truth", "ECE truth")]
-    print(f"== {n:,} historical rows; share of the oracle at 10% capacity, mean +- sd ==")
+    seeds = frame.groupby("variant")["seed"].nunique()
+    print(
+        f"== {n:,} historical rows, {seeds.min()}-{seeds.max()} seeds; share of the oracle at "
+        "10% capacity, mean +- sd =="
+    )
     print(f"{'variant':<20}" + "".join(f"{label:>17}" for _, label in cols))
     for variant, g in frame.groupby("variant", sort=False):
         cells = [f"{g[c].mean():.3f} +- {g[c].std(ddof=1):.3f}" for c, _ in cols]
@@ -222,8 +245,9 @@ def print_table(frame: pd.DataFrame, n: int) -> None:
         diff = g["auto"] - g["fixed"]
         print(
             f"{'':<20}chosen - fixed {diff.mean():+.3f} +- {diff.std(ddof=1):.3f}; chosen "
-            f"(per fit: 3 windows/final): {'; '.join(g['chosen'])}; fit {g['fit_s'].mean():.1f} s,"
-            f" back-test {g['backtest_s'].mean():.1f} s"
+            f"(per fit: 3 windows/final): {'; '.join(sorted(set(g['chosen'])))}; fit "
+            f"{g['fit_s'].mean():.1f} s (max {g['fit_s'].max():.1f}), back-test "
+            f"{g['backtest_s'].mean():.1f} s"
         )
     print("  * oldest idle first, each case given its true best rung (today's practice)")
     print(
@@ -232,8 +256,42 @@ def print_table(frame: pd.DataFrame, n: int) -> None:
         "     vulnerability boost (the gap between the two is the product's rules, not the model)\n"
         "  p_cross rules: P(resolve | suggested rung) ranked through the same rules and floors as\n"
         "     the priority list (like for like); picks@true rung: the priority list's cases, each\n"
-        "     given its true best rung (the choice of cases alone)\n"
+        "     given its true best rung (the choice of cases alone); p_x rules nofl and list no\n"
+        "     floors: the same two lists with the floors and the vulnerability boost off\n"
     )
+
+
+def print_targets(frame: pd.DataFrame, n: int) -> None:
+    """Each of issue 15's targets per variant: the mean over seeds, and the seeds that miss.
+
+    "Above ranking by its own P(resolve | cross)" is judged like for like (``p_cross rules``:
+    the same cheapest-rung rule, floors and boost; docs/design/model.md says why); the raw
+    ``p_cross`` list, which obeys neither, is printed beside it.
+    """
+    target = SHARE_TARGET.get(n)
+    print(f"== targets at {n:,} rows (mean over seeds; seeds that miss in brackets) ==")
+    for variant, g in frame.groupby("variant", sort=False):
+        k = len(g)
+        parts = []
+        if target is not None:
+            miss = int((g["auto"] < target).sum())
+            ok = "met" if g["auto"].mean() >= target else "MISSED"
+            parts.append(f"list {g['auto'].mean():.3f} >= {target}: {ok} [{miss}/{k}]")
+        d = g["auto"] - g["p_cross_rules"]
+        ok = "met" if d.mean() > 0 else "MISSED"
+        behind = int((d <= 0).sum())
+        parts.append(f"above p_cross like for like {d.mean():+.3f}: {ok} [{behind}/{k}]")
+        parts.append(f"(raw p_cross {(g['auto'] - g['p_cross']).mean():+.3f})")
+        if n >= 20000:
+            limits = (("auc_gap", 0.025, "AUC gap"), ("ece_vs_truth", 0.015, "ECE"))
+            for col, limit, label in limits:
+                ok = "met" if g[col].mean() <= limit else "MISSED"
+                over = int((g[col] > limit).sum())
+                parts.append(f"{label} {g[col].mean():.3f} <= {limit}: {ok} [{over}/{k}]")
+            ok = "met" if g["fit_s"].max() < 60 else "MISSED"
+            parts.append(f"fit {g['fit_s'].max():.1f} s < 60: {ok}")
+        print(f"  {variant:<19}" + "; ".join(parts))
+    print()
 
 
 def throughput(n_rows: int, seed: int, rounds: int = 7) -> dict:
@@ -317,10 +375,15 @@ def print_throughput(t: dict) -> None:
     )
 
 
+#: Seeds when ``--seeds`` is not given: a window of a small history is noisier (the list's
+#: sd over seeds is about 0.02 at 20,000 rows and 0.03-0.10 at 6,000), so more seeds there.
+DEFAULT_SEEDS = {20000: list(range(1, 9)), 6000: list(range(1, 16))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="*", default=[20000])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[20000, 6000])
+    ap.add_argument("--seeds", type=int, nargs="+", help="default: 1-8 at 20,000 rows, 1-15 below")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--learners", action="store_true", help="also every learner as it is")
     ap.add_argument("--score-rows", type=int, default=1_000_000)
@@ -329,8 +392,9 @@ def main() -> None:
     args = ap.parse_args()
     for n in args.sizes:
         rows = []
+        seeds = args.seeds or DEFAULT_SEEDS.get(n, DEFAULT_SEEDS[20000 if n >= 10000 else 6000])
         for variant in args.variants:
-            for seed in args.seeds:
+            for seed in seeds:
                 rows.append(one_world(variant, n, seed, args.learners))
                 print(
                     f"  [{variant} seed {seed}: auto {rows[-1]['auto']:.3f} fixed "
@@ -341,8 +405,9 @@ def main() -> None:
         if args.csv:
             frame.to_csv(args.csv.replace(".csv", f"_{n}.csv"), index=False)
         print_table(frame, n)
+        print_targets(frame, n)
     if args.score_rows:
-        print_throughput(throughput(args.score_rows, args.seeds[0], args.rounds))
+        print_throughput(throughput(args.score_rows, (args.seeds or [1])[0], args.rounds))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from crossexec_ml.jobs._pieces import (
     Piece,
     list_pieces,
     read_piece,
+    refuse_output_among_inputs,
     spool_pieces,
 )
 from crossexec_ml.jobs._pipeline import (
@@ -149,6 +150,7 @@ __all__ = [
     "read_run",
     "read_scored_parts",
     "reasons_for",
+    "refuse_output_among_inputs",
     "report_html",
     "rescore_cases",
     "run_rescore",

@@ -96,7 +96,7 @@ def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     else:
         files = [Path(f) for f in cases]
         where = "the given files"
-    files = [f for f in files if f.is_file() and not f.name.startswith((".", "_"))]
+    files = [f for f in files if f.is_file() and not _hidden(f, cases)]
     if not files:
         raise InputError(
             f"no Parquet files in {where}; pass a folder or a glob of .parquet files "
@@ -109,6 +109,65 @@ def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
             "it in one of those formats"
         )
     return files
+
+
+def _hidden(f: Path, cases: object) -> bool:
+    """A file named, or lying in a folder named, with a leading ``.`` or ``_`` below the input.
+
+    The convention of partitioned Parquet (``_SUCCESS``, ``_temporary``, ``.part.crc``); it
+    also keeps out the temporary parts folder (``.list.parquet.parts-*``) a killed
+    ``score --out FILE`` can leave beside its list, which would otherwise be read as cases.
+    """
+    if f.name.startswith((".", "_")):
+        return True
+    if isinstance(cases, str | os.PathLike) and Path(cases).is_dir():
+        inner = f.relative_to(Path(cases)).parts[:-1]
+        return any(part.startswith((".", "_")) for part in inner)
+    return False
+
+
+def refuse_output_among_inputs(
+    out: str | os.PathLike[str],
+    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> None:
+    """Refuse an output that the next run would read as cases.
+
+    A folder input means every ``*.parquet`` below it and a glob every file it matches, so
+    a list written inside the folder (or matching the glob) would be read back as a piece of
+    cases by the next run of the same command, a weekly job, and refused as invalid (or,
+    worse, scored). Call it before any work, so nothing is written.
+
+    Parameters
+    ----------
+    out : path-like
+        The output file or folder.
+    cases : path-like, glob or list of paths
+        As :func:`list_pieces`.
+
+    Raises
+    ------
+    InputError
+        Naming the output and the input folder or pattern, and what to do.
+    """
+    import fnmatch
+
+    if not isinstance(cases, str | os.PathLike):
+        return
+    src, dest = Path(cases), Path(out).resolve()
+    fix = "write the list outside it; nothing was written"
+    if src.is_dir():
+        if dest.is_relative_to(src.resolve()):
+            raise InputError(
+                f"{out} is inside the input folder {src}: the next run would read the list as "
+                f"cases; {fix}"
+            )
+    elif not src.is_file() and glob.has_magic(str(src)):
+        pattern = os.path.abspath(src)
+        if fnmatch.fnmatch(os.path.abspath(out), pattern) or fnmatch.fnmatch(str(dest), pattern):
+            raise InputError(
+                f"{out} matches the input pattern {src}: the next run would read the list as "
+                f"cases; {fix}"
+            )
 
 
 def list_pieces(

@@ -15,7 +15,8 @@ import pytest
 
 import crossexec_ml.jobs._engines as engines
 from crossexec_ml.data import make_cases, validate_file, validate_table, write_table
-from crossexec_ml.jobs import score, score_to_file, train
+from crossexec_ml.errors import InputError
+from crossexec_ml.jobs import list_pieces, score, score_partitioned, score_to_file, train
 
 _MONEY = ("amount_applied", "amount_outstanding", "amount_recovered_to_date", "deposit_balance")
 
@@ -221,31 +222,49 @@ def test_float_stored_handler_ids_differ_between_engine_and_read_cases(setup, tm
     assert validate_table(pq.read_table(src)).frame["handler_id"].iloc[0] == "12345678901"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (Python API only): a list written inside a"
-    " folder of input pieces is read as input by the next run",
-)
-def test_score_to_file_into_its_input_folder_fails_the_second_time(setup, tmp_path):
+def test_score_to_file_into_its_input_folder_is_refused_before_any_work(setup, tmp_path):
     """``score_to_file`` with a folder of Parquet pieces in and the list written inside that
-    folder works once, then reads its own list as input and fails.
+    folder used to work once, then read its own list as input and fail.
 
     ``score_to_file`` takes ``cases`` as ``score_partitioned`` does: a folder means every
-    ``*.parquet`` below it, recursively. The first run writes ``scored.parquet`` into the
-    folder; running the same call again (a nightly job) validates that scored list as a
-    piece of cases and stops with "scored.parquet: N problem(s) found" (its columns are not
-    the contract's). Likewise the temporary parts folder (``.scored.parquet.parts-*``) is made
-    inside the input folder: a run killed mid-way (no ``finally``) leaves parts there that the
-    recursive ``*.parquet`` listing of later runs would read as cases (not tested here).
+    ``*.parquet`` below it, recursively. The first run wrote ``scored.parquet`` into the
+    folder; the same call again (a nightly job) validated that list as a piece of cases. Now
+    the first run is refused, naming the folder, and writes nothing; a glob that would match
+    the list likewise. ``score_partitioned`` refuses a parts folder inside its input too.
     """
     folder = tmp_path / "export"
     folder.mkdir()
     write_table(setup["current"].iloc[:300], folder / "a.parquet")
     write_table(setup["current"].iloc[300:], folder / "b.parquet")
-    _, first = score_to_file(setup["model"], folder, folder / "scored.parquet", progress=False)
-    assert first.n_rows == 600
-    _, again = score_to_file(setup["model"], folder, folder / "scored.parquet", progress=False)
-    assert again.n_rows == 600
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    with pytest.raises(InputError, match="inside the input folder .*next run would read"):
+        score_to_file(setup["model"], folder, folder / "scored.parquet", progress=False)
+    with pytest.raises(InputError, match="matches the input pattern"):
+        score_to_file(
+            setup["model"], str(folder / "*.parquet"), folder / "scored.parquet", progress=False
+        )
+    with pytest.raises(InputError, match="inside the input folder"):
+        score_partitioned(setup["model"], folder, folder / "parts", progress=False)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+    # Beside the folder is fine, and the glob's list beside it does not match the pattern.
+    _, done = score_to_file(setup["model"], folder, tmp_path / "scored.parquet", progress=False)
+    assert done.n_rows == 600
+
+
+def test_parts_left_by_a_killed_run_are_not_read_as_cases(setup, tmp_path):
+    """A run killed mid-way (no ``finally``) leaves its hidden parts folder behind; with the
+    input folder as a parent of that folder, the recursive ``*.parquet`` listing of later runs
+    read those parts as cases. Files below a folder named with a leading ``.`` or ``_`` (the
+    partitioned-Parquet convention: ``_temporary``, ``.spark-staging``) are not input."""
+    folder = tmp_path / "export"
+    (folder / ".scored.parquet.parts-x1" / "parts").mkdir(parents=True)
+    (folder / "_temporary").mkdir()
+    write_table(setup["current"].iloc[:300], folder / "a.parquet")
+    write_table(setup["current"].iloc[:10], folder / "_temporary" / "b.parquet")
+    pq.write_table(
+        pa.table({"x": [1]}), folder / ".scored.parquet.parts-x1" / "parts" / "p.parquet"
+    )
+    assert [p.n_rows for p in list_pieces(folder)] == [300]
 
 
 def test_cli_summary_of_an_empty_proposal_differs_on_the_large_path(
