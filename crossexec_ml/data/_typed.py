@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crossexec_ml.data._coerce import DATE_RANGE, _as_text
+from crossexec_ml.data._coerce import _EXCEL_EPOCH, DATE_RANGE, _as_text
 from crossexec_ml.data._contract import ColumnSpec
 from crossexec_ml.data._report import ValidationReport
 from crossexec_ml.data._validate import (
@@ -202,6 +202,27 @@ def _typed_category(col: pa.ChunkedArray, spec: ColumnSpec, index: pd.Index) -> 
     return pd.Series(out, index=index)
 
 
+def _serial_days(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Whole numbers of a date column as the Excel dates ``read_cases`` reads them as.
+
+    An Excel date that lost its format is a serial day number (45352 is 2024-03-01); a
+    spreadsheet turned into Parquet keeps it as a number, and ``read_cases`` reads such a
+    cell as that date. Printed as text it would be refused (``'45352'``), so the same file
+    scored on a large path stopped with one problem per row. Other numbers stay numbers.
+    """
+    t = col.type
+    if not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+        return col
+    values = col.to_numpy(zero_copy_only=False).astype("float64")
+    serial = np.isfinite(values) & (values >= 1) & (values < 2958466)
+    serial &= np.floor(np.where(serial, values, 0)) == np.where(serial, values, 0)
+    text = _column_as_text(col).to_numpy(zero_copy_only=False).astype(object)
+    epoch = np.datetime64(_EXCEL_EPOCH.date(), "D")
+    days = epoch + values[serial].astype("int64").astype("timedelta64[D]")
+    text[serial] = np.datetime_as_string(days, unit="D").astype(object)
+    return pa.chunked_array([pa.array(text, type=pa.string(), from_pandas=True)])
+
+
 def _typed_column(
     col: pa.ChunkedArray, spec: ColumnSpec, kind: str, index: pd.Index
 ) -> pd.Series | None:
@@ -289,7 +310,12 @@ def validate_table(
                 typed[pos] = col
     rest = [pos for pos in range(table.num_columns) if pos not in typed]
     if rest:
-        raw = table_as_text(table.select(rest)).to_pandas()
+        chosen = table.select(rest)
+        for i, pos in enumerate(rest):
+            spec = contract.columns.get(mapping.get(pos, ""))
+            if spec is not None and spec.dtype == "date":
+                chosen = chosen.set_column(i, chosen.field(i).name, _serial_days(chosen.column(i)))
+        raw = table_as_text(chosen).to_pandas()
         raw.columns = rest
     else:
         raw = pd.DataFrame(index=index)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import functools
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data._coerce import _as_text, _coerce
+from crossexec_ml.data._coerce import _as_text, _coerce, _fmt_cell
 from crossexec_ml.data._contract import (
     OUTPUT_LABELS,
     ColumnSpec,
@@ -109,7 +110,16 @@ def _map_header(
 
 
 def _shown(text: object, limit: int = 60) -> str:
-    """A cell or header as a message may show it: personal numbers masked, then shortened."""
+    """A cell or header as a message may show it: personal numbers masked, then shortened.
+
+    A typed cell is shown as a CSV export holds it (a whole float as digits, a date at
+    midnight as its day), so the same bad cell reads alike from a CSV, an XLSX and a Parquet
+    file, and whether ``read_cases`` or a piece of the large path met it.
+    """
+    if isinstance(text, float | np.floating):
+        text = _fmt_cell(text)
+    elif isinstance(text, datetime.datetime) and text.time() == datetime.time(0):
+        text = text.strftime("%Y-%m-%d")
     shown = mask_text(text)
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 

@@ -1,8 +1,9 @@
 """Attack on the province-scale merge (typed Parquet validation, k-way merge, worker processes).
 
-Each test reproduces one finding and FAILS while the defect stands; the package code was not
-changed. Small inputs only: the large paths are forced with ``piece_rows``, small Parquet row
-groups and ``_PART_ROW_GROUP``, as ``tests/jobs/test_merge.py`` does.
+Each test reproduces one finding and failed while the defect stood; every finding is now
+fixed and its test asserts the fixed behaviour. Small inputs only: the large paths are
+forced with ``piece_rows``, small Parquet row groups and ``_PART_ROW_GROUP``, as
+``tests/jobs/test_merge.py`` does.
 """
 
 from __future__ import annotations
@@ -62,13 +63,9 @@ def test_float32_parquet_scores_differently_through_the_merge(setup, tmp_path, m
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the engines quote a typed cell as Arrow"
-    " prints it ('-1'), read_cases as pandas does ('-1.0')",
-)
-def test_typed_parquet_problem_shows_another_value_than_read_cases(setup, tmp_path):
-    """The same bad cell of a Parquet file is quoted differently by the two readers.
+def test_typed_parquet_problem_quoted_alike_by_both_readers(setup, tmp_path):
+    """The same bad cell of a Parquet file was quoted differently by the two readers (fixed:
+    a typed cell is shown as a CSV holds it, ``'-1'`` and ``'9999-01-01'``).
 
     ``validate_file``/``read_cases`` (``crossexec validate``, ``score`` on a small file) quote
     a float64 cell of -1.0 as ``'-1.0'`` and a timestamp of year 9999 as
@@ -91,6 +88,7 @@ def test_typed_parquet_problem_shows_another_value_than_read_cases(setup, tmp_pa
     by_table = validate_table(pq.read_table(src), source=src.name)
     assert by_file.n_problems == by_table.n_problems == 2
     assert [str(p) for p in by_table.problems] == [str(p) for p in by_file.problems]
+    assert [p.value for p in by_file.problems] == ["9999-01-01", "-1"]
 
 
 def test_mobile_number_in_a_float_stored_count_column_is_not_found(setup, tmp_path):
@@ -124,14 +122,9 @@ def test_mobile_number_in_a_float_stored_count_column_is_not_found(setup, tmp_pa
     assert report.personal_columns == ["n_related_cases (同一被执行人未结案件数)"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: integer day numbers in a date column of a Parquet file"
-    " are read as Excel dates by read_cases, refused by the engines",
-)
-def test_excel_serial_dates_in_parquet_refused_only_by_the_large_path(setup, tmp_path):
-    """Dates stored as Excel serial day numbers in Parquet are read by ``score`` but refused,
-    every row, by ``score_to_file``.
+def test_excel_serial_dates_in_parquet_read_alike_by_both_paths(setup, tmp_path):
+    """Dates stored as Excel serial day numbers in Parquet were read by ``score`` but refused,
+    every row, by ``score_to_file`` (fixed: ``validate_table`` reads them as ``read_cases``).
 
     ``read_cases`` hands the int64 column to the date parser as numbers, and a whole number
     is read as an Excel serial day (45352 -> 2024-03-01), so the small file scores. The
@@ -152,6 +145,19 @@ def test_excel_serial_dates_in_parquet_refused_only_by_the_large_path(setup, tmp
     pd.testing.assert_frame_equal(
         pd.read_parquet(merged.path), pd.read_parquet(whole), check_exact=True
     )
+    # A fraction of a day, a missing cell and a serial before the plausible range: the same
+    # problems (row and column) from both readers.
+    odd = frame.head(20).astype({"filing_date": "float64"})
+    odd.loc[2, "filing_date"] = 45352.5
+    odd.loc[3, "filing_date"] = np.nan
+    odd.loc[4, "filing_date"] = 3.0
+    bad = tmp_path / "odd.parquet"
+    pq.write_table(pa.Table.from_pandas(odd, preserve_index=False), bad)
+    by_file = validate_file(bad)
+    by_table = validate_table(pq.read_table(bad), source=bad.name)
+    assert by_file.n_problems == by_table.n_problems == 3
+    where = [(p.row, p.column) for p in by_file.problems]
+    assert [(p.row, p.column) for p in by_table.problems] == where
 
 
 def test_timedelta_idle_days_read_as_microseconds_by_validate_table(setup):

@@ -1,7 +1,10 @@
 """The validator as it was before step 6 (cell by cell), kept frozen for the differential test.
 
 A copy of ``crossexec_ml/data/_validate.py`` at commit ac159b8, unchanged but for this
-docstring; ``test_vectorised_validation.py`` feeds it and the vectorised validator the same
+docstring and one later, deliberate change it follows: ``_shown`` quotes a typed cell as a CSV
+holds it (a whole float as digits, a date at midnight as its day), so a Parquet file's bad cell
+reads alike from ``read_cases`` and from a piece of the large path.
+``test_vectorised_validation.py`` feeds it and the vectorised validator the same
 hostile tables and compares every problem, warning and typed cell. Not used by the package.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import functools
 import re
 from collections.abc import Iterator
@@ -142,6 +146,10 @@ def _map_header(
 
 def _shown(text: object, limit: int = 60) -> str:
     """A cell or header as a message may show it: personal numbers masked, then shortened."""
+    if isinstance(text, float | np.floating):
+        text = _fmt_cell(text)
+    elif isinstance(text, datetime.datetime) and text.time() == datetime.time(0):
+        text = text.strftime("%Y-%m-%d")
     shown = mask_text(text)
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
