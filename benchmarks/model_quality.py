@@ -145,6 +145,12 @@ def _decomposition(
     as_p = sug.assign(uplift=np.where(sug["suggested_rung"] != "keep", sug["p_cross"], 0.0))
     codes = sug["suggested_rung"].cat.codes.to_numpy()
     out = {"picks_true_rung": float(true_gain[top].sum() / oracle)}
+    # Ranking by the *true* P(resolve | best rung): how close a p_cross list can come to the
+    # oracle in this world at all, hence how much a gain ranking can beat it by.
+    true_rung = best_allowed_gain(tp, cases["ladder_stage"])[1]
+    true_p = tp[np.arange(len(tp)), true_rung]
+    by_p = rank_order(true_p, cases)[:k]
+    out["true_p_cross"] = float(truth_gain(tp, by_p, true_rung[by_p]) / oracle)
     no_floors = PrioritySettings(
         livelihood_floor=0.0, long_unresolved_floor=0.0, vulnerability_boost=1.0
     )
@@ -219,6 +225,7 @@ COLUMNS = (
     ("p_cross_rules", "p_cross rules"),
     ("auto_gain_list", "gain list**"),
     ("picks_true_rung", "picks@true rung"),
+    ("true_p_cross", "true p_cross***"),
     ("p_cross_rules_no_floors", "p_x rules nofl"),
     ("list_no_floors", "list no floors"),
     ("fixed", "fixed s_lin0.2"),
@@ -258,6 +265,9 @@ def print_table(frame: pd.DataFrame, n: int) -> None:
         "     the priority list (like for like); picks@true rung: the priority list's cases, each\n"
         "     given its true best rung (the choice of cases alone); p_x rules nofl and list no\n"
         "     floors: the same two lists with the floors and the vulnerability boost off\n"
+        "  *** ranking by the true P(resolve | best rung), each case at its true best rung: how\n"
+        "     close any p_cross list comes to the oracle in this world, so how much room a gain\n"
+        "     ranking has to beat it\n"
     )
 
 

@@ -9,6 +9,7 @@ message names the input file and its row (the header is row 1).
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Sequence
@@ -149,8 +150,6 @@ def refuse_output_among_inputs(
     InputError
         Naming the output and the input folder or pattern, and what to do.
     """
-    import fnmatch
-
     if not isinstance(cases, str | os.PathLike):
         return
     src, dest = Path(cases), Path(out).resolve()
@@ -162,12 +161,32 @@ def refuse_output_among_inputs(
                 f"cases; {fix}"
             )
     elif not src.is_file() and glob.has_magic(str(src)):
-        pattern = os.path.abspath(src)
-        if fnmatch.fnmatch(os.path.abspath(out), pattern) or fnmatch.fnmatch(str(dest), pattern):
-            raise InputError(
-                f"{out} matches the input pattern {src}: the next run would read the list as "
-                f"cases; {fix}"
-            )
+        pattern = Path(os.path.abspath(src)).parts
+        # The path itself, and a folder output's parts (part-00000.parquet).
+        for path in (Path(os.path.abspath(out)), dest):
+            for p in (path, path / "part-00000.parquet"):
+                if _glob_matches(p.parts, pattern):
+                    raise InputError(
+                        f"{out} matches the input pattern {src}: the next run would read the "
+                        f"list as cases; {fix}"
+                    )
+
+
+def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether :func:`glob.glob` with ``recursive=True`` would list the path ``parts``.
+
+    Component by component (a ``*`` never crosses a ``/``), ``**`` for any number of folders;
+    Python 3.13's ``glob.translate`` does this, but the package supports 3.11.
+    """
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_glob_matches(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return (
+        bool(parts)
+        and fnmatch.fnmatchcase(parts[0], pattern[0])
+        and _glob_matches(parts[1:], pattern[1:])
+    )
 
 
 def list_pieces(

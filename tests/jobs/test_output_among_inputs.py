@@ -1,0 +1,46 @@
+"""An output the next run would read as cases is refused (``refuse_output_among_inputs``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossexec_ml.errors import InputError
+from crossexec_ml.jobs import refuse_output_among_inputs
+
+
+@pytest.mark.parametrize(
+    ("out", "pattern", "refused"),
+    [
+        ("exp/x.parquet", "exp/*.parquet", True),  # the list matches the glob
+        ("exp/scored", "exp/*.parquet", False),  # a parts folder below: '*' stays in exp/
+        ("exp/scored", "exp/**/*.parquet", True),  # ... unless the glob is recursive
+        ("exp/a/b/x.parquet", "exp/**/*.parquet", True),
+        ("exp/x.csv", "exp/*.parquet", False),
+        ("exp/x.csv", "exp/*", True),
+        ("other/x.parquet", "exp/*.parquet", False),
+        ("exp-2/x.parquet", "exp-?/*.parquet", True),
+    ],
+)
+def test_a_glob_input_refuses_an_output_it_would_list(tmp_path, monkeypatch, out, pattern, refused):
+    monkeypatch.chdir(tmp_path)
+    if refused:
+        with pytest.raises(InputError, match="matches the input pattern .*nothing was written"):
+            refuse_output_among_inputs(out, pattern)
+    else:
+        refuse_output_among_inputs(out, pattern)
+
+
+def test_a_folder_input_refuses_any_output_inside_it(tmp_path):
+    folder = tmp_path / "export"
+    (folder / "sub").mkdir(parents=True)
+    for out in (folder / "x.parquet", folder / "sub" / "scored", folder / "list.csv"):
+        with pytest.raises(InputError, match="inside the input folder"):
+            refuse_output_among_inputs(out, folder)
+    # Relative spelling of the same place, and a symlink into it, are the same place.
+    (tmp_path / "link").symlink_to(folder)
+    with pytest.raises(InputError, match="inside the input folder"):
+        refuse_output_among_inputs(tmp_path / "link" / "x.parquet", folder)
+    refuse_output_among_inputs(tmp_path / "x.parquet", folder)
+    refuse_output_among_inputs(tmp_path / "export-2" / "x.parquet", folder)
+    # A single file or a list of files reads nothing else.
+    refuse_output_among_inputs(tmp_path / "x.parquet", [folder / "a.parquet"])
