@@ -8,10 +8,11 @@ the contract's (numbers, true/false, dates, a dictionary of allowed values) is c
 typed values directly, and taken as it is when every cell passes: what the text path would give
 for such a column is that same column.
 
-Only the all-clean case is decided here. A column with any cell the text path would flag (a
+Only the all-clean case is decided here. A column with any cell the validator would flag (a
 value below the minimum, a blank required cell, a date outside the plausible range, a number of
 ten digits or more that may be a telephone or ID number, an unlisted category) or of a type not
-handled here goes through the text path unchanged, so every message is the one it gave before
+handled here goes to the validator as ``read_cases`` hands it a Parquet file's column
+(``to_pandas``), so every message is the one ``crossexec validate`` gives for the same file
 (``tests/data/test_typed_validation.py`` compares the two on hostile typed tables).
 """
 
@@ -22,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crossexec_ml.data._coerce import _EXCEL_EPOCH, DATE_RANGE, _as_text
+from crossexec_ml.data._coerce import DATE_RANGE, _as_text
 from crossexec_ml.data._contract import ColumnSpec
 from crossexec_ml.data._report import ValidationReport
 from crossexec_ml.data._validate import (
@@ -202,27 +203,6 @@ def _typed_category(col: pa.ChunkedArray, spec: ColumnSpec, index: pd.Index) -> 
     return pd.Series(out, index=index)
 
 
-def _serial_days(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Whole numbers of a date column as the Excel dates ``read_cases`` reads them as.
-
-    An Excel date that lost its format is a serial day number (45352 is 2024-03-01); a
-    spreadsheet turned into Parquet keeps it as a number, and ``read_cases`` reads such a
-    cell as that date. Printed as text it would be refused (``'45352'``), so the same file
-    scored on a large path stopped with one problem per row. Other numbers stay numbers.
-    """
-    t = col.type
-    if not (pa.types.is_integer(t) or pa.types.is_floating(t)):
-        return col
-    values = col.to_numpy(zero_copy_only=False).astype("float64")
-    serial = np.isfinite(values) & (values >= 1) & (values < 2958466)
-    serial &= np.floor(np.where(serial, values, 0)) == np.where(serial, values, 0)
-    text = _column_as_text(col).to_numpy(zero_copy_only=False).astype(object)
-    epoch = np.datetime64(_EXCEL_EPOCH.date(), "D")
-    days = epoch + values[serial].astype("int64").astype("timedelta64[D]")
-    text[serial] = np.datetime_as_string(days, unit="D").astype(object)
-    return pa.chunked_array([pa.array(text, type=pa.string(), from_pandas=True)])
-
-
 def _typed_column(
     col: pa.ChunkedArray, spec: ColumnSpec, kind: str, index: pd.Index
 ) -> pd.Series | None:
@@ -310,12 +290,12 @@ def validate_table(
                 typed[pos] = col
     rest = [pos for pos in range(table.num_columns) if pos not in typed]
     if rest:
-        chosen = table.select(rest)
-        for i, pos in enumerate(rest):
-            spec = contract.columns.get(mapping.get(pos, ""))
-            if spec is not None and spec.dtype == "date":
-                chosen = chosen.set_column(i, chosen.field(i).name, _serial_days(chosen.column(i)))
-        raw = table_as_text(chosen).to_pandas()
+        # As read_cases reads a Parquet file (``to_pandas``), so every bad cell is quoted,
+        # and every odd value (a serial day number in a date column, a float-stored phone
+        # number, a timestamp with a time of day) read, exactly as ``crossexec validate``
+        # and the in-memory ``score`` do on the same file.
+        picked = pa.table([table.column(pos) for pos in rest], names=[str(p) for p in rest])
+        raw = picked.to_pandas(ignore_metadata=True)
         raw.columns = rest
     else:
         raw = pd.DataFrame(index=index)

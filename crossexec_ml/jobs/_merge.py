@@ -259,7 +259,7 @@ def score_to_file(
         raise InputError(f"{dest.name}: a large list is written as .csv or .parquet")
     inputs = list(cases) if not isinstance(cases, str | os.PathLike) else [cases]
     refuse_overwriting_inputs(dest, *inputs, model_dir, options.get("ledger_path"))
-    refuse_output_among_inputs(dest, cases)
+    refuse_output_among_inputs(dest, cases, folder=False)
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.parts-", dir=dest.parent))
     try:

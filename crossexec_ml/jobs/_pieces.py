@@ -97,7 +97,8 @@ def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     else:
         files = [Path(f) for f in cases]
         where = "the given files"
-    files = [f for f in files if f.is_file() and not _hidden(f, cases)]
+    root = _input_root(cases)
+    files = [f for f in files if f.is_file() and not _hidden(f, root)]
     if not files:
         raise InputError(
             f"no Parquet files in {where}; pass a folder or a glob of .parquet files "
@@ -112,31 +113,61 @@ def _input_files(cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     return files
 
 
-def _hidden(f: Path, cases: object) -> bool:
+def _input_root(cases: object) -> Path | None:
+    """The folder an input is listed below: a folder input itself, a glob's leading folders
+    without wildcards; None for a file or a list of files."""
+    if not isinstance(cases, str | os.PathLike):
+        return None
+    p = Path(cases)
+    if p.is_dir():
+        return p
+    if p.is_file() or not glob.has_magic(str(p)):
+        return None
+    fixed = _leading_fixed(p.parts)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _leading_fixed(parts: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        out.append(part)
+    return out
+
+
+def _hidden(f: Path, root: Path | None) -> bool:
     """A file named, or lying in a folder named, with a leading ``.`` or ``_`` below the input.
 
     The convention of partitioned Parquet (``_SUCCESS``, ``_temporary``, ``.part.crc``); it
     also keeps out the temporary parts folder (``.list.parquet.parts-*``) a killed
     ``score --out FILE`` can leave beside its list, which would otherwise be read as cases.
+    Folders above the input (``/srv/_data/export``) do not count.
     """
     if f.name.startswith((".", "_")):
         return True
-    if isinstance(cases, str | os.PathLike) and Path(cases).is_dir():
-        inner = f.relative_to(Path(cases)).parts[:-1]
-        return any(part.startswith((".", "_")) for part in inner)
-    return False
+    if root is None:
+        return False
+    try:
+        inner = f.relative_to(root).parts[:-1]
+    except ValueError:
+        return False
+    return any(part.startswith((".", "_")) for part in inner)
 
 
 def refuse_output_among_inputs(
     out: str | os.PathLike[str],
     cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    folder: bool = True,
 ) -> None:
     """Refuse an output that the next run would read as cases.
 
     A folder input means every ``*.parquet`` below it and a glob every file it matches, so
     a list written inside the folder (or matching the glob) would be read back as a piece of
     cases by the next run of the same command, a weekly job, and refused as invalid (or,
-    worse, scored). Call it before any work, so nothing is written.
+    worse, scored). Call it before any work, so nothing is written. What the listing skips
+    (a name, or a folder below the input, starting with ``.`` or ``_``) is allowed.
 
     Parameters
     ----------
@@ -144,31 +175,40 @@ def refuse_output_among_inputs(
         The output file or folder.
     cases : path-like, glob or list of paths
         As :func:`list_pieces`.
+    folder : bool
+        ``out`` is a folder of ``part-NNNNN.parquet`` files (else one file).
 
     Raises
     ------
     InputError
         Naming the output and the input folder or pattern, and what to do.
     """
-    if not isinstance(cases, str | os.PathLike):
+    root = _input_root(cases)
+    if root is None:
         return
-    src, dest = Path(cases), Path(out).resolve()
-    fix = "write the list outside it; nothing was written"
-    if src.is_dir():
-        if dest.is_relative_to(src.resolve()):
-            raise InputError(
-                f"{out} is inside the input folder {src}: the next run would read the list as "
-                f"cases; {fix}"
-            )
-    elif not src.is_file() and glob.has_magic(str(src)):
-        pattern = Path(os.path.abspath(src)).parts
-        # The path itself, and a folder output's parts (part-00000.parquet).
-        for path in (Path(os.path.abspath(out)), dest):
-            for p in (path, path / "part-00000.parquet"):
-                if _glob_matches(p.parts, pattern):
+    src = Path(cases)  # type: ignore[arg-type]
+    is_glob = not src.is_dir()
+    rest = src.parts[len(_leading_fixed(src.parts)) :] if is_glob else ()
+    written = [Path(out)] + ([Path(out) / "part-00000.parquet"] if folder else [])
+    # Compared as spelled and with symlinks resolved, on both sides.
+    for base in {Path(os.path.abspath(root)), root.resolve()}:
+        for path in written:
+            for spelled in {Path(os.path.abspath(path)), path.resolve()}:
+                try:
+                    below = spelled.relative_to(base)
+                except ValueError:
+                    continue
+                if _hidden(spelled, base):
+                    continue
+                if is_glob and _glob_matches(below.parts, rest):
                     raise InputError(
                         f"{out} matches the input pattern {src}: the next run would read the "
-                        f"list as cases; {fix}"
+                        "list as cases; write the list elsewhere; nothing was written"
+                    )
+                if not is_glob and spelled.name.endswith(".parquet"):  # rglob('*.parquet')
+                    raise InputError(
+                        f"{out} is inside the input folder {src}: the next run would read the "
+                        "list as cases; write the list outside it; nothing was written"
                     )
 
 
@@ -176,17 +216,20 @@ def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     """Whether :func:`glob.glob` with ``recursive=True`` would list the path ``parts``.
 
     Component by component (a ``*`` never crosses a ``/``), ``**`` for any number of folders;
-    Python 3.13's ``glob.translate`` does this, but the package supports 3.11.
+    a name starting with ``.`` only where the pattern's component starts with ``.``, as glob
+    lists it. Python 3.13's ``glob.translate`` does this; the package supports 3.11.
     """
     if not pattern:
         return not parts
     if pattern[0] == "**":
-        return any(_glob_matches(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
-    return (
-        bool(parts)
-        and fnmatch.fnmatchcase(parts[0], pattern[0])
-        and _glob_matches(parts[1:], pattern[1:])
-    )
+        return any(
+            _glob_matches(parts[i:], pattern[1:])
+            for i in range(len(parts) + 1)
+            if not any(p.startswith(".") for p in parts[:i])
+        )
+    if not parts or (parts[0].startswith(".") and not pattern[0].startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], pattern[0]) and _glob_matches(parts[1:], pattern[1:])
 
 
 def list_pieces(

@@ -1,10 +1,11 @@
-"""Typed Parquet validated on its typed columns against the same table validated as text.
+"""Typed Parquet validated on its typed columns against the same table as read_cases reads it.
 
 ``validate_table`` takes a column of the contract's Arrow type as it is when every cell is
-clean, and leaves any other column to the text path. Differential tests: the same hostile
-typed tables go through ``validate_table`` and through ``validate_frame`` on their text form
-(what the engines did before), and must give the same problems (row, column, masked value,
-fix, order), count, warnings, personal-data findings and typed frame.
+clean, and leaves any other column to the validator as ``read_cases`` hands it a Parquet file
+(``to_pandas``). Differential tests: the same hostile typed tables go through
+``validate_table`` and through ``validate_frame`` on ``to_pandas`` (what ``crossexec validate``
+and the in-memory ``score`` do with the file), and must give the same problems (row, column,
+masked value, fix, order), count, warnings, personal-data findings and typed frame.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import pytest
 from crossexec_ml.data import (
     cases_contract,
     make_cases,
-    table_as_text,
     validate_frame,
     validate_table,
 )
@@ -29,15 +29,16 @@ def current() -> pd.DataFrame:
     return make_cases(n_history=0, n_current=300, seed=3).current
 
 
-def as_text_report(table: pa.Table, header: list[str], **kw):
-    raw = table_as_text(table).to_pandas()
+def as_read_report(table: pa.Table, header: list[str], **kw):
+    """What ``validate_file`` does with the same table saved as Parquet."""
+    raw = table.to_pandas(ignore_metadata=True)
     raw.columns = range(len(header))
     return validate_frame(raw, header, source="t.parquet", **kw)
 
 
 def same_report(table: pa.Table, header: list[str] | None = None, **kw):
     header = header or list(table.column_names)
-    old = as_text_report(table, header, **kw)
+    old = as_read_report(table, header, **kw)
     new = validate_table(table, header, source="t.parquet", **kw)
     assert [str(p) for p in new.problems] == [str(p) for p in old.problems]
     assert new.n_problems == old.n_problems

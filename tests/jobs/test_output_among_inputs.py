@@ -42,5 +42,11 @@ def test_a_folder_input_refuses_any_output_inside_it(tmp_path):
         refuse_output_among_inputs(tmp_path / "link" / "x.parquet", folder)
     refuse_output_among_inputs(tmp_path / "x.parquet", folder)
     refuse_output_among_inputs(tmp_path / "export-2" / "x.parquet", folder)
+    # One output file (score_to_file): a CSV is not listed by a folder input, a Parquet is.
+    refuse_output_among_inputs(folder / "list.csv", folder, folder=False)
+    with pytest.raises(InputError, match="inside the input folder"):
+        refuse_output_among_inputs(folder / "list.parquet", folder, folder=False)
+    # Below a '.' or '_' folder of the input nothing is read, so nothing is refused.
+    refuse_output_among_inputs(folder / "_scored", folder)
     # A single file or a list of files reads nothing else.
     refuse_output_among_inputs(tmp_path / "x.parquet", [folder / "a.parquet"])
