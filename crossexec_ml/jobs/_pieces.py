@@ -210,6 +210,19 @@ def refuse_output_among_inputs(
                         f"{out} is inside the input folder {src}: the next run would read the "
                         "list as cases; write the list outside it; nothing was written"
                     )
+    if is_glob and len(rest) > 1 and "**" not in rest:
+        # A wildcard folder that is a symlink (exp/* with exp/a -> elsewhere): the folders the
+        # glob lists today, resolved, against where the list goes.
+        for folder_now in glob.glob(str(src.parent)):
+            target = Path(folder_now).resolve()
+            for path in written:
+                resolved = path.resolve()
+                if resolved.parent == target and _glob_matches((resolved.name,), rest[-1:]):
+                    raise InputError(
+                        f"{out} matches the input pattern {src} (through {folder_now}): the "
+                        "next run would read the list as cases; write the list elsewhere; "
+                        "nothing was written"
+                    )
 
 
 def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:

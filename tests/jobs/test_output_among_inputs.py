@@ -50,3 +50,16 @@ def test_a_folder_input_refuses_any_output_inside_it(tmp_path):
     refuse_output_among_inputs(folder / "_scored", folder)
     # A single file or a list of files reads nothing else.
     refuse_output_among_inputs(tmp_path / "x.parquet", [folder / "a.parquet"])
+
+
+def test_a_glob_through_a_symlinked_wildcard_folder_refuses_the_list(tmp_path, monkeypatch):
+    """``exp/*/*.parquet`` with ``exp/a`` a link to ``real``: a list written in ``real`` is
+    listed by the next run as ``exp/a/list.parquet``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "exp" / "a").symlink_to(tmp_path / "real")
+    with pytest.raises(InputError, match="through exp/a"):
+        refuse_output_among_inputs("real/list.parquet", "exp/*/*.parquet", folder=False)
+    refuse_output_among_inputs("real/list.csv", "exp/*/*.parquet", folder=False)
+    refuse_output_among_inputs("elsewhere/list.parquet", "exp/*/*.parquet", folder=False)
