@@ -43,7 +43,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossexec_ml.data import refuse_overwriting_inputs
 from crossexec_ml.decide import PriorityOrder, ledger_decisions
 from crossexec_ml.errors import InputError
 from crossexec_ml.jobs._pieces import (
@@ -51,9 +50,9 @@ from crossexec_ml.jobs._pieces import (
     PartitionError,
     Piece,
     _input_files,
+    _refuse_unsafe_output,
     list_pieces,
     read_piece,
-    refuse_output_among_inputs,
 )
 from crossexec_ml.jobs._pipeline import (
     EXPLAIN_TOP,
@@ -647,9 +646,7 @@ def score_partitioned(
         explore_seed=explore_seed,
     )
     _input_files(cases)  # refuse a missing or foreign input before any work
-    inputs = list(cases) if not isinstance(cases, str | os.PathLike) else [cases]
-    refuse_overwriting_inputs(out_dir, *inputs, model_dir, ledger_path)
-    refuse_output_among_inputs(out_dir, cases)
+    _refuse_unsafe_output(out_dir, cases, model_dir, ledger_path, folder=True)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     decisions = ledger_decisions(ledger_path) if ledger_path is not None else None

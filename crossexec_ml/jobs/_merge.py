@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from crossexec_ml.data import refuse_overwriting_inputs, write_batches
+from crossexec_ml.data import write_batches
 from crossexec_ml.errors import InputError
 from crossexec_ml.jobs._engines import ScaleRun, score_partitioned
-from crossexec_ml.jobs._pieces import refuse_output_among_inputs
+from crossexec_ml.jobs._pieces import _refuse_unsafe_output
 
 # Rows written per row group of the merged file: fewer, larger groups than the parts'.
 _OUT_ROWS = 65_536
@@ -257,9 +257,7 @@ def score_to_file(
     dest = Path(out_path)
     if dest.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"{dest.name}: a large list is written as .csv or .parquet")
-    inputs = list(cases) if not isinstance(cases, str | os.PathLike) else [cases]
-    refuse_overwriting_inputs(dest, *inputs, model_dir, options.get("ledger_path"))
-    refuse_output_among_inputs(dest, cases, folder=False)
+    _refuse_unsafe_output(dest, cases, model_dir, options.get("ledger_path"), folder=False)
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.parts-", dir=dest.parent))
     try:

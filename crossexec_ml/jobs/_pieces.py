@@ -21,6 +21,7 @@ import pandas as pd
 
 from crossexec_ml.data import (
     ValidationError,
+    refuse_overwriting_inputs,
     table_as_text,
     validate_frame,
     validate_table,
@@ -223,6 +224,19 @@ def refuse_output_among_inputs(
                         "next run would read the list as cases; write the list elsewhere; "
                         "nothing was written"
                     )
+
+
+def _refuse_unsafe_output(
+    out: str | os.PathLike[str],
+    cases: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *also_read: str | os.PathLike[str] | None,
+    folder: bool,
+) -> None:
+    """Both output checks of the large paths: not one of the inputs (or the model, the
+    ledger), and not where the next run would read it as cases."""
+    inputs = [cases] if isinstance(cases, str | os.PathLike) else list(cases)
+    refuse_overwriting_inputs(out, *inputs, *also_read)
+    refuse_output_among_inputs(out, cases, folder=folder)
 
 
 def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
